@@ -1,0 +1,80 @@
+//! Speech recognition for Scrivo.
+//!
+//! [`Transcriber`] is the seam the pipeline depends on; [`WhisperEngine`] is the real
+//! implementation on whisper.cpp (through `whisper-rs`). A model file is validated completely
+//! by [`scrivo_models::ggml::validate`] before whisper.cpp sees it, because whisper.cpp aborts
+//! the process on some malformed files.
+//!
+//! ```no_run
+//! use scrivo_asr::{DecodeOptions, Transcriber, WhisperEngine};
+//! let mut engine = WhisperEngine::load(std::path::Path::new("models/ggml-tiny.en.bin"))?;
+//! let audio = vec![0.0f32; 16_000];
+//! let transcript = engine.transcribe(&audio, &DecodeOptions::default())?;
+//! println!("{}", transcript.text());
+//! # Ok::<(), scrivo_asr::AsrError>(())
+//! ```
+
+mod filter;
+mod whisper;
+
+use std::path::PathBuf;
+
+pub use filter::is_non_speech;
+pub use whisper::{encoder_context_for, WhisperEngine};
+
+/// One stretch of recognised speech.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Segment {
+    pub start_seconds: f64,
+    pub end_seconds: f64,
+    pub text: String,
+}
+
+/// The recogniser's output for one clip.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Transcript {
+    pub segments: Vec<Segment>,
+}
+
+impl Transcript {
+    /// All segment texts joined with single spaces.
+    pub fn text(&self) -> String {
+        self.segments.iter().map(|s| s.text.trim()).filter(|t| !t.is_empty()).collect::<Vec<_>>().join(" ")
+    }
+}
+
+/// How to decode.
+#[derive(Debug, Clone)]
+pub struct DecodeOptions {
+    pub threads: usize,
+    /// `None` or `Some("auto")` detects the language (multilingual models only).
+    pub language: Option<String>,
+    /// Text that conditions the decoder (e.g. biasing-list terms).
+    pub initial_prompt: Option<String>,
+    /// Shrink the encoder window to fit short clips instead of always paying for 30 s.
+    pub fit_encoder_context: bool,
+}
+
+impl Default for DecodeOptions {
+    fn default() -> Self {
+        DecodeOptions { threads: 2, language: Some("en".into()), initial_prompt: None, fit_encoder_context: true }
+    }
+}
+
+/// Turns 16 kHz mono audio into text.
+pub trait Transcriber {
+    fn transcribe(&mut self, audio: &[f32], options: &DecodeOptions) -> Result<Transcript, AsrError>;
+}
+
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum AsrError {
+    #[error(transparent)]
+    Model(#[from] scrivo_models::Error),
+    #[error("{path}: whisper.cpp could not load the model: {detail}")]
+    Load { path: PathBuf, detail: String },
+    #[error("language '{language}' is not available: {detail}")]
+    Language { language: String, detail: String },
+    #[error("transcription failed: {0}")]
+    Decode(String),
+}

@@ -1,0 +1,148 @@
+//! Audio in for Scrivo: everything the recogniser hears is 16 kHz mono f32 in [-1, 1].
+//!
+//! [`read_wav`] accepts PCM 8/16/24/32-bit integer and 32-bit float WAV files (plain or
+//! `WAVE_FORMAT_EXTENSIBLE`), any sample rate and channel count; channels are averaged and the
+//! rate converted with an FFT-based band-limited resampler (`rubato`), never by dropping samples.
+//!
+//! ```no_run
+//! let audio = scrivo_audio::read_wav(std::path::Path::new("clip.wav"))?;
+//! println!("{:.1} s at 16 kHz", audio.duration_seconds());
+//! # Ok::<(), scrivo_audio::AudioError>(())
+//! ```
+
+mod resample;
+
+use std::path::{Path, PathBuf};
+
+pub use resample::{resample, to_mono};
+
+/// The rate whisper expects.
+pub const SAMPLE_RATE: u32 = 16_000;
+
+/// Decoded audio at [`SAMPLE_RATE`], mono.
+#[derive(Debug, Clone)]
+pub struct Audio {
+    pub samples: Vec<f32>,
+    /// What the file held before conversion.
+    pub source_rate: u32,
+    pub source_channels: u16,
+}
+
+impl Audio {
+    pub fn duration_seconds(&self) -> f64 {
+        self.samples.len() as f64 / f64::from(SAMPLE_RATE)
+    }
+}
+
+/// Why a file could not be read. Every message names the file.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum AudioError {
+    #[error("{path}: {source}")]
+    Io { path: PathBuf, source: std::io::Error },
+    #[error("{path}: is a directory, not a WAV file")]
+    Directory { path: PathBuf },
+    #[error("{path}: not a WAV file ({detail})")]
+    NotWav { path: PathBuf, detail: String },
+    #[error("{path}: unsupported WAV: {detail}")]
+    Unsupported { path: PathBuf, detail: String },
+    #[error("{path}: WAV header is invalid: {detail}")]
+    BadHeader { path: PathBuf, detail: String },
+    #[error("{path}: audio data is truncated ({detail})")]
+    Truncated { path: PathBuf, detail: String },
+    #[error("{path}: holds no audio samples")]
+    Empty { path: PathBuf },
+    #[error("{path}: cannot resample from {rate} Hz: {detail}")]
+    Resample { path: PathBuf, rate: u32, detail: String },
+}
+
+const MAX_CHANNELS: u16 = 64;
+const MIN_RATE: u32 = 1_000;
+const MAX_RATE: u32 = 768_000;
+
+/// Reads a WAV file and converts it to 16 kHz mono.
+pub fn read_wav(path: &Path) -> Result<Audio, AudioError> {
+    let meta = std::fs::metadata(path).map_err(|source| AudioError::Io { path: path.into(), source })?;
+    if meta.is_dir() {
+        return Err(AudioError::Directory { path: path.into() });
+    }
+    let reader = hound::WavReader::open(path).map_err(|e| header_error(path, e))?;
+    let spec = reader.spec();
+    if spec.channels == 0 || spec.channels > MAX_CHANNELS {
+        return Err(AudioError::BadHeader { path: path.into(), detail: format!("{} channels", spec.channels) });
+    }
+    if !(MIN_RATE..=MAX_RATE).contains(&spec.sample_rate) {
+        return Err(AudioError::BadHeader { path: path.into(), detail: format!("sample rate {} Hz", spec.sample_rate) });
+    }
+    let declared = u64::from(reader.len());
+    let interleaved = decode_samples(path, reader, spec)?;
+    if interleaved.is_empty() {
+        return Err(AudioError::Empty { path: path.into() });
+    }
+    if (interleaved.len() as u64) < declared {
+        return Err(AudioError::Truncated {
+            path: path.into(),
+            detail: format!("header declares {declared} samples, file holds {}", interleaved.len()),
+        });
+    }
+    let mono = to_mono(&interleaved, usize::from(spec.channels));
+    let samples = resample(&mono, spec.sample_rate, SAMPLE_RATE)
+        .map_err(|detail| AudioError::Resample { path: path.into(), rate: spec.sample_rate, detail })?;
+    Ok(Audio { samples, source_rate: spec.sample_rate, source_channels: spec.channels })
+}
+
+fn header_error(path: &Path, e: hound::Error) -> AudioError {
+    let path = path.to_path_buf();
+    match e {
+        hound::Error::IoError(source) if source.kind() == std::io::ErrorKind::UnexpectedEof => {
+            AudioError::Truncated { path, detail: "file ends inside the header".into() }
+        }
+        hound::Error::IoError(source) => AudioError::Io { path, source },
+        hound::Error::FormatError(detail) => AudioError::NotWav { path, detail: detail.into() },
+        hound::Error::Unsupported => AudioError::Unsupported { path, detail: "encoding is not PCM integer or 32-bit float".into() },
+        hound::Error::InvalidSampleFormat => AudioError::BadHeader { path, detail: "invalid sample format".into() },
+        other => AudioError::BadHeader { path, detail: other.to_string() },
+    }
+}
+
+/// Samples as f32 in [-1, 1], stopping (without error) where the data ends early so the
+/// caller can tell a truncated file from a complete one.
+fn decode_samples<R: std::io::Read>(path: &Path, mut reader: hound::WavReader<R>, spec: hound::WavSpec) -> Result<Vec<f32>, AudioError> {
+    let mut out = Vec::with_capacity(reader.len().min(1 << 28) as usize);
+    let push_err = |e: hound::Error| -> Result<(), AudioError> {
+        match e {
+            hound::Error::IoError(ref io) if io.kind() == std::io::ErrorKind::UnexpectedEof => Ok(()),
+            hound::Error::IoError(source) => Err(AudioError::Io { path: path.into(), source }),
+            other => Err(AudioError::BadHeader { path: path.into(), detail: other.to_string() }),
+        }
+    };
+    match (spec.sample_format, spec.bits_per_sample) {
+        (hound::SampleFormat::Float, 32) => {
+            for s in reader.samples::<f32>() {
+                match s {
+                    Ok(v) => out.push(if v.is_finite() { v.clamp(-1.0, 1.0) } else { 0.0 }),
+                    Err(e) => {
+                        push_err(e)?;
+                        break;
+                    }
+                }
+            }
+        }
+        (hound::SampleFormat::Int, bits @ (8 | 16 | 24 | 32)) => {
+            let scale = 1.0 / (1u64 << (bits - 1)) as f32;
+            for s in reader.samples::<i32>() {
+                match s {
+                    Ok(v) => out.push(v as f32 * scale),
+                    Err(e) => {
+                        push_err(e)?;
+                        break;
+                    }
+                }
+            }
+        }
+        (format, bits) => {
+            return Err(AudioError::Unsupported { path: path.into(), detail: format!("{bits}-bit {format:?} samples") });
+        }
+    }
+    Ok(out)
+}

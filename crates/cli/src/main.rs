@@ -1,0 +1,61 @@
+//! `scrivo`: the command line over the Scrivo library.
+
+mod models_cmd;
+mod progress;
+mod transcribe_cmd;
+
+use std::path::PathBuf;
+
+use anyhow::Result;
+use clap::{Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(name = "scrivo", version, about = "Offline speech to polished text")]
+struct Cli {
+    /// Where models are installed (default: ./models in a checkout, else the user data dir).
+    #[arg(long, global = true, env = "SCRIVO_MODELS_DIR")]
+    models_dir: Option<PathBuf>,
+    /// More log output (-v, -vv).
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    verbose: u8,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// List, install, import and check models.
+    #[command(subcommand)]
+    Models(models_cmd::ModelsCommand),
+    /// Transcribe WAV files.
+    Transcribe(transcribe_cmd::TranscribeArgs),
+}
+
+fn main() {
+    let cli = Cli::parse();
+    let level = match cli.verbose {
+        0 => "warn",
+        1 => "info",
+        _ => "debug",
+    };
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::try_from_env("SCRIVO_LOG").unwrap_or_else(|_| level.into()))
+        .with_writer(std::io::stderr)
+        .without_time()
+        .init();
+    match run(cli) {
+        Ok(code) => std::process::exit(code),
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            std::process::exit(1);
+        }
+    }
+}
+
+fn run(cli: Cli) -> Result<i32> {
+    let store = models_cmd::open_store(cli.models_dir)?;
+    match cli.command {
+        Command::Models(cmd) => models_cmd::run(cmd, &store),
+        Command::Transcribe(args) => transcribe_cmd::run(args, &store),
+    }
+}

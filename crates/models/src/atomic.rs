@@ -1,0 +1,49 @@
+//! Write-to-temporary-then-rename, so a reader never sees a half-written file and a failed
+//! write leaves the old file (or nothing) in place.
+
+use std::fs::File;
+use std::path::{Path, PathBuf};
+
+use crate::error::{Error, Result};
+
+/// A file being written beside its final path; dropped without [`AtomicFile::commit`] it is removed.
+pub struct AtomicFile {
+    temp: PathBuf,
+    target: PathBuf,
+    file: Option<File>,
+}
+
+impl AtomicFile {
+    pub fn create(target: &Path) -> Result<Self> {
+        if let Some(dir) = target.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+        }
+        let name = target.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        let temp = target.with_file_name(format!(".{name}.{}.tmp", std::process::id()));
+        let file = File::create(&temp).map_err(|e| Error::io(&temp, e))?;
+        Ok(AtomicFile { temp, target: target.to_path_buf(), file: Some(file) })
+    }
+
+    pub fn handle(&self) -> &File {
+        // Present until commit consumes self.
+        self.file.as_ref().expect("file is open until commit")
+    }
+
+    /// Flushes to disk and renames into place; returns the file size.
+    pub fn commit(mut self) -> Result<u64> {
+        let file = self.file.take().expect("file is open until commit");
+        file.sync_all().map_err(|e| Error::io(&self.temp, e))?;
+        let len = file.metadata().map_err(|e| Error::io(&self.temp, e))?.len();
+        drop(file);
+        std::fs::rename(&self.temp, &self.target).map_err(|e| Error::io(&self.target, e))?;
+        Ok(len)
+    }
+}
+
+impl Drop for AtomicFile {
+    fn drop(&mut self) {
+        if self.file.is_some() {
+            let _ = std::fs::remove_file(&self.temp);
+        }
+    }
+}
