@@ -411,3 +411,46 @@ pub fn validate(path: &Path) -> Result<GgmlModelInfo> {
         file_size: s.len,
     })
 }
+
+/// A whole ggml file in memory: for tests and tools that compare tensors.
+#[derive(Debug)]
+pub struct GgmlFile {
+    pub hparams: Hparams,
+    pub wtype: TensorType,
+    pub mel_filters: Vec<f32>,
+    pub vocabulary: Vec<Vec<u8>>,
+    pub tensors: Vec<(TensorSpec, Vec<u8>)>,
+}
+
+/// Validates, then reads everything in `path`.
+pub fn read(path: &Path) -> Result<GgmlFile> {
+    let info = validate(path)?;
+    let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
+    let mut r = crate::bytes::Reader::new(&bytes, path);
+    r.take(4 * 12, "header")?;
+    let n_mel = r.i32("mel rows")? as usize;
+    let n_fft = r.i32("mel columns")? as usize;
+    let mel_filters = r.take(n_mel * n_fft * 4, "mel filters")?.chunks_exact(4).map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect();
+    let n_words = r.i32("vocabulary size")? as usize;
+    let mut vocabulary = Vec::with_capacity(n_words);
+    for _ in 0..n_words {
+        let len = r.u32("token length")? as usize;
+        vocabulary.push(r.take(len, "token")?.to_vec());
+    }
+    let mut tensors = Vec::new();
+    while r.remaining() > 0 {
+        let n_dims = r.i32("dims")? as usize;
+        let name_len = r.i32("name length")? as usize;
+        let ttype = TensorType::from_code(r.i32("type")?).ok_or_else(|| Error::corrupt(path, "tensor type"))?;
+        let mut ne = Vec::with_capacity(n_dims);
+        for _ in 0..n_dims {
+            ne.push(r.i32("dim")? as usize);
+        }
+        let name = String::from_utf8_lossy(r.take(name_len, "name")?).into_owned();
+        let n: usize = ne.iter().product();
+        let size = ttype.bytes_for(n).ok_or_else(|| Error::tensor(path, &name, "partial block"))?;
+        let data = r.take(size, "tensor data")?.to_vec();
+        tensors.push((TensorSpec { name, ne, ttype }, data));
+    }
+    Ok(GgmlFile { hparams: info.hparams, wtype: info.wtype, mel_filters, vocabulary, tensors })
+}

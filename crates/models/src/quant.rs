@@ -78,9 +78,11 @@ mod tests {
         let values: Vec<f32> = (0..256).map(|i| ((i * 37 % 101) as f32 - 50.0) / 7.0).collect();
         let back = dequantize_q8_0(&quantize_q8_0(&values));
         for (block, back) in values.chunks(32).zip(back.chunks(32)) {
-            let step = block.iter().fold(0f32, |m, v| m.max(v.abs())) / 127.0;
+            let d = block.iter().fold(0f32, |m, v| m.max(v.abs())) / 127.0;
+            // Half a step, plus the f16 rounding of the scale carried to the largest code.
+            let bound = d * 0.5 + 127.0 * (d - f16::from_f32(d).to_f32()).abs() + 1e-9;
             for (a, b) in block.iter().zip(back) {
-                assert!((a - b).abs() <= step * 0.5 + step * 1e-3, "{a} vs {b}, step {step}");
+                assert!((a - b).abs() <= bound, "{a} vs {b}, bound {bound}");
             }
         }
     }
