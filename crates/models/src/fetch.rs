@@ -71,7 +71,7 @@ pub fn download(url: &str, target: &Path, sha256: &str, progress: &dyn Progress)
     let mut buf = vec![0u8; 1 << 16];
     let mut got = 0u64;
     loop {
-        let n = body.read(&mut buf).map_err(|e| fail(format!("connection lost after {} bytes: {e}", start + got)))?;
+        let n = body.read(&mut buf).map_err(|e| fail(format!("connection lost after {} bytes ({e}); run again to resume", start + got)))?;
         if n == 0 {
             break;
         }
