@@ -57,9 +57,6 @@ impl WhisperEngine {
 
 impl Transcriber for WhisperEngine {
     fn transcribe(&mut self, audio: &[f32], options: &DecodeOptions) -> Result<Transcript, AsrError> {
-        if audio.is_empty() {
-            return Ok(Transcript::default());
-        }
         let language = match options.language.as_deref() {
             None | Some("auto") if self.info.multilingual => Some("auto"),
             None | Some("auto") | Some("en") => Some("en"),
@@ -71,6 +68,13 @@ impl Transcriber for WhisperEngine {
                 })
             }
         };
+        // Silence is never decoded: whisper invents "you" or "Thank you." on it.
+        let bounds = scrivo_audio::speech_bounds(audio);
+        if bounds.is_empty() {
+            return Ok(Transcript::default());
+        }
+        let offset = bounds.start as f64 / 16_000.0;
+        let audio = &audio[bounds];
         let mut params = FullParams::new(SamplingStrategy::Greedy { best_of: 1 });
         params.set_n_threads(options.threads.max(1) as i32);
         params.set_language(language);
@@ -97,8 +101,8 @@ impl Transcriber for WhisperEngine {
                 continue;
             }
             segments.push(Segment {
-                start_seconds: segment.start_timestamp() as f64 / 100.0,
-                end_seconds: segment.end_timestamp() as f64 / 100.0,
+                start_seconds: offset + segment.start_timestamp() as f64 / 100.0,
+                end_seconds: (offset + segment.end_timestamp() as f64 / 100.0).min(offset + seconds),
                 text,
             });
         }

