@@ -96,7 +96,7 @@ pub fn read_wav(path: &Path) -> Result<Audio, AudioError> {
 fn header_error(path: &Path, e: hound::Error) -> AudioError {
     let path = path.to_path_buf();
     match e {
-        hound::Error::IoError(source) if source.kind() == std::io::ErrorKind::UnexpectedEof => {
+        hound::Error::IoError(source) if matches!(source.kind(), std::io::ErrorKind::UnexpectedEof | std::io::ErrorKind::Other) => {
             AudioError::Truncated { path, detail: "file ends inside the header".into() }
         }
         hound::Error::IoError(source) => AudioError::Io { path, source },
@@ -113,7 +113,9 @@ fn decode_samples<R: std::io::Read>(path: &Path, mut reader: hound::WavReader<R>
     let mut out = Vec::with_capacity(reader.len().min(1 << 28) as usize);
     let push_err = |e: hound::Error| -> Result<(), AudioError> {
         match e {
-            hound::Error::IoError(ref io) if io.kind() == std::io::ErrorKind::UnexpectedEof => Ok(()),
+            // hound reports a data chunk that ends early as UnexpectedEof or as "Failed to read
+            // enough bytes"; the caller compares the count with the header and says "truncated".
+            hound::Error::IoError(ref io) if matches!(io.kind(), std::io::ErrorKind::UnexpectedEof | std::io::ErrorKind::Other) => Ok(()),
             hound::Error::IoError(source) => Err(AudioError::Io { path: path.into(), source }),
             other => Err(AudioError::BadHeader { path: path.into(), detail: other.to_string() }),
         }

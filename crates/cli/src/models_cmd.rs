@@ -100,7 +100,7 @@ pub fn run(cmd: ModelsCommand, store: &ModelStore) -> Result<i32> {
                         s.entry.role.to_string(),
                         s.entry.format,
                         mb(s.entry.size_bytes),
-                        mb(s.entry.resident_bytes)
+                        s.entry.resident_bytes.map_or_else(|| "-".to_string(), mb)
                     );
                 }
             }

@@ -80,8 +80,8 @@ pub struct ModelEntry {
     pub file: String,
     /// Size of the installed file (as produced from the wheel).
     pub size_bytes: u64,
-    /// Resident memory once loaded, measured.
-    pub resident_bytes: u64,
+    /// Resident memory once loaded, measured; None where not measured yet.
+    pub resident_bytes: Option<u64>,
     /// sha256 of the installed file as produced from the wheel.
     pub sha256: String,
     #[serde(default)]
