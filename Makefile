@@ -13,14 +13,15 @@ MODEL_SOURCE       ?= auto
 SCRIVO             := target/release/scrivo
 APP                := target/release/scrivo-app
 
-APT_PACKAGES := build-essential pkg-config cmake clang libclang-dev python3-pip \
+APT_PACKAGES := build-essential pkg-config cmake clang libclang-dev \
 	libwebkit2gtk-4.1-dev libssl-dev librsvg2-dev libayatana-appindicator3-dev libasound2-dev \
 	xvfb xdotool imagemagick
 
 .PHONY: run test build deps models test-data clean
 
 deps:
-	@missing=$$(for p in $(APT_PACKAGES); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q '^install ok installed' || echo $$p; done); \
+	@missing=$$(for p in $(APT_PACKAGES); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q '^install ok installed' || echo $$p; done; \
+		python3 -m pip --version >/dev/null 2>&1 || echo python3-pip; command -v npm >/dev/null || echo npm); \
 	if [ -n "$$missing" ]; then \
 		echo "installing Debian packages:" $$missing; \
 		SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
