@@ -1,6 +1,7 @@
 //! `scrivo`: the command line over the Scrivo library.
 
 mod models_cmd;
+mod polish_cmd;
 mod progress;
 mod transcribe_cmd;
 
@@ -29,6 +30,8 @@ enum Command {
     Models(models_cmd::ModelsCommand),
     /// Transcribe WAV files.
     Transcribe(transcribe_cmd::TranscribeArgs),
+    /// Clean up dictated text: remove fillers and repetitions (stdin when no text is given).
+    Polish(polish_cmd::PolishArgs),
 }
 
 fn main() {
@@ -57,5 +60,6 @@ fn run(cli: Cli) -> Result<i32> {
     match cli.command {
         Command::Models(cmd) => models_cmd::run(cmd, &store),
         Command::Transcribe(args) => transcribe_cmd::run(args, &store),
+        Command::Polish(args) => polish_cmd::run(args),
     }
 }

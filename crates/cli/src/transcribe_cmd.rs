@@ -7,6 +7,7 @@ use clap::Args;
 use scrivo_asr::{DecodeOptions, Transcriber, WhisperEngine};
 use scrivo_models::manifest::Role;
 use scrivo_models::store::ModelStore;
+use scrivo_polish::{Polisher, RulePolisher};
 
 #[derive(Args)]
 pub struct TranscribeArgs {
@@ -21,6 +22,9 @@ pub struct TranscribeArgs {
     /// Language code, or `auto` (multilingual models).
     #[arg(long, default_value = "en")]
     pub language: String,
+    /// Print only the recogniser's raw text.
+    #[arg(long)]
+    pub no_polish: bool,
 }
 
 pub fn run(args: TranscribeArgs, store: &ModelStore) -> Result<i32> {
@@ -34,13 +38,19 @@ pub fn run(args: TranscribeArgs, store: &ModelStore) -> Result<i32> {
     };
     let mut engine = WhisperEngine::load(&model_path)?;
     let options = DecodeOptions { threads: args.threads, language: Some(args.language.clone()), ..DecodeOptions::default() };
+    let mut polisher = RulePolisher::english();
     let mut failed = 0;
     for input in &args.inputs {
         let result = scrivo_audio::read_wav(input)
             .map_err(anyhow::Error::from)
             .and_then(|audio| engine.transcribe(&audio.samples, &options).map_err(anyhow::Error::from));
         match result {
-            Ok(t) => println!("{}: {}", input.display(), t.text()),
+            Ok(t) if args.no_polish => println!("{}: {}", input.display(), t.text()),
+            Ok(t) => {
+                let raw = t.text();
+                let polished = polisher.polish(&raw)?;
+                println!("{}\n  raw:      {raw}\n  polished: {}", input.display(), polished.text);
+            }
             Err(e) => {
                 eprintln!("error: {e:#}");
                 failed += 1;

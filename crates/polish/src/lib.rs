@@ -1,0 +1,52 @@
+//! Scrivo's polishing engine: raw recogniser text in, clean text out.
+//!
+//! [`Polisher`] is the seam; [`RulePolisher`] is the deterministic first pass: it removes
+//! interjections ("um", "uh", ...) and immediate repetitions ("I I think", "the the"), and fixes
+//! sentence casing. It only ever deletes words of its input and changes casing and punctuation
+//! next to a deletion, so it cannot invent content. Every removal is reported as an [`Edit`].
+//! The tiny-LLM stage (copy-constrained SmolLM2) builds on top of this pass.
+//!
+//! ```
+//! use scrivo_polish::{Polisher, RulePolisher};
+//! let out = RulePolisher::english().polish("um so I I think we should, uh, ship it").unwrap();
+//! assert_eq!(out.text, "So I think we should ship it");
+//! ```
+
+mod rules;
+
+pub use rules::RulePolisher;
+
+/// Why a span was removed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EditKind {
+    Filler,
+    Repetition,
+}
+
+/// One removal, by word index in the input (`start..end`, exclusive).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Edit {
+    pub start: usize,
+    pub end: usize,
+    pub removed: String,
+    pub kind: EditKind,
+}
+
+/// The polished text and what was done to get it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Polished {
+    pub text: String,
+    pub edits: Vec<Edit>,
+}
+
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum PolishError {
+    #[error("polishing failed: {0}")]
+    Engine(String),
+}
+
+/// Turns raw recogniser text into clean text without adding or changing content.
+pub trait Polisher {
+    fn polish(&mut self, raw: &str) -> Result<Polished, PolishError>;
+}
