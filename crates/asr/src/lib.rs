@@ -15,33 +15,17 @@
 //! ```
 
 mod filter;
+mod guard;
 mod whisper;
 
 use std::path::PathBuf;
+use std::sync::atomic::AtomicBool;
+use std::sync::Arc;
 
-pub use filter::is_non_speech;
-pub use whisper::{encoder_context_for, WhisperEngine};
-
-/// One stretch of recognised speech.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Segment {
-    pub start_seconds: f64,
-    pub end_seconds: f64,
-    pub text: String,
-}
-
-/// The recogniser's output for one clip.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct Transcript {
-    pub segments: Vec<Segment>,
-}
-
-impl Transcript {
-    /// All segment texts joined with single spaces.
-    pub fn text(&self) -> String {
-        self.segments.iter().map(|s| s.text.trim()).filter(|t| !t.is_empty()).collect::<Vec<_>>().join(" ")
-    }
-}
+pub use filter::{is_non_speech, is_silence_hallucination};
+pub use guard::{collapse_loops, looks_looped};
+pub use scrivo_transcript::{join, Segment, Transcript};
+pub use whisper::{encoder_context_for, WhisperEngine, WhisperModel};
 
 /// How to decode.
 #[derive(Debug, Clone)]
@@ -53,11 +37,13 @@ pub struct DecodeOptions {
     pub initial_prompt: Option<String>,
     /// Shrink the encoder window to fit short clips instead of always paying for 30 s.
     pub fit_encoder_context: bool,
+    /// Set to stop a decode in progress; the call then returns [`AsrError::Cancelled`].
+    pub cancel: Option<Arc<AtomicBool>>,
 }
 
 impl Default for DecodeOptions {
     fn default() -> Self {
-        DecodeOptions { threads: 2, language: Some("en".into()), initial_prompt: None, fit_encoder_context: true }
+        DecodeOptions { threads: 2, language: Some("en".into()), initial_prompt: None, fit_encoder_context: true, cancel: None }
     }
 }
 
@@ -77,4 +63,6 @@ pub enum AsrError {
     Language { language: String, detail: String },
     #[error("transcription failed: {0}")]
     Decode(String),
+    #[error("transcription cancelled")]
+    Cancelled,
 }

@@ -111,3 +111,42 @@ fn tempfile_dir() -> PathBuf {
     std::fs::create_dir_all(&dir).expect("temp dir");
     dir
 }
+
+#[test]
+fn a_cancel_flag_stops_the_decode_and_an_unset_one_does_not() {
+    let Some(model) = model("ggml-tiny.en-q8_0.bin") else { return };
+    let Some(jfk) = jfk_samples() else { return };
+    let mut engine = WhisperEngine::load(&model).expect("load");
+    let flag = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let options = DecodeOptions { cancel: Some(flag.clone()), ..DecodeOptions::default() };
+    for _ in 0..3 {
+        let t = engine.transcribe(&jfk, &options).expect("an unset flag does not cancel");
+        assert!(t.text().contains("ask not what your country"), "{t:?}");
+    }
+    flag.store(true, std::sync::atomic::Ordering::Relaxed);
+    let err = engine.transcribe(&jfk, &options).expect_err("cancelled");
+    assert!(matches!(err, AsrError::Cancelled), "{err}");
+}
+
+fn jfk_samples() -> Option<Vec<f32>> {
+    jfk().map(|p| scrivo_audio::read_wav(&p).expect("read jfk.wav").samples)
+}
+
+#[test]
+fn several_engines_share_one_model_across_threads() {
+    let (Some(model), Some(audio)) = (model("ggml-tiny.en-q8_0.bin"), jfk_samples()) else { return };
+    let shared = scrivo_asr::WhisperModel::load(&model).expect("load");
+    let texts: Vec<String> = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..2)
+            .map(|_| {
+                let mut engine = shared.engine().expect("state");
+                let audio = &audio;
+                let options = DecodeOptions { threads: 1, ..DecodeOptions::default() };
+                s.spawn(move || engine.transcribe(audio, &options).expect("transcribe").text())
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().expect("thread")).collect()
+    });
+    assert_eq!(texts[0], texts[1]);
+    assert!(normalise(&texts[0]).contains("ask not what your country"), "{texts:?}");
+}

@@ -93,6 +93,14 @@ pub fn read_wav(path: &Path) -> Result<Audio, AudioError> {
     Ok(Audio { samples, source_rate: spec.sample_rate, source_channels: spec.channels })
 }
 
+/// The duration a WAV header declares, in seconds, without decoding (for progress totals);
+/// `None` when the header cannot be read (reading the file will then say why).
+pub fn probe_seconds(path: &Path) -> Option<f64> {
+    let reader = hound::WavReader::open(path).ok()?;
+    let rate = reader.spec().sample_rate;
+    (rate > 0).then(|| f64::from(reader.duration()) / f64::from(rate))
+}
+
 fn header_error(path: &Path, e: hound::Error) -> AudioError {
     let path = path.to_path_buf();
     match e {

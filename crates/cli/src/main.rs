@@ -1,5 +1,7 @@
 //! `scrivo`: the command line over the Scrivo library.
 
+mod asr_setup;
+mod eval_cmd;
 mod models_cmd;
 mod polish_cmd;
 mod progress;
@@ -30,6 +32,9 @@ enum Command {
     Models(models_cmd::ModelsCommand),
     /// Transcribe WAV files.
     Transcribe(transcribe_cmd::TranscribeArgs),
+    /// Measure Scrivo on a test set (word error rate, speed).
+    #[command(subcommand)]
+    Eval(eval_cmd::EvalCommand),
     /// Clean up dictated text: remove fillers and repetitions (stdin when no text is given).
     Polish(polish_cmd::PolishArgs),
 }
@@ -61,5 +66,6 @@ fn run(cli: Cli) -> Result<i32> {
         Command::Models(cmd) => models_cmd::run(cmd, &store),
         Command::Transcribe(args) => transcribe_cmd::run(args, &store),
         Command::Polish(args) => polish_cmd::run(args),
+        Command::Eval(cmd) => eval_cmd::run(cmd, &store),
     }
 }

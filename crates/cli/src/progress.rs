@@ -53,3 +53,66 @@ impl Progress for BarProgress {
         }
     }
 }
+
+/// The batch bar: audio seconds done of the total, files done, speed; nothing when stderr is
+/// not a terminal.
+pub struct BatchBar {
+    bar: Option<ProgressBar>,
+    files: usize,
+    done: std::sync::atomic::AtomicUsize,
+    started: std::time::Instant,
+    audio_done: Mutex<f64>,
+}
+
+impl BatchBar {
+    pub fn new(files: usize, audio_seconds: f64) -> Self {
+        let bar = std::io::stderr().is_terminal().then(|| {
+            ProgressBar::new((audio_seconds * 10.0).round() as u64).with_style(
+                ProgressStyle::with_template("{wide_bar} {msg} eta {eta}").unwrap_or_else(|_| ProgressStyle::default_bar()),
+            )
+        });
+        let me = BatchBar { bar, files, done: 0.into(), started: std::time::Instant::now(), audio_done: Mutex::new(0.0) };
+        me.redraw(None);
+        me
+    }
+
+    fn redraw(&self, current: Option<&std::path::Path>) {
+        let Some(bar) = &self.bar else { return };
+        let audio = self.audio_done.lock().map(|a| *a).unwrap_or(0.0);
+        let wall = self.started.elapsed().as_secs_f64();
+        let speed = if wall > 0.0 { audio / wall } else { 0.0 };
+        let done = self.done.load(std::sync::atomic::Ordering::Relaxed);
+        let name = current.and_then(|p| p.file_name()).map(|n| format!(" · {}", n.to_string_lossy())).unwrap_or_default();
+        bar.set_message(format!("{done}/{} files · {audio:.0} s audio · {speed:.1}x{name}", self.files));
+    }
+
+    pub fn started(&self, path: &std::path::Path) {
+        self.redraw(Some(path));
+    }
+
+    pub fn finished(&self, audio_seconds: f64) {
+        self.done.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        if let Ok(mut a) = self.audio_done.lock() {
+            *a += audio_seconds;
+        }
+        if let Some(bar) = &self.bar {
+            bar.inc((audio_seconds * 10.0).round() as u64);
+        }
+        self.redraw(None);
+    }
+
+    pub fn failed(&self, path: &std::path::Path, error: &str) {
+        self.done.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        match &self.bar {
+            Some(bar) => bar.println(format!("error: {error}")),
+            None => tracing::debug!(path = %path.display(), "failed"),
+        }
+        self.redraw(None);
+    }
+
+    pub fn finish(&self) {
+        if let Some(bar) = &self.bar {
+            bar.finish_and_clear();
+        }
+    }
+}

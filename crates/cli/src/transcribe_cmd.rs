@@ -1,61 +1,125 @@
-//! `scrivo transcribe ...`
+//! `scrivo transcribe FILE_OR_DIR...`
 
-use std::path::PathBuf;
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::AtomicBool;
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use clap::Args;
-use scrivo_asr::{DecodeOptions, Transcriber, WhisperEngine};
-use scrivo_models::manifest::Role;
+use scrivo_asr::{DecodeOptions, WhisperModel};
+use scrivo_batch::{Event, Format, Settings};
 use scrivo_models::store::ModelStore;
-use scrivo_polish::{Polisher, RulePolisher};
+
+use crate::asr_setup::{polisher_factory, resolve_model, split_cores, POLISHER_NAME};
+use crate::progress::BatchBar;
 
 #[derive(Args)]
 pub struct TranscribeArgs {
-    /// WAV files to transcribe.
-    #[arg(required = true)]
+    /// WAV files, or folders searched for .wav files.
+    #[arg(required = true, value_name = "FILE_OR_DIR")]
     pub inputs: Vec<PathBuf>,
     /// Speech model id (see `scrivo models list`) or a path to a ggml file.
     #[arg(long)]
     pub model: Option<String>,
-    #[arg(long, default_value_t = 2)]
-    pub threads: usize,
+    /// Output format: txt (polished text), json (raw and polished text, timed segments), srt, vtt.
+    #[arg(long, default_value = "txt")]
+    pub format: Format,
+    /// Folder for the outputs (default: beside each input); `-` prints them on stdout.
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// Threads per job (default: all cores divided by the jobs).
+    #[arg(long)]
+    pub threads: Option<usize>,
+    /// Recordings transcribed at once (default 1: measured fastest on 2 cores).
+    #[arg(long)]
+    pub jobs: Option<usize>,
     /// Language code, or `auto` (multilingual models).
     #[arg(long, default_value = "en")]
     pub language: String,
-    /// Print only the recogniser's raw text.
+    /// Keep the recogniser's raw text only.
     #[arg(long)]
     pub no_polish: bool,
+    /// Always decode with whisper's full 30 s window (slower; for comparison).
+    #[arg(long)]
+    pub full_context: bool,
 }
 
 pub fn run(args: TranscribeArgs, store: &ModelStore) -> Result<i32> {
-    let model_path = match &args.model {
-        Some(m) if PathBuf::from(m).is_file() => PathBuf::from(m),
-        Some(id) => store.installed(id)?,
-        None => {
-            let entry = store.manifest.default_for(Role::Asr).context("the manifest has no default speech model")?;
-            store.installed(&entry.id)?
-        }
+    let to_stdout = args.out.as_deref() == Some(Path::new("-"));
+    let plan = scrivo_batch::plan(&args.inputs, args.format, args.out.as_deref().filter(|_| !to_stdout));
+    let (model_path, model_name) = resolve_model(store, args.model.as_deref())?;
+    let model = WhisperModel::load(&model_path)?;
+    let (jobs, threads) = split_cores(args.jobs, args.threads);
+    let settings = Settings {
+        jobs,
+        decode: DecodeOptions {
+            threads,
+            language: Some(args.language.clone()),
+            fit_encoder_context: !args.full_context,
+            cancel: Some(Arc::new(AtomicBool::new(false))),
+            ..DecodeOptions::default()
+        },
+        asr_model: model_name,
+        polisher: Some(POLISHER_NAME.into()),
     };
-    let mut engine = WhisperEngine::load(&model_path)?;
-    let options = DecodeOptions { threads: args.threads, language: Some(args.language.clone()), ..DecodeOptions::default() };
-    let mut polisher = RulePolisher::english();
-    let mut failed = 0;
-    for input in &args.inputs {
-        let result = scrivo_audio::read_wav(input)
-            .map_err(anyhow::Error::from)
-            .and_then(|audio| engine.transcribe(&audio.samples, &options).map_err(anyhow::Error::from));
+    let inputs: Vec<PathBuf> = plan.jobs.iter().map(|j| j.input.clone()).collect();
+    let total_audio: f64 = inputs.iter().filter_map(|p| scrivo_audio::probe_seconds(p)).sum();
+    let bar = BatchBar::new(inputs.len(), total_audio);
+    let on_event = |event: Event| match event {
+        Event::Started { path, .. } => bar.started(&path),
+        Event::Finished { audio_seconds, .. } => bar.finished(audio_seconds),
+        Event::Failed { path, error, .. } => bar.failed(&path, &error),
+    };
+    let stdout = Mutex::new(std::io::stdout());
+    let format = args.format;
+    let sink = |index: usize, doc: &scrivo_transcript::Document| -> Result<PathBuf, scrivo_batch::BatchError> {
+        let job = &plan.jobs[index];
+        let rendered = format.render(doc);
+        if to_stdout {
+            let mut out = stdout.lock().unwrap_or_else(|p| p.into_inner());
+            let io = |source| scrivo_batch::BatchError::Io { path: "stdout".into(), source };
+            out.write_all(rendered.as_bytes()).map_err(io)?;
+            out.flush().map_err(io)?;
+            return Ok("-".into());
+        }
+        scrivo_batch::write_atomically(&job.output, &rendered)?;
+        tracing::info!(input = %job.input.display(), output = %job.output.display(), "written");
+        Ok(job.output.clone())
+    };
+    let started = Instant::now();
+    let results = scrivo_batch::run(&model, &inputs, &settings, &polisher_factory(!args.no_polish), &on_event, &sink)?;
+    bar.finish();
+    let wall = started.elapsed().as_secs_f64();
+    let mut failures: Vec<String> = plan.problems.iter().map(ToString::to_string).collect();
+    let mut audio = 0.0;
+    let mut written = 0;
+    for result in results {
         match result {
-            Ok(t) if args.no_polish => println!("{}: {}", input.display(), t.text()),
-            Ok(t) => {
-                let raw = t.text();
-                let polished = polisher.polish(&raw)?;
-                println!("{}\n  raw:      {raw}\n  polished: {}", input.display(), polished.text);
+            Ok(done) => {
+                audio += done.document.duration_seconds;
+                written += 1;
             }
-            Err(e) => {
-                eprintln!("error: {e:#}");
-                failed += 1;
-            }
+            Err(e) => failures.push(e.to_string()),
         }
     }
-    Ok(i32::from(failed > 0))
+    let total = written + failures.len();
+    let speed = if wall > 0.0 { audio / wall } else { 0.0 };
+    let place = match (&args.out, to_stdout) {
+        (_, true) => "to stdout".to_owned(),
+        (Some(dir), _) => format!("under {}", dir.display()),
+        (None, _) => "beside the inputs".to_owned(),
+    };
+    eprintln!(
+        "Transcribed {written} of {total} file(s): {audio:.1} s of audio in {wall:.1} s ({speed:.1}x real time), {} files {place}.",
+        format.extension()
+    );
+    if !failures.is_empty() {
+        eprintln!("{} failed:", failures.len());
+        for f in &failures {
+            eprintln!("  error: {f}");
+        }
+    }
+    Ok(i32::from(!failures.is_empty()))
 }

@@ -1,0 +1,43 @@
+//! What `transcribe` and `eval asr` share: choosing the speech model, the thread/job split and
+//! the polisher.
+
+use std::path::PathBuf;
+
+use anyhow::{Context, Result};
+use scrivo_models::manifest::Role;
+use scrivo_models::store::ModelStore;
+use scrivo_polish::{Polisher, RulePolisher};
+
+/// The speech model to load: an installed id, a ggml file path, or the manifest's default.
+/// Returns the path and the name recorded in outputs.
+pub fn resolve_model(store: &ModelStore, model: Option<&str>) -> Result<(PathBuf, String)> {
+    match model {
+        Some(m) if PathBuf::from(m).is_file() => {
+            let path = PathBuf::from(m);
+            let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| m.to_owned());
+            Ok((path, name))
+        }
+        Some(id) => Ok((store.installed(id)?, id.to_owned())),
+        None => {
+            let entry = store.manifest.default_for(Role::Asr).context("the manifest has no default speech model")?;
+            Ok((store.installed(&entry.id)?, entry.id.clone()))
+        }
+    }
+}
+
+/// `(jobs, threads per job)`. Measured on 2 cores with tiny.en over the 32 eval clips:
+/// see ARCHITECTURE.md ("Batch: jobs and threads"). One job using every core wins, because
+/// whisper.cpp's encoder scales across threads and two jobs double the memory.
+pub fn split_cores(jobs: Option<usize>, threads: Option<usize>) -> (usize, usize) {
+    let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2);
+    let jobs = jobs.unwrap_or(1).max(1);
+    let threads = threads.unwrap_or_else(|| (cores / jobs).max(1)).max(1);
+    (jobs, threads)
+}
+
+pub const POLISHER_NAME: &str = "rules";
+
+/// A polisher per worker, or none.
+pub fn polisher_factory(polish: bool) -> impl Fn() -> Option<Box<dyn Polisher>> + Sync {
+    move || polish.then(|| Box::new(RulePolisher::english()) as Box<dyn Polisher>)
+}
