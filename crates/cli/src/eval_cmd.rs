@@ -18,6 +18,36 @@ use crate::asr_setup::{resolve_model, split_cores};
 pub enum EvalCommand {
     /// Word error rate and speed of speech recognition on a manifest of WAV files.
     Asr(AsrArgs),
+    /// The polishing engine on disfluent/fluent sentence pairs.
+    Polish(PolishArgs),
+    /// Filler removal on verbatim transcripts.
+    Fillers(FillersArgs),
+}
+
+#[derive(Args)]
+pub struct PolishArgs {
+    /// TSV with `disfluent` and `fluent` columns (rows containing `#VALUE!` are skipped).
+    #[arg(long)]
+    pub pairs: PathBuf,
+    /// Only the first N pairs.
+    #[arg(long)]
+    pub limit: Option<usize>,
+    /// Also write each row's output to this TSV (`disfluent`, `fluent`, `output`).
+    #[arg(long)]
+    pub save_outputs: Option<PathBuf>,
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Args)]
+pub struct FillersArgs {
+    /// TSV with a `text_verbatim` column.
+    #[arg(long)]
+    pub turns: PathBuf,
+    #[arg(long)]
+    pub limit: Option<usize>,
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Args)]
@@ -50,6 +80,8 @@ pub struct AsrArgs {
 pub fn run(cmd: EvalCommand, store: &ModelStore) -> Result<i32> {
     match cmd {
         EvalCommand::Asr(args) => asr(args, store),
+        EvalCommand::Polish(args) => polish(args),
+        EvalCommand::Fillers(args) => fillers(args),
     }
 }
 
@@ -222,4 +254,136 @@ fn print_asr(r: &AsrReport) {
     for f in &r.failed {
         eprintln!("error: {f}");
     }
+}
+
+#[derive(Serialize)]
+struct PolishReport {
+    engine: &'static str,
+    pairs: usize,
+    skipped: usize,
+    wer_to_fluent: f64,
+    identity_wer: f64,
+    exact_match: f64,
+    inserted_words: usize,
+    content_words_lost: f64,
+    content_words_lost_count: usize,
+    content_words_total: usize,
+    latency_ms_p50: f64,
+    latency_ms_p95: f64,
+    normaliser: &'static str,
+}
+
+fn percentile(sorted: &[f64], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return 0.0;
+    }
+    let rank = ((p / 100.0) * (sorted.len() - 1) as f64).round() as usize;
+    sorted[rank.min(sorted.len() - 1)]
+}
+
+fn polish(args: PolishArgs) -> Result<i32> {
+    use scrivo_eval::polish::{content_words_lost, inserted_words};
+    use scrivo_polish::{Polisher, RulePolisher};
+    let table = Table::read(&args.pairs)?;
+    table.require("disfluent")?;
+    table.require("fluent")?;
+    let mut polisher = RulePolisher::english();
+    let (mut out_errors, mut id_errors) = (WordErrors::default(), WordErrors::default());
+    let (mut exact, mut inserted, mut lost, mut total, mut skipped, mut pairs) = (0usize, 0usize, 0usize, 0usize, 0usize, 0usize);
+    let mut latencies = Vec::new();
+    let mut saved = String::from("disfluent\tfluent\toutput\n");
+    for row in table.rows() {
+        if args.limit.is_some_and(|n| pairs >= n) {
+            break;
+        }
+        let (disfluent, fluent) = (row.get("disfluent")?, row.get("fluent")?);
+        if disfluent.contains("#VALUE!") || fluent.contains("#VALUE!") {
+            skipped += 1;
+            continue;
+        }
+        pairs += 1;
+        let started = Instant::now();
+        let output = polisher.polish(disfluent)?.text;
+        latencies.push(started.elapsed().as_secs_f64() * 1000.0);
+        out_errors += WordErrors::english(fluent, &output);
+        id_errors += WordErrors::english(fluent, disfluent);
+        exact += usize::from(scrivo_eval::normalise_english(fluent) == scrivo_eval::normalise_english(&output));
+        inserted += inserted_words(disfluent, &output);
+        let (l, t) = content_words_lost(disfluent, fluent, &output);
+        lost += l;
+        total += t;
+        saved.push_str(&format!("{disfluent}\t{fluent}\t{output}\n"));
+    }
+    if let Some(path) = &args.save_outputs {
+        scrivo_batch::write_atomically(path, &saved)?;
+    }
+    latencies.sort_by(f64::total_cmp);
+    let report = PolishReport {
+        engine: "rules",
+        pairs,
+        skipped,
+        wer_to_fluent: out_errors.rate(),
+        identity_wer: id_errors.rate(),
+        exact_match: if pairs > 0 { exact as f64 / pairs as f64 } else { 0.0 },
+        inserted_words: inserted,
+        content_words_lost: if total > 0 { lost as f64 / total as f64 } else { 0.0 },
+        content_words_lost_count: lost,
+        content_words_total: total,
+        latency_ms_p50: percentile(&latencies, 50.0),
+        latency_ms_p95: percentile(&latencies, 95.0),
+        normaliser: "english: lower case, numbers as digits, punctuation and apostrophes removed",
+    };
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    } else {
+        println!("engine {}: {} pairs ({} skipped)", report.engine, report.pairs, report.skipped);
+        println!("wer_to_fluent      {:.3}  (identity_wer {:.3})", report.wer_to_fluent, report.identity_wer);
+        println!("exact_match        {:.3}", report.exact_match);
+        println!("inserted_words     {}", report.inserted_words);
+        println!("content_words_lost {:.4} ({} of {})", report.content_words_lost, lost, total);
+        println!("latency ms         p50 {:.3}  p95 {:.3}", report.latency_ms_p50, report.latency_ms_p95);
+    }
+    Ok(0)
+}
+
+#[derive(Serialize)]
+struct FillersReport {
+    engine: &'static str,
+    turns: usize,
+    um_uh_removed: f64,
+    other_words_kept: f64,
+    #[serde(flatten)]
+    counts: scrivo_eval::polish::FillerCounts,
+}
+
+fn fillers(args: FillersArgs) -> Result<i32> {
+    use scrivo_eval::polish::FillerCounts;
+    use scrivo_polish::{Polisher, RulePolisher};
+    let table = Table::read(&args.turns)?;
+    table.require("text_verbatim")?;
+    let mut polisher = RulePolisher::english();
+    let mut counts = FillerCounts::default();
+    let mut turns = 0;
+    for row in table.rows().take(args.limit.unwrap_or(usize::MAX)) {
+        let text = row.get("text_verbatim")?;
+        counts += FillerCounts::of(text, &polisher.polish(text)?.text);
+        turns += 1;
+    }
+    let ratio = |a: usize, b: usize| if b > 0 { a as f64 / b as f64 } else { 1.0 };
+    let report = FillersReport {
+        engine: "rules",
+        turns,
+        um_uh_removed: 1.0 - ratio(counts.fillers_out, counts.fillers_in),
+        other_words_kept: ratio(counts.other_kept, counts.other_in),
+        counts,
+    };
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    } else {
+        println!(
+            "engine {}: {} turns; um/uh removed {:.4} ({} -> {}); other words kept {:.4} ({} of {})",
+            report.engine, turns, report.um_uh_removed, counts.fillers_in, counts.fillers_out, report.other_words_kept, counts.other_kept, counts.other_in
+        );
+    }
+    Ok(0)
 }

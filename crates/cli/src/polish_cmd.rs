@@ -33,6 +33,7 @@ pub fn run(args: PolishArgs) -> Result<i32> {
                 let reason = match e.kind {
                     EditKind::Filler => "filler",
                     EditKind::Repetition => "repetition",
+                    EditKind::Correction => "correction",
                 };
                 serde_json::json!({ "words": [e.start, e.end], "removed": e.removed, "reason": reason })
             })

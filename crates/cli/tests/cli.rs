@@ -147,3 +147,43 @@ fn eval_asr_on_the_shared_manifest() {
     // faster-whisper tiny.en int8 scores 4.32% here with the same normaliser (make bench).
     assert!(r["wer"].as_f64().expect("wer") < 0.0532, "WER within 1 point of faster-whisper: {r}");
 }
+
+#[test]
+fn eval_polish_and_fillers_report_their_measures() {
+    let dir = tempfile::tempdir().expect("dir");
+    let pairs = dir.path().join("pairs.tsv");
+    std::fs::write(
+        &pairs,
+        "id\tdisfluent\tfluent\n1\tmove it to Tuesday, no, Wednesday\tmove it to Wednesday\n2\tbroken #VALUE!\tx\n3\tum I I think so\tI think so\n",
+    )
+    .expect("write");
+    let out = scrivo(&["eval", "polish", "--pairs", pairs.to_str().expect("utf8"), "--json"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let r: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!((r["pairs"].as_u64(), r["skipped"].as_u64()), (Some(2), Some(1)), "{r}");
+    assert_eq!(r["wer_to_fluent"].as_f64(), Some(0.0), "{r}");
+    assert!(r["identity_wer"].as_f64().expect("identity") > 0.3, "{r}");
+    assert_eq!(r["inserted_words"], 0);
+    assert_eq!(r["exact_match"].as_f64(), Some(1.0));
+
+    let turns = dir.path().join("turns.tsv");
+    std::fs::write(&turns, "turn\ttext_verbatim\n0\tUm, we uh grew revenue, uh, by 10%.\n").expect("write");
+    let out = scrivo(&["eval", "fillers", "--turns", turns.to_str().expect("utf8"), "--json"]);
+    let r: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(r["um_uh_removed"].as_f64(), Some(1.0), "{r}");
+    assert_eq!(r["other_words_kept"].as_f64(), Some(1.0), "{r}");
+}
+
+#[test]
+fn eval_polish_on_disfl_qa_invents_nothing() {
+    let pairs = repo().join("../shared/eval/text/disfl-qa.dev.tsv");
+    if !pairs.is_file() {
+        eprintln!("SKIP: ../shared/eval/text/disfl-qa.dev.tsv not found");
+        return;
+    }
+    let out = scrivo(&["eval", "polish", "--pairs", pairs.to_str().expect("utf8"), "--json"]);
+    let r: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(r["inserted_words"], 0, "{r}");
+    assert!(r["content_words_lost"].as_f64().expect("lost") <= 0.02, "{r}");
+    assert!(r["wer_to_fluent"].as_f64().expect("wer") < r["identity_wer"].as_f64().expect("identity"), "{r}");
+}

@@ -2,6 +2,7 @@
 //! sets in `../shared/eval`. Pure Rust, so the eval commands' logic is tested without a model.
 
 pub mod normalise;
+pub mod polish;
 pub mod tsv;
 pub mod wer;
 

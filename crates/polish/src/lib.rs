@@ -12,6 +12,7 @@
 //! assert_eq!(out.text, "So I think we should ship it");
 //! ```
 
+mod corrections;
 mod rules;
 
 pub use rules::RulePolisher;
@@ -19,8 +20,12 @@ pub use rules::RulePolisher;
 /// Why a span was removed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum EditKind {
+    /// An interjection ("um", "uh", "you know").
     Filler,
+    /// A word or two said twice in a row.
     Repetition,
+    /// A self-correction or restart: the abandoned words and the marker ("Tuesday, no,").
+    Correction,
 }
 
 /// One removal, by word index in the input (`start..end`, exclusive).

@@ -1,18 +1,68 @@
 //! The deterministic rule pass.
 
+use crate::corrections::{self, Protection, Word};
 use crate::{Edit, EditKind, Polished, PolishError, Polisher};
 
-/// Filler removal and repetition collapsing for one language.
+/// Filler removal, self-correction repair and repetition collapsing for one language.
 #[derive(Debug, Clone)]
 pub struct RulePolisher {
     fillers: Vec<&'static str>,
+    /// Multi-word interjections, removed only where commas or a sentence edge set them off
+    /// ("you know" in "it was, you know, late" but not in "you know the answer").
+    phrase_fillers: Vec<&'static [&'static str]>,
+    negations: Vec<&'static str>,
+    number_words: Vec<&'static str>,
+    /// Lower-case words of the user's terms (biasing list): never deleted.
+    terms: std::collections::HashSet<String>,
 }
 
 impl RulePolisher {
     /// English interjections. ("um" is a word in German and Portuguese, so lists are per language.)
     pub fn english() -> Self {
-        RulePolisher { fillers: vec!["um", "umm", "uh", "uhh", "uhm", "er", "erm", "ah", "hmm", "mm", "mhm"] }
+        RulePolisher {
+            fillers: vec!["um", "umm", "uh", "uhh", "uhm", "er", "erm", "ah", "hmm", "mm", "mhm"],
+            phrase_fillers: vec![&["you", "know"], &["i", "mean"], &["like"], &["you", "see"]],
+            negations: vec![
+                "not", "no", "never", "nothing", "none", "nobody", "nowhere", "neither", "nor", "without", "cannot", "can't", "don't",
+                "doesn't", "didn't", "won't", "wouldn't", "shouldn't", "couldn't", "isn't", "aren't", "wasn't", "weren't", "haven't",
+                "hasn't", "hadn't", "mustn't", "needn't",
+            ],
+            number_words: vec![
+                "zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven", "twelve", "thirteen",
+                "fourteen", "fifteen", "sixteen", "seventeen", "eighteen", "nineteen", "twenty", "thirty", "forty", "fifty", "sixty",
+                "seventy", "eighty", "ninety", "hundred", "thousand", "million", "billion", "half", "quarter", "first", "second",
+                "third", "percent",
+            ],
+            terms: Default::default(),
+        }
     }
+
+    /// Words of these terms (e.g. the biasing list) are never deleted.
+    pub fn with_protected_terms<'a>(mut self, terms: impl IntoIterator<Item = &'a str>) -> Self {
+        for t in terms {
+            self.terms.extend(t.split_whitespace().map(|w| core_of(w)));
+        }
+        self
+    }
+
+    fn protection(&self, core: &str) -> Protection {
+        if core.chars().any(|c| c.is_ascii_digit()) || self.number_words.contains(&core) {
+            Protection::Number
+        } else if self.negations.contains(&core) || core.ends_with("n't") {
+            Protection::Negation
+        } else if self.terms.contains(core) {
+            Protection::Term
+        } else {
+            Protection::None
+        }
+    }
+}
+
+/// Words that can correctly appear twice in a row.
+const LEGIT_DOUBLES: &[&str] = &["that", "had", "is"];
+
+fn core_of(raw: &str) -> String {
+    raw.trim_matches(|c: char| !c.is_alphanumeric() && c != '\'').to_lowercase()
 }
 
 /// A word with the punctuation around it split off.
@@ -23,7 +73,7 @@ struct Token<'a> {
 
 fn tokens(text: &str) -> Vec<Token<'_>> {
     text.split_whitespace()
-        .map(|raw| Token { raw, core: raw.trim_matches(|c: char| !c.is_alphanumeric() && c != '\'').to_lowercase() })
+        .map(|raw| Token { raw, core: core_of(raw) })
         .collect()
 }
 
@@ -43,6 +93,8 @@ impl Polisher for RulePolisher {
                 edits.push(Edit { start: i, end: i + 1, removed: t.raw.to_owned(), kind: EditKind::Filler });
             }
         }
+        self.phrase_fillers(&toks, &mut keep, &mut edits);
+        self.corrections(&toks, &mut keep, &mut edits);
         // Immediate repetitions of one or two words ("I I", "we should we should"), ignoring
         // fillers between them. Numbers are never collapsed: "two two" may be meant.
         let kept: Vec<usize> = (0..toks.len()).filter(|&i| keep[i]).collect();
@@ -55,9 +107,11 @@ impl Polisher for RulePolisher {
                 }
                 let a: Vec<&str> = kept[k..k + n].iter().map(|&i| toks[i].core.as_str()).collect();
                 let b: Vec<&str> = kept[k + n..k + 2 * n].iter().map(|&i| toks[i].core.as_str()).collect();
-                let numeric = a.iter().any(|w| w.chars().any(|c| c.is_ascii_digit()));
+                let numeric = a.iter().any(|w| self.protection(w) == Protection::Number);
                 let ends_sentence = kept[k..k + n].iter().any(|&i| matches!(trailing_punct(toks[i].raw), "." | "?" | "!"));
-                if a == b && !a.iter().any(|w| w.is_empty()) && !numeric && !ends_sentence {
+                // "that that" and "had had" are grammatical when said without a pause.
+                let grammatical = n == 1 && LEGIT_DOUBLES.contains(&a[0]) && trailing_punct(toks[kept[k]].raw).is_empty();
+                if a == b && !a.iter().any(|w| w.is_empty()) && !numeric && !ends_sentence && !grammatical {
                     let (s, e) = (kept[k], kept[k + n - 1] + 1);
                     (s..e).for_each(|i| keep[i] = false);
                     let removed = toks[s..e].iter().map(|t| t.raw).collect::<Vec<_>>().join(" ");
@@ -73,6 +127,57 @@ impl Polisher for RulePolisher {
         }
         edits.sort_by_key(|e| e.start);
         Ok(Polished { text: render(&toks, &keep), edits })
+    }
+}
+
+impl RulePolisher {
+    /// "you know", "I mean", "like" set off by commas or a sentence edge.
+    fn phrase_fillers(&self, toks: &[Token<'_>], keep: &mut [bool], edits: &mut Vec<Edit>) {
+        let kept: Vec<usize> = (0..toks.len()).filter(|&i| keep[i]).collect();
+        let mut k = 0;
+        while k < kept.len() {
+            let hit = self.phrase_fillers.iter().find(|p| {
+                kept.get(k..k + p.len()).is_some_and(|idx| idx.iter().zip(p.iter()).all(|(&i, w)| toks[i].core == *w))
+            });
+            let Some(phrase) = hit else {
+                k += 1;
+                continue;
+            };
+            let (first, last) = (kept[k], kept[k + phrase.len() - 1]);
+            let before = k.checked_sub(1).map(|b| trailing_punct(toks[kept[b]].raw));
+            let at_start = before.is_none_or(|p| p.contains(['.', '?', '!']));
+            let opened = (at_start && phrase[0] == "i") || before.is_some_and(|p| p.contains(','));
+            let after = trailing_punct(toks[last].raw);
+            let at_end = kept.get(k + phrase.len()).is_none() || after.contains(['.', '?', '!']);
+            let closed = after.contains(',') || at_end;
+            // "I mean" at a sentence start only with its comma ("I mean, it works"); elsewhere
+            // it may be a correction marker, handled by the correction pass.
+            let comma_needed = phrase.len() > 1 && phrase[0] == "i" && !after.contains(',');
+            let inner_break = (first..last).any(|i| trailing_punct(toks[i].raw).contains(['.', '?', '!', ',']));
+            if opened && closed && !comma_needed && !inner_break && !(at_start && at_end) {
+                (first..=last).for_each(|i| keep[i] = false);
+                let removed = toks[first..=last].iter().map(|t| t.raw).collect::<Vec<_>>().join(" ");
+                edits.push(Edit { start: first, end: last + 1, removed, kind: EditKind::Filler });
+                k += phrase.len();
+            } else {
+                k += 1;
+            }
+        }
+    }
+
+    /// Self-corrections and restarts (see `corrections`).
+    fn corrections(&self, toks: &[Token<'_>], keep: &mut [bool], edits: &mut Vec<Edit>) {
+        let kept: Vec<usize> = (0..toks.len()).filter(|&i| keep[i]).collect();
+        let words: Vec<Word<'_>> = kept
+            .iter()
+            .map(|&i| Word { core: &toks[i].core, after: trailing_punct(toks[i].raw), protected: self.protection(&toks[i].core) })
+            .collect();
+        for c in corrections::find(&words) {
+            let (s, e) = (kept[c.start], kept[c.marker_end - 1] + 1);
+            let removed = (s..e).filter(|&i| keep[i]).map(|i| toks[i].raw).collect::<Vec<_>>().join(" ");
+            (s..e).for_each(|i| keep[i] = false);
+            edits.push(Edit { start: s, end: e, removed, kind: EditKind::Correction });
+        }
     }
 }
 
@@ -133,6 +238,28 @@ mod tests {
     }
 
     #[test]
+    fn corrections_keep_the_repair() {
+        check("move it to Tuesday, no, Wednesday", "Move it to Wednesday");
+        check("um who did, no, what did the government want?", "What did the government want?");
+        check("send it to the the team, uh, sorry, the board", "Send it to the board");
+    }
+
+    #[test]
+    fn phrase_fillers_need_their_commas() {
+        check("it was, you know, late", "It was late");
+        check("you know the answer", "You know the answer");
+        check("I mean, it works", "It works");
+        check("I like it, like, a lot", "I like it a lot");
+    }
+
+    #[test]
+    fn protected_terms_are_never_corrected_away() {
+        let mut p = RulePolisher::english().with_protected_terms(["Anja Schmidt"]);
+        let out = p.polish("ask Anja, sorry, the team").expect("polish");
+        assert_eq!(out.text, "Ask Anja, sorry, the team");
+    }
+
+    #[test]
     fn numbers_names_and_negations_stay() {
         check("we need 2 2 servers", "We need 2 2 servers");
         check("do not not do that", "Do not do that");
@@ -148,6 +275,7 @@ mod tests {
             let core = w.trim_matches(|c: char| !c.is_alphanumeric()).to_lowercase();
             assert!(inputs.contains(&core), "{core} was not in the input");
         }
-        assert_eq!(out.edits.iter().filter(|e| e.kind == EditKind::Filler).count(), 2);
+        // "um", "uh" and the trailing ", you see".
+        assert_eq!(out.edits.iter().filter(|e| e.kind == EditKind::Filler).count(), 3);
     }
 }
