@@ -99,7 +99,7 @@ pub(crate) fn find(words: &[Word<'_>]) -> Vec<Correction> {
             continue;
         };
         let (prefix, repair) = (&words[sentence_start..i], &words[i + len..]);
-        let repair: Vec<&Word<'_>> = repair.iter().take_while(|_| true).collect();
+        let repair: Vec<&Word<'_>> = repair.iter().collect();
         if prefix.is_empty() || repair.is_empty() || ends_sentence(&words[i - 1]) {
             i += len;
             continue;
