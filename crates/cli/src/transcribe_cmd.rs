@@ -2,8 +2,7 @@
 
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::AtomicBool;
-use std::sync::{Arc, Mutex};
+use std::sync::Mutex;
 use std::time::Instant;
 
 use anyhow::Result;
@@ -58,7 +57,6 @@ pub fn run(args: TranscribeArgs, store: &ModelStore) -> Result<i32> {
             threads,
             language: Some(args.language.clone()),
             fit_encoder_context: !args.full_context,
-            cancel: Some(Arc::new(AtomicBool::new(false))),
             ..DecodeOptions::default()
         },
         asr_model: model_name,
