@@ -1,0 +1,405 @@
+//! The post-recognition corrector: puts the user's terms into recognised text.
+//!
+//! Two passes over the words of the text ([`crate::text`]):
+//! 1. Exact matches of each term and of its `sounds_like` spellings, found with `aho-corasick`
+//!    (whole words only, case-insensitive, leftmost-longest; a phrase does not cross a comma
+//!    or full stop).
+//! 2. Sound-alike matches of 1-4 word spans that pass 1 left alone: a Double Metaphone key of
+//!    the span's letters against each term's key (edit distance, both primary and alternate
+//!    codes), blended with the spelling's own edit distance, scored 0-1.
+//!
+//! Guards against over-correction: a span made only of common words ([`Lexicon`]) is never
+//! changed by pass 2; a span may not begin or end with a function word ("the", "of") unless
+//! the term does; it has at least as many words as the term and at most two more; short terms
+//! need an equal phonetic key and a higher score.
+
+use std::collections::HashMap;
+
+use aho_corasick::AhoCorasick;
+use rphonetic::DoubleMetaphone;
+use serde::Serialize;
+
+use crate::lexicon::Lexicon;
+use crate::list::{fold, Entry};
+use crate::text::{joined, tokens, Token};
+
+/// How a change was found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ChangeKind {
+    /// The term itself in other casing or apostrophes.
+    Exact,
+    /// One of the term's listed `sounds_like` spellings.
+    SoundsLike,
+    /// A span that sounds and looks like the term.
+    SoundAlike,
+}
+
+/// One change, in byte offsets of the input text.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Change {
+    pub start: usize,
+    pub end: usize,
+    pub original: String,
+    pub term: String,
+    pub kind: ChangeKind,
+    /// 1.0 for exact and listed spellings; the similarity for sound-alikes.
+    pub score: f64,
+}
+
+/// The corrected text and every change made to get it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Corrected {
+    pub text: String,
+    pub changes: Vec<Change>,
+}
+
+/// Thresholds of the sound-alike pass.
+#[derive(Debug, Clone, Copy)]
+pub struct Settings {
+    /// Minimum score for a sound-alike change.
+    pub threshold: f64,
+    /// Terms with at most this many letters are short.
+    pub short_letters: usize,
+    /// Minimum score for a short term (which also needs an equal phonetic key).
+    pub short_threshold: f64,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings { threshold: 0.8, short_letters: 5, short_threshold: 0.8 }
+    }
+}
+
+struct Term {
+    text: String,
+    words: usize,
+    first_word: String,
+    last_word: String,
+    letters: String,
+    keys: [String; 2],
+}
+
+/// A corrector for a set of terms. Build once per list change; `apply` is cheap.
+pub struct Corrector {
+    terms: Vec<Term>,
+    /// Aho-Corasick pattern index -> (term index, kind).
+    patterns: Vec<(usize, ChangeKind)>,
+    exact: Option<AhoCorasick>,
+    /// Terms by the first letter of their phonetic keys.
+    by_key: HashMap<char, Vec<usize>>,
+    lexicon: Lexicon,
+    settings: Settings,
+    metaphone: DoubleMetaphone,
+}
+
+fn letters_of(words: &[Token]) -> String {
+    words.iter().flat_map(|t| t.norm.chars()).filter(|c| c.is_alphanumeric()).collect()
+}
+
+fn similarity(a: &str, b: &str) -> f64 {
+    if a.is_empty() || b.is_empty() {
+        return 0.0;
+    }
+    strsim::normalized_levenshtein(a, b)
+}
+
+impl Corrector {
+    /// A corrector for `entries` (duplicates by folded term are merged; the first wins).
+    pub fn new<'a>(entries: impl IntoIterator<Item = &'a Entry>, lexicon: Lexicon, settings: Settings) -> Self {
+        let metaphone = DoubleMetaphone::new(None);
+        let mut terms: Vec<Term> = Vec::new();
+        let mut seen: HashMap<String, usize> = HashMap::new();
+        let mut pattern_text: Vec<String> = Vec::new();
+        let mut patterns = Vec::new();
+        let mut by_key: HashMap<char, Vec<usize>> = HashMap::new();
+        for entry in entries {
+            let key = fold(&entry.term);
+            if key.is_empty() {
+                continue;
+            }
+            let index = *seen.entry(key.clone()).or_insert_with(|| {
+                let words = tokens(&entry.term);
+                let letters = letters_of(&words);
+                let code = metaphone.double_metaphone(&letters);
+                let keys = [code.primary(), code.alternate()];
+                let i = terms.len();
+                for k in &keys {
+                    if let Some(c) = k.chars().next() {
+                        let bucket = by_key.entry(c).or_default();
+                        if bucket.last() != Some(&i) {
+                            bucket.push(i);
+                        }
+                    }
+                }
+                terms.push(Term {
+                    text: entry.term.trim().to_string(),
+                    words: words.len(),
+                    first_word: words.first().map(|t| t.norm.clone()).unwrap_or_default(),
+                    last_word: words.last().map(|t| t.norm.clone()).unwrap_or_default(),
+                    letters,
+                    keys,
+                });
+                pattern_text.push(key.clone());
+                patterns.push((i, ChangeKind::Exact));
+                i
+            });
+            for spelling in &entry.sounds_like {
+                let folded = fold(spelling);
+                if !folded.is_empty() && !pattern_text.contains(&folded) {
+                    pattern_text.push(folded);
+                    patterns.push((index, ChangeKind::SoundsLike));
+                }
+            }
+        }
+        let exact = if pattern_text.is_empty() {
+            None
+        } else {
+            // Plain strings, no size limits hit at these list sizes: building cannot fail.
+            AhoCorasick::new(&pattern_text).ok()
+        };
+        Corrector { terms, patterns, exact, by_key, lexicon, settings, metaphone }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.terms.is_empty()
+    }
+
+    /// Corrects `text`.
+    pub fn apply(&self, text: &str) -> Corrected {
+        let words = tokens(text);
+        let mut claimed = vec![false; words.len()];
+        let mut changes = Vec::new();
+        for (from, to, term, kind) in self.exact_matches(text, &words) {
+            claimed[from..to].iter_mut().for_each(|c| *c = true);
+            let (start, end) = (words[from].start, words[to - 1].end);
+            let t = &self.terms[term];
+            if text[start..end] != t.text {
+                changes.push(Change { start, end, original: text[start..end].to_string(), term: t.text.clone(), kind, score: 1.0 });
+            }
+        }
+        for (from, to, term, score) in self.sound_alikes(text, &words, &claimed) {
+            let (start, end) = (words[from].start, words[to - 1].end);
+            let t = &self.terms[term];
+            changes.push(Change { start, end, original: text[start..end].to_string(), term: t.text.clone(), kind: ChangeKind::SoundAlike, score });
+        }
+        changes.sort_by_key(|c| c.start);
+        let mut out = String::with_capacity(text.len());
+        let mut at = 0;
+        for c in &changes {
+            out.push_str(&text[at..c.start]);
+            out.push_str(&c.term);
+            at = c.end;
+        }
+        out.push_str(&text[at..]);
+        Corrected { text: out, changes }
+    }
+
+    /// Whole-word exact matches, leftmost-longest, as (first word, end word, term, kind).
+    fn exact_matches(&self, text: &str, words: &[Token]) -> Vec<(usize, usize, usize, ChangeKind)> {
+        let Some(ac) = &self.exact else { return Vec::new() };
+        let mut hay = String::new();
+        let mut starts = HashMap::new();
+        let mut ends = HashMap::new();
+        for (i, w) in words.iter().enumerate() {
+            if i > 0 {
+                hay.push(' ');
+            }
+            starts.insert(hay.len(), i);
+            hay.push_str(&w.norm);
+            ends.insert(hay.len(), i + 1);
+        }
+        let mut found: Vec<(usize, usize, usize, ChangeKind)> = ac
+            .find_overlapping_iter(&hay)
+            .filter_map(|m| {
+                let (from, to) = (*starts.get(&m.start())?, *ends.get(&m.end())?);
+                let phrase_ok = (from + 1..to).all(|i| joined(text, words[i - 1].end, words[i].start));
+                let (term, kind) = self.patterns[m.pattern().as_usize()];
+                phrase_ok.then_some((from, to, term, kind))
+            })
+            .collect();
+        found.sort_by_key(|&(from, to, _, kind)| (from, std::cmp::Reverse(to), kind != ChangeKind::Exact));
+        let mut chosen = Vec::new();
+        let mut next_free = 0;
+        for m in found {
+            if m.0 >= next_free {
+                next_free = m.1;
+                chosen.push(m);
+            }
+        }
+        chosen
+    }
+
+    /// Scores `span_letters` against term `t`; None when a guard refuses.
+    fn score(&self, span_letters: &str, span_keys: &[String; 2], t: &Term) -> Option<f64> {
+        let (a, b) = (span_letters.chars().count(), t.letters.chars().count());
+        if a * 10 < b * 6 || b * 10 < a * 6 {
+            return None;
+        }
+        let mut phonetic: f64 = 0.0;
+        for sk in span_keys.iter().filter(|k| !k.is_empty()) {
+            for tk in t.keys.iter().filter(|k| !k.is_empty()) {
+                phonetic = phonetic.max(similarity(sk, tk));
+            }
+        }
+        let spelling = similarity(span_letters, &t.letters);
+        let score = 0.5 * phonetic + 0.5 * spelling;
+        let short = b <= self.settings.short_letters;
+        let ok = if short { phonetic >= 1.0 && score >= self.settings.short_threshold } else { score >= self.settings.threshold };
+        ok.then_some(score)
+    }
+
+    /// Sound-alike matches among unclaimed words, best first, without overlaps.
+    fn sound_alikes(&self, text: &str, words: &[Token], claimed: &[bool]) -> Vec<(usize, usize, usize, f64)> {
+        if self.terms.is_empty() {
+            return Vec::new();
+        }
+        let mut found: Vec<(usize, usize, usize, f64)> = Vec::new();
+        for from in 0..words.len() {
+            for to in from + 1..=(from + 4).min(words.len()) {
+                if claimed[to - 1] || (to - 1 > from && !joined(text, words[to - 2].end, words[to - 1].start)) {
+                    break;
+                }
+                let span = &words[from..to];
+                if span.iter().all(|w| self.lexicon.is_common(&w.norm)) {
+                    continue;
+                }
+                let letters = letters_of(span);
+                if letters.chars().count() < 3 {
+                    continue;
+                }
+                let code = self.metaphone.double_metaphone(&letters);
+                let keys = [code.primary(), code.alternate()];
+                let mut candidates: Vec<usize> = Vec::new();
+                for k in &keys {
+                    if let Some(bucket) = k.chars().next().and_then(|c| self.by_key.get(&c)) {
+                        candidates.extend(bucket);
+                    }
+                }
+                candidates.sort_unstable();
+                candidates.dedup();
+                for ti in candidates {
+                    let t = &self.terms[ti];
+                    let n = to - from;
+                    if n < t.words || n > t.words + 2 {
+                        continue;
+                    }
+                    let (first, last) = (&span[0].norm, &span[n - 1].norm);
+                    if (self.lexicon.is_function_word(first) && *first != t.first_word)
+                        || (self.lexicon.is_function_word(last) && *last != t.last_word)
+                    {
+                        continue;
+                    }
+                    if let Some(score) = self.score(&letters, &keys, t) {
+                        found.push((from, to, ti, score));
+                    }
+                }
+            }
+        }
+        found.sort_by(|a, b| b.3.total_cmp(&a.3).then((a.1 - a.0).cmp(&(b.1 - b.0))).then(a.0.cmp(&b.0)));
+        let mut taken = vec![false; words.len()];
+        let mut chosen = Vec::new();
+        for m in found {
+            if taken[m.0..m.1].iter().any(|t| *t) {
+                continue;
+            }
+            taken[m.0..m.1].iter_mut().for_each(|t| *t = true);
+            chosen.push(m);
+        }
+        chosen
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn corrector(entries: &[(&str, &[&str])]) -> Corrector {
+        let entries: Vec<Entry> = entries
+            .iter()
+            .map(|(t, s)| Entry { term: t.to_string(), sounds_like: s.iter().map(|x| x.to_string()).collect(), note: None })
+            .collect();
+        Corrector::new(&entries, Lexicon::english(), Settings::default())
+    }
+
+    fn check(c: &Corrector, input: &str, expected: &str) {
+        assert_eq!(c.apply(input).text, expected, "input: {input}");
+    }
+
+    #[test]
+    fn exact_terms_get_their_casing() {
+        let c = corrector(&[("Kubernetes", &[]), ("PostgreSQL", &[]), ("O'Reilly", &[])]);
+        check(&c, "we run kubernetes and postgresql", "we run Kubernetes and PostgreSQL");
+        check(&c, "ask o’reilly", "ask O'Reilly");
+        let r = c.apply("KUBERNETES.");
+        assert_eq!(r.changes.len(), 1);
+        assert_eq!((r.changes[0].start, r.changes[0].end, r.changes[0].kind), (0, 10, ChangeKind::Exact));
+        assert!(c.apply("Kubernetes").changes.is_empty(), "already right: no change reported");
+    }
+
+    #[test]
+    fn whole_words_only() {
+        let c = corrector(&[("Java", &[]), ("Tauri", &["tory"])]);
+        check(&c, "javascript and java", "javascript and Java");
+        check(&c, "the history of tory", "the history of Tauri");
+        check(&c, "victory", "victory");
+    }
+
+    #[test]
+    fn sounds_like_spellings_and_multi_word_terms() {
+        let c = corrector(&[("Kubernetes", &["cube nettys"]), ("Anja Schmidt", &["anya smith"]), ("PostgreSQL", &["post gress"])]);
+        check(&c, "deploy it on cube nettys with post gress", "deploy it on Kubernetes with PostgreSQL");
+        check(&c, "ask anya smith's team", "ask Anja Schmidt's team");
+        check(&c, "ask anja schmidt", "ask Anja Schmidt");
+        // A listed phrase does not cross a full stop.
+        check(&c, "a cube. Nettys", "a cube. Nettys");
+    }
+
+    #[test]
+    fn overlapping_terms_leftmost_longest() {
+        let c = corrector(&[("Visual Studio", &[]), ("Visual Studio Code", &[]), ("Studio Code", &[])]);
+        check(&c, "open visual studio code now", "open Visual Studio Code now");
+        check(&c, "open visual studio now", "open Visual Studio now");
+    }
+
+    #[test]
+    fn sound_alike_fixes_misspelt_names() {
+        let c = corrector(&[("Fauchelevent", &[]), ("Kubernetes", &[])]);
+        let r = c.apply("asked jean foshelevent replied");
+        assert_eq!(r.text, "asked jean Fauchelevent replied");
+        assert_eq!(r.changes[0].kind, ChangeKind::SoundAlike);
+        assert!(r.changes[0].score >= 0.8 && r.changes[0].score < 1.0);
+        check(&c, "we use kubernetties daily", "we use Kubernetes daily");
+    }
+
+    #[test]
+    fn common_words_are_never_sound_alike_replaced() {
+        let c = corrector(&[("Tori", &[]), ("Nuclear", &[]), ("Thyme", &[])]);
+        check(&c, "it is time to go", "it is time to go");
+        check(&c, "the story", "the story");
+    }
+
+    #[test]
+    fn short_terms_need_an_equal_key() {
+        let c = corrector(&[("Tauri", &[])]);
+        check(&c, "we use tauree", "we use Tauri");
+        check(&c, "we use tarot", "we use tarot");
+    }
+
+    #[test]
+    fn spans_do_not_start_or_end_with_function_words() {
+        let c = corrector(&[("Ofelia", &[])]);
+        // "of elia" would sound like the term, but "of" is a function word.
+        check(&c, "the music of elia", "the music of elia");
+    }
+
+    #[test]
+    fn change_offsets_point_into_the_input() {
+        let c = corrector(&[("Kubernetes", &["cube nettys"])]);
+        let input = "Über cube nettys!";
+        let r = c.apply(input);
+        assert_eq!(&input[r.changes[0].start..r.changes[0].end], "cube nettys");
+        assert_eq!(r.changes[0].original, "cube nettys");
+        assert_eq!(r.text, "Über Kubernetes!");
+    }
+}
