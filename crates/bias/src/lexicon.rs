@@ -2,12 +2,16 @@
 //! user who wants that lists the spelling under `sounds_like`).
 
 use std::collections::HashSet;
+use std::sync::Arc;
 
-/// A set of common words, compared in [`crate::text::normalise`]d form.
+/// A set of common words, compared in [`crate::text::normalise`]d form. Cheap to clone.
 #[derive(Debug, Clone, Default)]
 pub struct Lexicon {
-    words: HashSet<String>,
-    function_words: HashSet<String>,
+    /// The most frequent English words: never changed by a sound-alike.
+    top: Arc<HashSet<String>>,
+    words: Arc<HashSet<String>>,
+    function_words: Arc<HashSet<String>>,
+    names: Arc<HashSet<String>>,
 }
 
 /// How many of the most frequent English words count as function words: a sound-alike span
@@ -19,19 +23,49 @@ impl Lexicon {
     pub fn english() -> Self {
         let all: Vec<String> = top_english_words::get_words();
         let function_words = all.iter().take(FUNCTION_WORDS).map(|w| crate::text::normalise(w)).collect();
-        Lexicon { words: all.iter().map(|w| crate::text::normalise(w)).collect(), function_words }
+        let top: Arc<HashSet<String>> = Arc::new(all.iter().map(|w| crate::text::normalise(w)).collect());
+        Lexicon { words: Arc::clone(&top), top, function_words: Arc::new(function_words), names: Arc::default() }
     }
 
     /// This lexicon plus `words` (for example every whole-word token of the speech model's
     /// vocabulary, which are the words it already spells well).
     pub fn with_words<I: IntoIterator<Item = S>, S: AsRef<str>>(mut self, words: I) -> Self {
-        self.words.extend(words.into_iter().map(|w| crate::text::normalise(w.as_ref())).filter(|w| !w.is_empty()));
+        Arc::make_mut(&mut self.words).extend(words.into_iter().map(|w| crate::text::normalise(w.as_ref())).filter(|w| !w.is_empty()));
         self
     }
 
-    /// True for a common word, a number, or a possessive "'s".
+    /// This lexicon plus known names (for example the capitalised whole-word tokens of the
+    /// speech model's vocabulary): a span of names and common words is changed only on a
+    /// strong match.
+    pub fn with_names<I: IntoIterator<Item = S>, S: AsRef<str>>(mut self, names: I) -> Self {
+        let words = Arc::clone(&self.words);
+        Arc::make_mut(&mut self.names)
+            .extend(names.into_iter().map(|w| crate::text::normalise(w.as_ref())).filter(|w| !w.is_empty() && !words.contains(w)));
+        self
+    }
+
+    /// A known name (and not a common word).
+    pub fn is_name(&self, norm: &str) -> bool {
+        self.names.contains(norm)
+            || norm.split_once('\'').is_some_and(|(base, end)| end == "s" && self.names.contains(base))
+    }
+
+    /// True for a common word, a number, a possessive "'s", or a contraction of a common word
+    /// ("we've", "it'll").
     pub fn is_common(&self, norm: &str) -> bool {
-        norm == "'s" || norm.chars().all(|c| !c.is_alphabetic()) || self.words.contains(norm)
+        norm == "'s"
+            || norm.chars().all(|c| !c.is_alphabetic())
+            || self.words.contains(norm)
+            || self.is_contraction(norm)
+    }
+
+    /// Like [`Lexicon::is_common`], for the most frequent English words only.
+    pub fn is_very_common(&self, norm: &str) -> bool {
+        norm == "'s" || norm.chars().all(|c| !c.is_alphabetic()) || self.top.contains(norm) || contraction_of(norm, &self.top)
+    }
+
+    fn is_contraction(&self, norm: &str) -> bool {
+        contraction_of(norm, &self.words)
     }
 
     pub fn is_function_word(&self, norm: &str) -> bool {
@@ -47,6 +81,13 @@ impl Lexicon {
     }
 }
 
+fn contraction_of(norm: &str, words: &HashSet<String>) -> bool {
+    if let Some(base) = norm.strip_suffix("n't") {
+        return ["ca", "wo", "ai"].contains(&base) || words.contains(base);
+    }
+    norm.split_once('\'').is_some_and(|(base, end)| ["ve", "ll", "re", "d", "m", "s"].contains(&end) && words.contains(base))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -55,9 +96,11 @@ mod tests {
     fn english_knows_common_words_not_names() {
         let l = Lexicon::english();
         assert!(l.is_common("the") && l.is_common("people") && l.is_common("42") && l.is_common("'s"));
+        assert!(l.is_common("we've") && l.is_common("don't") && !l.is_common("o'reilly"));
         assert!(!l.is_common("kubernetes"));
         assert!(l.is_function_word("of") && !l.is_function_word("table"));
-        let l = l.with_words(["Kubernetes"]);
+        let l = l.with_words(["Kubernetes"]).with_names(["Harmon", "people"]);
         assert!(l.is_common("kubernetes"));
+        assert!(l.is_name("harmon") && l.is_name("harmon's") && !l.is_name("people") && !l.is_common("harmon"));
     }
 }

@@ -8,10 +8,20 @@
 //!    the span's letters against each term's key (edit distance, both primary and alternate
 //!    codes), blended with the spelling's own edit distance, scored 0-1.
 //!
-//! Guards against over-correction: a span made only of common words ([`Lexicon`]) is never
-//! changed by pass 2; a span may not begin or end with a function word ("the", "of") unless
-//! the term does; it has at least as many words as the term and at most two more; short terms
-//! need an equal phonetic key and a higher score.
+//! Guards against over-correction in pass 2:
+//! - a span made only of common words ([`Lexicon`]) is never changed;
+//! - a span with a word in capitals ("GAAP", "IPP") is left alone: an acronym was written on
+//!   purpose;
+//! - a function word ("the", "of", "and") in the span must be in the term too;
+//! - the span has at least as many words as the term and at most two more;
+//! - an inflection of the term ("webcast" for "webcasts", "drawer" for "drawers") is grammar,
+//!   not a misrecognition, and stays;
+//! - a span whose only uncommon words are known names ("Graham", "Harmon") needs a strong
+//!   match (`name_threshold`);
+//! - short terms need an equal phonetic key and a higher score.
+//!
+//! A span of several words whose letters spell the term exactly ("silver ware" for
+//! "silverware") is joined whatever its words.
 
 use std::collections::HashMap;
 
@@ -63,19 +73,25 @@ pub struct Settings {
     pub short_letters: usize,
     /// Minimum score for a short term (which also needs an equal phonetic key).
     pub short_threshold: f64,
+    /// Minimum score for a span whose only uncommon words are known names.
+    pub name_threshold: f64,
+    /// Minimum score for a span of common words that are not among the most frequent ones
+    /// (above 1.0: never).
+    pub common_threshold: f64,
 }
 
 impl Default for Settings {
+    /// Tuned on `scrivo eval bias` (LibriSpeech test-other lists) against `scrivo eval
+    /// overcorrect` (Earnings-21 with distractors): see ARCHITECTURE.md ("Biasing lists").
     fn default() -> Self {
-        Settings { threshold: 0.8, short_letters: 5, short_threshold: 0.8 }
+        Settings { threshold: 0.75, short_letters: 5, short_threshold: 0.9, name_threshold: 0.9, common_threshold: 0.95 }
     }
 }
 
 struct Term {
     text: String,
     words: usize,
-    first_word: String,
-    last_word: String,
+    word_list: Vec<String>,
     letters: String,
     keys: [String; 2],
 }
@@ -95,6 +111,28 @@ pub struct Corrector {
 
 fn letters_of(words: &[Token]) -> String {
     words.iter().flat_map(|t| t.norm.chars()).filter(|c| c.is_alphanumeric()).collect()
+}
+
+/// Double Metaphone codes (primary, alternate) of `letters`, spelled in ASCII first (the
+/// encoder only knows Latin letters).
+fn phonetic_keys(metaphone: &DoubleMetaphone, letters: &str) -> [String; 2] {
+    let ascii: String = deunicode::deunicode(letters).chars().filter(|c| c.is_ascii_alphabetic()).collect();
+    if ascii.is_empty() {
+        return [String::new(), String::new()];
+    }
+    let code = metaphone.double_metaphone(&ascii);
+    [code.primary(), code.alternate()]
+}
+
+/// A word written in capitals, two letters or more.
+fn is_acronym(word: &str) -> bool {
+    word.chars().filter(|c| c.is_alphabetic()).count() >= 2 && !word.chars().any(char::is_lowercase)
+}
+
+/// One spelling is the other plus a grammatical ending.
+fn is_inflection(a: &str, b: &str) -> bool {
+    let (short, long) = if a.len() <= b.len() { (a, b) } else { (b, a) };
+    long.strip_prefix(short).is_some_and(|rest| ["s", "es", "ed", "d", "ing", "er", "ers"].contains(&rest))
 }
 
 fn similarity(a: &str, b: &str) -> f64 {
@@ -121,8 +159,7 @@ impl Corrector {
             let index = *seen.entry(key.clone()).or_insert_with(|| {
                 let words = tokens(&entry.term);
                 let letters = letters_of(&words);
-                let code = metaphone.double_metaphone(&letters);
-                let keys = [code.primary(), code.alternate()];
+                let keys = phonetic_keys(&metaphone, &letters);
                 let i = terms.len();
                 for k in &keys {
                     if let Some(c) = k.chars().next() {
@@ -135,8 +172,7 @@ impl Corrector {
                 terms.push(Term {
                     text: entry.term.trim().to_string(),
                     words: words.len(),
-                    first_word: words.first().map(|t| t.norm.clone()).unwrap_or_default(),
-                    last_word: words.last().map(|t| t.norm.clone()).unwrap_or_default(),
+                    word_list: words.iter().map(|t| t.norm.clone()).collect(),
                     letters,
                     keys,
                 });
@@ -261,15 +297,20 @@ impl Corrector {
                     break;
                 }
                 let span = &words[from..to];
-                if span.iter().all(|w| self.lexicon.is_common(&w.norm)) {
+                if span.iter().any(|w| is_acronym(&text[w.start..w.end])) {
                     continue;
                 }
                 let letters = letters_of(span);
+                let all_common = span.iter().all(|w| self.lexicon.is_common(&w.norm));
+                let only_names = !all_common && span.iter().all(|w| self.lexicon.is_common(&w.norm) || self.lexicon.is_name(&w.norm));
+                let very_common = span.iter().all(|w| self.lexicon.is_very_common(&w.norm));
+                if very_common && to - from == 1 {
+                    continue;
+                }
                 if letters.chars().count() < 3 {
                     continue;
                 }
-                let code = self.metaphone.double_metaphone(&letters);
-                let keys = [code.primary(), code.alternate()];
+                let keys = phonetic_keys(&self.metaphone, &letters);
                 let mut candidates: Vec<usize> = Vec::new();
                 for k in &keys {
                     if let Some(bucket) = k.chars().next().and_then(|c| self.by_key.get(&c)) {
@@ -284,14 +325,30 @@ impl Corrector {
                     if n < t.words || n > t.words + 2 {
                         continue;
                     }
-                    let (first, last) = (&span[0].norm, &span[n - 1].norm);
-                    if (self.lexicon.is_function_word(first) && *first != t.first_word)
-                        || (self.lexicon.is_function_word(last) && *last != t.last_word)
-                    {
+                    if span.iter().any(|w| self.lexicon.is_function_word(&w.norm) && !t.word_list.contains(&w.norm)) {
+                        continue;
+                    }
+                    if is_inflection(&letters, &t.letters) {
+                        continue;
+                    }
+                    if n > 1 && letters == t.letters {
+                        found.push((from, to, ti, 1.0));
+                        continue;
+                    }
+                    if very_common {
                         continue;
                     }
                     if let Some(score) = self.score(&letters, &keys, t) {
-                        found.push((from, to, ti, score));
+                        let needed = if all_common {
+                            self.settings.common_threshold
+                        } else if only_names {
+                            self.settings.name_threshold
+                        } else {
+                            0.0
+                        };
+                        if score >= needed {
+                            found.push((from, to, ti, score));
+                        }
                     }
                 }
             }
@@ -370,6 +427,9 @@ mod tests {
         assert_eq!(r.changes[0].kind, ChangeKind::SoundAlike);
         assert!(r.changes[0].score >= 0.8 && r.changes[0].score < 1.0);
         check(&c, "we use kubernetties daily", "we use Kubernetes daily");
+        let c = corrector(&[("Banco Santander México", &[])]);
+        check(&c, "banco santander mexico", "Banco Santander México");
+        check(&c, "Ölmühle ÉÉÉ", "Ölmühle ÉÉÉ");
     }
 
     #[test]
@@ -380,17 +440,30 @@ mod tests {
     }
 
     #[test]
+    fn split_compounds_are_joined_and_names_need_a_strong_match() {
+        let entries: Vec<Entry> = ["silverware", "Hermon's", "Graeme"].into_iter().map(Entry::new).collect();
+        let c = Corrector::new(&entries, Lexicon::english().with_words(["silver", "ware"]).with_names(["harmon", "graham"]), Settings::default());
+        check(&c, "its silver ware", "its silverware");
+        check(&c, "lose harmon's regard", "lose Hermon's regard");
+        check(&c, "sir graham", "sir graham");
+    }
+
+    #[test]
     fn short_terms_need_an_equal_key() {
         let c = corrector(&[("Tauri", &[])]);
-        check(&c, "we use tauree", "we use Tauri");
+        check(&c, "we use taurie", "we use Tauri");
         check(&c, "we use tarot", "we use tarot");
     }
 
     #[test]
-    fn spans_do_not_start_or_end_with_function_words() {
-        let c = corrector(&[("Ofelia", &[])]);
+    fn spans_keep_function_words_acronyms_and_inflections() {
+        let c = corrector(&[("Ofelia", &[]), ("Cepheid Radiometer", &[]), ("Webcasts", &[]), ("Gap", &[]), ("Bank of Amerika", &[])]);
         // "of elia" would sound like the term, but "of" is a function word.
         check(&c, "the music of elia", "the music of elia");
+        check(&c, "cepheid and radiometer", "cepheid and radiometer");
+        check(&c, "our webcast", "our webcast");
+        check(&c, "non-GAAP results", "non-GAAP results");
+        check(&c, "the bank of amerrika", "the Bank of Amerika");
     }
 
     #[test]

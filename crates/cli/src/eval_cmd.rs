@@ -22,6 +22,10 @@ pub enum EvalCommand {
     Polish(PolishArgs),
     /// Filler removal on verbatim transcripts.
     Fillers(FillersArgs),
+    /// Biasing lists on recognised text with per-utterance lists: WER and rare-word recall.
+    Bias(crate::eval_bias::BiasArgs),
+    /// Over-correction: changes a biasing list makes to text that is already right.
+    Overcorrect(crate::eval_bias::OvercorrectArgs),
 }
 
 #[derive(Args)]
@@ -82,6 +86,8 @@ pub fn run(cmd: EvalCommand, store: &ModelStore) -> Result<i32> {
         EvalCommand::Asr(args) => asr(args, store),
         EvalCommand::Polish(args) => polish(args),
         EvalCommand::Fillers(args) => fillers(args),
+        EvalCommand::Bias(args) => crate::eval_bias::bias(args, crate::bias_cmd::lexicon(store)),
+        EvalCommand::Overcorrect(args) => crate::eval_bias::overcorrect(args, crate::bias_cmd::lexicon(store)),
     }
 }
 

@@ -1,6 +1,8 @@
 //! `scrivo`: the command line over the Scrivo library.
 
 mod asr_setup;
+mod bias_cmd;
+mod eval_bias;
 mod eval_cmd;
 mod models_cmd;
 mod polish_cmd;
@@ -37,6 +39,8 @@ enum Command {
     Eval(eval_cmd::EvalCommand),
     /// Clean up dictated text: remove fillers and repetitions (stdin when no text is given).
     Polish(polish_cmd::PolishArgs),
+    /// Biasing lists: your names, products and jargon, spelled your way.
+    Bias(bias_cmd::BiasArgs),
 }
 
 fn main() {
@@ -67,5 +71,6 @@ fn run(cli: Cli) -> Result<i32> {
         Command::Transcribe(args) => transcribe_cmd::run(args, &store),
         Command::Polish(args) => polish_cmd::run(args),
         Command::Eval(cmd) => eval_cmd::run(cmd, &store),
+        Command::Bias(args) => bias_cmd::run(args, &store),
     }
 }

@@ -454,3 +454,36 @@ pub fn read(path: &Path) -> Result<GgmlFile> {
     }
     Ok(GgmlFile { hparams: info.hparams, wtype: info.wtype, mel_filters, vocabulary, tensors })
 }
+
+/// The token vocabulary of the ggml file at `path` (raw bytes of each token), read without
+/// touching the tensors. Whole-word tokens start with a space.
+pub fn vocabulary(path: &Path) -> Result<Vec<Vec<u8>>> {
+    let file = File::open(path).map_err(|e| Error::io(path, e))?;
+    let len = file.metadata().map_err(|e| Error::io(path, e))?.len();
+    let mut s = Stream { inner: BufReader::new(file), path, pos: 0, len };
+    if s.i32("magic")? as u32 != MAGIC {
+        return Err(Error::WrongKind { path: path.into(), expected: "whisper ggml model", detail: "bad magic".into() });
+    }
+    s.skip(11 * 4, "header")?;
+    let n_mel = s.i32("mel filter rows")?;
+    let n_fft = s.i32("mel filter columns")?;
+    if !(0..=256).contains(&n_mel) || !(0..=1024).contains(&n_fft) {
+        return Err(Error::corrupt(path, format!("mel filter table is {n_mel}x{n_fft}")));
+    }
+    s.skip((n_mel as u64) * (n_fft as u64) * 4, "mel filters")?;
+    let n_words = s.i32("vocabulary size")?;
+    if !(0..=100_000).contains(&n_words) {
+        return Err(Error::corrupt(path, format!("vocabulary size {n_words}")));
+    }
+    let mut out = Vec::with_capacity(n_words as usize);
+    for i in 0..n_words {
+        let n = s.i32("token length")?;
+        if !(0..=1024).contains(&n) {
+            return Err(Error::corrupt(path, format!("token {i} has absurd length {n}")));
+        }
+        let mut token = vec![0u8; n as usize];
+        s.bytes(&mut token, "token bytes")?;
+        out.push(token);
+    }
+    Ok(out)
+}

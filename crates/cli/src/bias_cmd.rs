@@ -1,0 +1,228 @@
+//! `scrivo bias ...`: the user's biasing lists.
+
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Context, Result};
+use clap::{Args, Subcommand};
+use scrivo_bias::{store, BiasingList, Corrector, Entry, Lexicon, Settings, Store};
+use scrivo_models::store::ModelStore;
+
+#[derive(Args)]
+pub struct BiasArgs {
+    /// The folder of your lists (default: the user config dir, scrivo/biasing-lists).
+    #[arg(long, global = true, env = "SCRIVO_BIAS_DIR")]
+    pub lists_dir: Option<PathBuf>,
+    #[command(subcommand)]
+    pub command: BiasCommand,
+}
+
+#[derive(Subcommand)]
+pub enum BiasCommand {
+    /// Your lists, with their state and size.
+    List,
+    /// The entries of one list.
+    Show { name: String },
+    /// Add a term (or more sounds-like spellings to it); the list is created if needed.
+    Add {
+        name: String,
+        term: String,
+        /// A spelling the recogniser writes instead (repeatable).
+        #[arg(long = "sounds-like")]
+        sounds_like: Vec<String>,
+        #[arg(long)]
+        note: Option<String>,
+    },
+    /// Remove a term.
+    Remove { name: String, term: String },
+    /// Use the list when transcribing.
+    Enable { name: String },
+    /// Keep the list but do not use it.
+    Disable { name: String },
+    /// Add the terms of a .txt (one per line), .csv (term,sounds_like,note) or .toml file.
+    Import { name: String, file: PathBuf },
+    /// Write a list as .txt, .csv or .toml.
+    Export { name: String, file: PathBuf },
+    /// Check list files (default: all of yours); every problem with its line and column.
+    Check { files: Vec<PathBuf> },
+    /// Correct text with the enabled lists (stdin when no text is given) and show each change.
+    Apply {
+        text: Option<String>,
+        /// Use this list (a name or a .toml file) instead of the enabled ones (repeatable).
+        #[arg(long = "list")]
+        lists: Vec<String>,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+/// The folder of the user's lists.
+pub fn user_store(dir: Option<PathBuf>) -> Store {
+    let dir = dir.unwrap_or_else(|| {
+        let home = std::env::var_os("HOME").map(PathBuf::from).unwrap_or_else(|| PathBuf::from("."));
+        std::env::var_os("XDG_CONFIG_HOME").map(PathBuf::from).unwrap_or_else(|| home.join(".config")).join("scrivo/biasing-lists")
+    });
+    Store::new(dir)
+}
+
+/// Common words: the top English words plus every lower-case whole-word token of the installed
+/// default speech model's vocabulary (words it already spells well), when one is installed; its
+/// capitalised whole-word tokens are known names.
+pub fn lexicon(models: &ModelStore) -> Lexicon {
+    let base = Lexicon::english();
+    let Some(path) = crate::asr_setup::resolve_model(models, None).ok().map(|(p, _)| p) else { return base };
+    match scrivo_models::ggml::vocabulary(&path) {
+        Ok(tokens) => {
+            let words: Vec<&str> = tokens
+                .iter()
+                .filter_map(|t| std::str::from_utf8(t.strip_prefix(b" ")?).ok())
+                .filter(|w| w.len() >= 2 && w.chars().all(char::is_alphabetic))
+                .collect();
+            let is_lower = |w: &&&str| w.chars().next().is_some_and(char::is_lowercase);
+            base.with_words(words.iter().filter(is_lower)).with_names(words.iter().filter(|w| !is_lower(w)))
+        }
+        Err(e) => {
+            tracing::warn!("common words from {} not read: {e}", path.display());
+            base
+        }
+    }
+}
+
+/// The lists named in `names` (list names or .toml paths), or the enabled ones when empty.
+pub fn lists_for(store: &Store, names: &[String]) -> Result<Vec<BiasingList>> {
+    if names.is_empty() {
+        return Ok(store.enabled()?);
+    }
+    names
+        .iter()
+        .map(|n| {
+            let path = Path::new(n);
+            if path.extension().is_some_and(|e| e == "toml") && path.is_file() {
+                Ok(store::load(path)?)
+            } else {
+                Ok(store.get(n)?.1)
+            }
+        })
+        .collect()
+}
+
+pub fn corrector(lists: &[BiasingList], lexicon: Lexicon) -> Corrector {
+    Corrector::new(lists.iter().flat_map(|l| &l.entries), lexicon, Settings::default())
+}
+
+fn read_text(text: Option<String>) -> Result<String> {
+    match text {
+        Some(t) => Ok(t),
+        None => {
+            let mut s = String::new();
+            std::io::stdin().read_to_string(&mut s).context("reading stdin")?;
+            Ok(s)
+        }
+    }
+}
+
+fn modify(store: &Store, name: &str, change: impl FnOnce(&mut BiasingList) -> Result<String>) -> Result<i32> {
+    let (path, mut list) = store.get_or_new(name)?;
+    let message = change(&mut list)?;
+    store::save(&path, &list)?;
+    println!("{message} ({})", path.display());
+    Ok(0)
+}
+
+pub fn run(args: BiasArgs, models: &ModelStore) -> Result<i32> {
+    let store = user_store(args.lists_dir);
+    match args.command {
+        BiasCommand::List => {
+            let all = store.all()?;
+            if all.is_empty() {
+                println!("no biasing lists in {} (add one with `scrivo bias add NAME TERM`)", store.dir().display());
+            }
+            for (path, list) in all {
+                match list {
+                    Ok(l) => println!("{:<24} {:<8} {:>5} terms  {}", l.name, if l.enabled { "enabled" } else { "off" }, l.entries.len(), path.display()),
+                    Err(e) => println!("{:<24} {:<8} {:>5}        {}\n  {e}", "?", "broken", "", path.display()),
+                }
+            }
+            Ok(0)
+        }
+        BiasCommand::Show { name } => {
+            let (path, list) = store.get(&name)?;
+            println!("{} ({}, {}, {} terms) {}", list.name, if list.enabled { "enabled" } else { "off" }, list.language, list.entries.len(), path.display());
+            for e in &list.entries {
+                let sounds = if e.sounds_like.is_empty() { String::new() } else { format!("  sounds like: {}", e.sounds_like.join(", ")) };
+                let note = e.note.as_deref().map(|n| format!("  ({n})")).unwrap_or_default();
+                println!("  {}{sounds}{note}", e.term);
+            }
+            Ok(0)
+        }
+        BiasCommand::Add { name, term, sounds_like, note } => modify(&store, &name, |list| {
+            if scrivo_bias::list::fold(&term).is_empty() {
+                bail!("the term {term:?} is empty: it needs a letter or digit");
+            }
+            let changed = list.add(Entry { term: term.trim().to_string(), sounds_like, note });
+            Ok(if changed { format!("{term:?} saved in {:?}", list.name) } else { format!("{term:?} was already in {:?}", list.name) })
+        }),
+        BiasCommand::Remove { name, term } => {
+            let (path, mut list) = store.get(&name)?;
+            if !list.remove(&term) {
+                bail!("{term:?} is not in {:?} ({})", list.name, path.display());
+            }
+            store::save(&path, &list)?;
+            println!("{term:?} removed from {:?} ({})", list.name, path.display());
+            Ok(0)
+        }
+        BiasCommand::Enable { name } => set_enabled(&store, &name, true),
+        BiasCommand::Disable { name } => set_enabled(&store, &name, false),
+        BiasCommand::Import { name, file } => {
+            let entries = store::import(&file)?;
+            modify(&store, &name, |list| {
+                let n = entries.len();
+                let added = entries.into_iter().filter(|e| list.add(e.clone())).count();
+                Ok(format!("{added} of {n} terms from {} added to {:?}", file.display(), list.name))
+            })
+        }
+        BiasCommand::Export { name, file } => {
+            let (_, list) = store.get(&name)?;
+            store::export(&list, &file)?;
+            println!("{} terms written to {}", list.entries.len(), file.display());
+            Ok(0)
+        }
+        BiasCommand::Check { files } => {
+            let results: Vec<(PathBuf, Result<BiasingList, scrivo_bias::BiasError>)> =
+                if files.is_empty() { store.all()? } else { files.into_iter().map(|f| (f.clone(), store::load(&f))).collect() };
+            let mut bad = 0;
+            for (path, r) in results {
+                match r {
+                    Ok(l) => println!("ok      {} ({} terms)", path.display(), l.entries.len()),
+                    Err(e) => {
+                        bad += 1;
+                        println!("{e}");
+                    }
+                }
+            }
+            Ok(i32::from(bad > 0))
+        }
+        BiasCommand::Apply { text, lists, json } => {
+            let lists = lists_for(&store, &lists)?;
+            let text = read_text(text)?;
+            let corrected = corrector(&lists, lexicon(models)).apply(text.trim_end_matches('\n'));
+            if json {
+                println!("{}", serde_json::to_string_pretty(&corrected)?);
+            } else {
+                println!("{}", corrected.text);
+                for c in &corrected.changes {
+                    eprintln!("  {:?} -> {:?} ({:?}, score {:.2}, bytes {}..{})", c.original, c.term, c.kind, c.score, c.start, c.end);
+                }
+            }
+            Ok(0)
+        }
+    }
+}
+
+fn set_enabled(store: &Store, name: &str, enabled: bool) -> Result<i32> {
+    let (path, mut list) = store.get(name)?;
+    list.enabled = enabled;
+    store::save(&path, &list)?;
+    println!("{:?} {} ({})", list.name, if enabled { "enabled" } else { "disabled" }, path.display());
+    Ok(0)
+}
