@@ -15,9 +15,9 @@ APP                := target/release/scrivo-app
 
 APT_PACKAGES := build-essential pkg-config cmake clang libclang-dev \
 	libwebkit2gtk-4.1-dev libssl-dev librsvg2-dev libayatana-appindicator3-dev libasound2-dev \
-	xvfb xdotool imagemagick time python3-venv
+	xvfb xdotool imagemagick time python3-venv espeak-ng
 
-.PHONY: run test build deps models test-data bench clean
+.PHONY: run test build deps models test-data bench eval-bias clean
 
 deps:
 	@missing=$$(for p in $(APT_PACKAGES); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q '^install ok installed' || echo $$p; done; \
@@ -71,6 +71,14 @@ bench: models $(CT2_TINY_EN)/model.bin
 	bench/setup-peer-venv.sh $(BENCH_VENV)
 	python3 bench/asr_bench.py --scrivo $(SCRIVO) --manifest $(EVAL)/asr/manifest.tsv --rounds $(BENCH_ROUNDS) \
 		--peer-python $(BENCH_VENV)/bin/python --peer-model-dir $(CT2_TINY_EN)
+
+# Biasing lists: LibriSpeech test-other lists, Earnings-21 over-correction, espeak-ng audio.
+eval-bias: models
+	@test -d $(EVAL)/biasing || { echo "SKIP: $(EVAL)/biasing not found"; exit 0; }
+	$(SCRIVO) eval bias --cases $(EVAL)/biasing/librispeech-test-other.tsv
+	$(SCRIVO) eval overcorrect --turns $(EVAL)/text/earnings21.turns_verbatim.tsv \
+		--list $(EVAL)/biasing/earnings21/distractor_list.txt --entities $(EVAL)/biasing/earnings21/oracle_list.txt
+	python3 bench/bias_audio.py --scrivo $(SCRIVO) --cspell $(EVAL)/biasing/cspell
 
 # faster-whisper reads the CTranslate2 tiny.en directory that the ggml model is converted from.
 $(CT2_TINY_EN)/model.bin:

@@ -51,6 +51,15 @@ impl WhisperModel {
         self.context.reset_timings();
     }
 
+    /// How many tokens `text` takes in this model's vocabulary (a rough estimate when the
+    /// tokenizer refuses it).
+    pub fn count_tokens(&self, text: &str) -> usize {
+        match self.context.tokenize(text, 1024) {
+            Ok(tokens) => tokens.len(),
+            Err(_) => text.chars().count().div_ceil(3),
+        }
+    }
+
     /// A decoding state on this model.
     pub fn engine(&self) -> Result<WhisperEngine, AsrError> {
         let state = self.context.create_state().map_err(|e| AsrError::Load { path: self.path.clone(), detail: e.to_string() })?;

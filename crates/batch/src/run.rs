@@ -2,10 +2,11 @@
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use scrivo_asr::{AsrError, DecodeOptions, Transcriber, WhisperEngine, WhisperModel};
+use scrivo_bias::Corrector;
 use scrivo_polish::Polisher;
 use scrivo_transcript::{join, Document, DocumentSegment};
 
@@ -22,6 +23,8 @@ pub struct Settings {
     pub asr_model: String,
     /// The polishing engine's name, recorded in each [`Document`]; `None` when not polishing.
     pub polisher: Option<String>,
+    /// The enabled biasing lists, applied to the recognised text before polishing.
+    pub bias: Option<Arc<Corrector>>,
 }
 
 /// Progress of a batch, in the order things happen on each worker.
@@ -115,9 +118,13 @@ pub fn transcribe(engine: &mut WhisperEngine, mut polisher: Option<&mut (dyn Pol
     })?;
     let mut segments = Vec::with_capacity(transcript.segments.len());
     for seg in transcript.segments {
-        let text = match polisher.as_deref_mut() {
-            Some(p) => p.polish(&seg.text).map_err(|source| BatchError::Polish { path: path.into(), source })?.text,
+        let biased = match &settings.bias {
+            Some(c) => c.apply(&seg.text).text,
             None => seg.text.clone(),
+        };
+        let text = match polisher.as_deref_mut() {
+            Some(p) => p.polish(&biased).map_err(|source| BatchError::Polish { path: path.into(), source })?.text,
+            None => biased,
         };
         segments.push(DocumentSegment { start_seconds: seg.start_seconds, end_seconds: seg.end_seconds, raw_text: seg.text, text });
     }

@@ -78,6 +78,9 @@ pub fn file_stem_for(name: &str) -> String {
     }
 }
 
+/// A list file and what loading it gave.
+pub type Loaded = (PathBuf, Result<BiasingList, BiasError>);
+
 /// The folder of the user's lists (one `.toml` file each).
 #[derive(Debug, Clone)]
 pub struct Store {
@@ -94,7 +97,7 @@ impl Store {
     }
 
     /// Every list file in the folder, sorted by file name, each loaded or with its problems.
-    pub fn all(&self) -> Result<Vec<(PathBuf, Result<BiasingList, BiasError>)>, BiasError> {
+    pub fn all(&self) -> Result<Vec<Loaded>, BiasError> {
         let entries = match fs::read_dir(&self.dir) {
             Ok(e) => e,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),

@@ -1,7 +1,8 @@
 //! Words of a text with their byte spans, in the one form that matching compares.
 //!
 //! A word is a run of letters and digits. Inside a word, an apostrophe or a dot followed by a
-//! letter or digit joins ("O'Reilly", "whisper.cpp"); trailing `+` and `#` stay with the word
+//! letter or digit joins ("O'Reilly", "whisper.cpp"; a dot before a capital only after a
+//! capital, "ASP.NET", so "centre.We" is two words); trailing `+` and `#` stay with the word
 //! ("C++", "C#"). A possessive "'s" is a word of its own, so "Anja Schmidt's" still contains
 //! "Anja Schmidt". The compared form (`norm`) is lower case with typographic apostrophes made
 //! straight.
@@ -35,7 +36,12 @@ pub fn tokens(text: &str) -> Vec<Token> {
         loop {
             match chars.get(j) {
                 Some((_, c)) if c.is_alphanumeric() => j += 1,
-                Some((_, c)) if (is_apostrophe(*c) || *c == '.') && chars.get(j + 1).is_some_and(|(_, n)| n.is_alphanumeric()) => {
+                // A dot joins "whisper.cpp" and "ASP.NET", not "centre.We" (a missing space).
+                Some((_, c))
+                    if (is_apostrophe(*c) || *c == '.')
+                        && chars.get(j + 1).is_some_and(|(_, n)| n.is_alphanumeric())
+                        && (*c != '.' || !chars[j + 1].1.is_uppercase() || chars[j - 1].1.is_uppercase()) =>
+                {
                     // A possessive 's ends the word: it becomes a word of its own.
                     let possessive = is_apostrophe(*c)
                         && chars.get(j + 1).is_some_and(|(_, n)| *n == 's' || *n == 'S')
@@ -97,6 +103,7 @@ mod tests {
         check("Anja Schmidt's team", &["anja", "schmidt", "'s", "team"]);
         check("Schmidt’S", &["schmidt", "'s"]);
         check("  --  ", &[]);
+        check("Center.We use ASP.NET", &["center", "we", "use", "asp.net"]);
         check("Müller-Lüdenscheidt 42", &["müller", "lüdenscheidt", "42"]);
     }
 

@@ -37,7 +37,27 @@ pub fn split_cores(jobs: Option<usize>, threads: Option<usize>) -> (usize, usize
 
 pub const POLISHER_NAME: &str = "rules";
 
-/// A polisher per worker, or none.
-pub fn polisher_factory(polish: bool) -> impl Fn() -> Option<Box<dyn Polisher>> + Sync {
-    move || polish.then(|| Box::new(RulePolisher::english()) as Box<dyn Polisher>)
+/// A polisher per worker, or none. The biasing-list terms are protected from deletion.
+pub fn polisher_factory(polish: bool, protected: Vec<String>) -> impl Fn() -> Option<Box<dyn Polisher>> + Sync {
+    move || polish.then(|| Box::new(RulePolisher::english().with_protected_terms(protected.iter().map(String::as_str))) as Box<dyn Polisher>)
+}
+
+/// The enabled biasing lists (or `names`) as the speech model's initial prompt and a
+/// corrector; `(None, None)` when there are no terms.
+pub fn biasing(
+    lists_dir: Option<PathBuf>,
+    names: &[String],
+    model: &scrivo_asr::WhisperModel,
+    models: &ModelStore,
+) -> Result<(Option<String>, Option<std::sync::Arc<scrivo_bias::Corrector>>)> {
+    let store = crate::bias_cmd::user_store(lists_dir);
+    let lists = crate::bias_cmd::lists_for(&store, names)?;
+    let corrector = crate::bias_cmd::corrector(&lists, crate::bias_cmd::lexicon(models));
+    if corrector.is_empty() {
+        return Ok((None, None));
+    }
+    let terms: Vec<&str> = corrector.terms().collect();
+    let prompt = scrivo_bias::prompt::initial_prompt(&terms, scrivo_bias::prompt::DEFAULT_TOKEN_BUDGET, |t| model.count_tokens(t));
+    tracing::info!(terms = terms.len(), prompt = prompt.as_deref().unwrap_or(""), "biasing lists in use");
+    Ok((prompt, Some(std::sync::Arc::new(corrector))))
 }

@@ -188,7 +188,7 @@ pub fn run(args: BiasArgs, models: &ModelStore) -> Result<i32> {
             Ok(0)
         }
         BiasCommand::Check { files } => {
-            let results: Vec<(PathBuf, Result<BiasingList, scrivo_bias::BiasError>)> =
+            let results: Vec<store::Loaded> =
                 if files.is_empty() { store.all()? } else { files.into_iter().map(|f| (f.clone(), store::load(&f))).collect() };
             let mut bad = 0;
             for (path, r) in results {

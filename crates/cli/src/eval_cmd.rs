@@ -76,6 +76,13 @@ pub struct AsrArgs {
     /// Also write each file's hypothesis to this TSV.
     #[arg(long)]
     pub save_hypotheses: Option<PathBuf>,
+    /// Bias recognition with this list (a name or a .toml file; repeatable): its terms go into
+    /// the initial prompt and the corrector runs on the text. No list is used otherwise.
+    #[arg(long = "bias-list")]
+    pub bias_lists: Vec<String>,
+    /// The folder of your biasing lists (for --bias-list NAME).
+    #[arg(long, env = "SCRIVO_BIAS_DIR")]
+    pub lists_dir: Option<PathBuf>,
     /// Print one JSON object.
     #[arg(long)]
     pub json: bool,
@@ -96,6 +103,8 @@ struct Item {
     path: PathBuf,
     reference: String,
     set: String,
+    /// Terms the recording contains (`terms` column, separated by ';'), for term recall.
+    terms: Vec<String>,
 }
 
 #[derive(Serialize, Default)]
@@ -123,6 +132,10 @@ struct AsrReport {
     jobs: usize,
     normaliser: &'static str,
     per_set: BTreeMap<String, SetScore>,
+    /// Share of the manifest's `terms` written exactly (case-insensitive, whole words).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    term_recall: Option<f64>,
+    terms: usize,
     #[serde(flatten)]
     errors: WordErrors,
 }
@@ -140,6 +153,7 @@ fn read_manifest(path: &Path) -> Result<Vec<Item>> {
                 path: base.join(&file),
                 reference: row.get("reference")?.to_owned(),
                 set: row.optional("set").filter(|s| !s.is_empty()).unwrap_or("all").to_owned(),
+                terms: row.optional("terms").unwrap_or("").split(';').map(str::trim).filter(|t| !t.is_empty()).map(String::from).collect(),
                 file,
             })
         })
@@ -172,11 +186,14 @@ fn asr(args: AsrArgs, store: &ModelStore) -> Result<i32> {
             let load = Instant::now();
             let model = WhisperModel::load(&model_path)?;
             let load_seconds = load.elapsed().as_secs_f64();
+            let (initial_prompt, bias) =
+                if args.bias_lists.is_empty() { (None, None) } else { crate::asr_setup::biasing(args.lists_dir.clone(), &args.bias_lists, &model, store)? };
             let settings = Settings {
                 jobs,
-                decode: DecodeOptions { threads, fit_encoder_context: !args.full_context, ..DecodeOptions::default() },
+                decode: DecodeOptions { threads, fit_encoder_context: !args.full_context, initial_prompt, ..DecodeOptions::default() },
                 asr_model: model_name.clone(),
                 polisher: None,
+                bias,
             };
             let paths: Vec<PathBuf> = items.iter().map(|i| i.path.clone()).collect();
             let started = Instant::now();
@@ -189,7 +206,8 @@ fn asr(args: AsrArgs, store: &ModelStore) -> Result<i32> {
                 match r {
                     Ok(done) => {
                         audio.push(done.document.duration_seconds);
-                        hyps.push(Some(done.document.raw_text));
+                        // Unpolished; corrected by the biasing lists when there are any.
+                        hyps.push(Some(done.document.text));
                     }
                     Err(e) => {
                         failed.push(e.to_string());
@@ -224,7 +242,18 @@ fn asr(args: AsrArgs, store: &ModelStore) -> Result<i32> {
         s.wer = s.errors.rate();
     }
     let audio_seconds: f64 = audio.iter().sum();
+    let terms: usize = items.iter().map(|i| i.terms.len()).sum();
+    let found: usize = items
+        .iter()
+        .zip(&hypotheses)
+        .map(|(item, hyp)| {
+            let hyp = format!(" {} ", scrivo_bias::list::fold(hyp.as_deref().unwrap_or("")));
+            item.terms.iter().filter(|t| hyp.contains(&format!(" {} ", scrivo_bias::list::fold(t)))).count()
+        })
+        .sum();
     let report = AsrReport {
+        term_recall: (terms > 0).then(|| found as f64 / terms as f64),
+        terms,
         wer: total.rate(),
         files: items.len(),
         failed,
@@ -253,6 +282,9 @@ fn print_asr(r: &AsrReport) {
         println!("{name:<28} {:>5} {:>8.1} {:>6.2}%", s.files, s.audio_seconds, s.wer * 100.0);
     }
     println!("{:<28} {:>5} {:>8.1} {:>6.2}%", "all", r.files, r.audio_seconds, r.wer * 100.0);
+    if let Some(recall) = r.term_recall {
+        println!("term recall {:.1}% of {} terms", recall * 100.0, r.terms);
+    }
     println!(
         "{}: {} threads x {} jobs, {:.2} s wall ({:.3}x real time), model load {:.2} s; normaliser: {}",
         r.engine, r.threads, r.jobs, r.wall_seconds, r.real_time_factor, r.load_seconds, r.normaliser

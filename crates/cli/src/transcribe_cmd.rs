@@ -11,7 +11,7 @@ use scrivo_asr::{DecodeOptions, WhisperModel};
 use scrivo_batch::{Event, Format, Settings};
 use scrivo_models::store::ModelStore;
 
-use crate::asr_setup::{polisher_factory, resolve_model, split_cores, POLISHER_NAME};
+use crate::asr_setup::{biasing, polisher_factory, resolve_model, split_cores, POLISHER_NAME};
 use crate::progress::BatchBar;
 
 #[derive(Args)]
@@ -43,6 +43,15 @@ pub struct TranscribeArgs {
     /// Always decode with whisper's full 30 s window (slower; for comparison).
     #[arg(long)]
     pub full_context: bool,
+    /// Use this biasing list (a name or a .toml file) instead of the enabled ones (repeatable).
+    #[arg(long = "bias-list")]
+    pub bias_lists: Vec<String>,
+    /// Use no biasing list.
+    #[arg(long, conflicts_with = "bias_lists")]
+    pub no_bias: bool,
+    /// The folder of your biasing lists.
+    #[arg(long, env = "SCRIVO_BIAS_DIR")]
+    pub lists_dir: Option<PathBuf>,
 }
 
 pub fn run(args: TranscribeArgs, store: &ModelStore) -> Result<i32> {
@@ -51,16 +60,20 @@ pub fn run(args: TranscribeArgs, store: &ModelStore) -> Result<i32> {
     let (model_path, model_name) = resolve_model(store, args.model.as_deref())?;
     let model = WhisperModel::load(&model_path)?;
     let (jobs, threads) = split_cores(args.jobs, args.threads);
+    let (prompt, bias) = if args.no_bias { (None, None) } else { biasing(args.lists_dir.clone(), &args.bias_lists, &model, store)? };
+    let protected: Vec<String> = bias.as_ref().map(|c| c.terms().map(String::from).collect()).unwrap_or_default();
     let settings = Settings {
         jobs,
         decode: DecodeOptions {
             threads,
             language: Some(args.language.clone()),
             fit_encoder_context: !args.full_context,
+            initial_prompt: prompt,
             ..DecodeOptions::default()
         },
         asr_model: model_name,
         polisher: Some(POLISHER_NAME.into()),
+        bias,
     };
     let inputs: Vec<PathBuf> = plan.jobs.iter().map(|j| j.input.clone()).collect();
     let total_audio: f64 = inputs.iter().filter_map(|p| scrivo_audio::probe_seconds(p)).sum();
@@ -87,7 +100,7 @@ pub fn run(args: TranscribeArgs, store: &ModelStore) -> Result<i32> {
         Ok(job.output.clone())
     };
     let started = Instant::now();
-    let results = scrivo_batch::run(&model, &inputs, &settings, &polisher_factory(!args.no_polish), &on_event, &sink)?;
+    let results = scrivo_batch::run(&model, &inputs, &settings, &polisher_factory(!args.no_polish, protected), &on_event, &sink)?;
     bar.finish();
     let wall = started.elapsed().as_secs_f64();
     let mut failures: Vec<String> = plan.problems.iter().map(ToString::to_string).collect();

@@ -7,8 +7,10 @@ fn repo() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
 }
 
+/// Runs scrivo with no biasing lists of the user's (an empty lists folder).
 fn scrivo(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_scrivo")).current_dir(repo()).args(args).output().expect("run scrivo")
+    let no_lists = std::env::temp_dir().join("scrivo-tests-no-biasing-lists");
+    Command::new(env!("CARGO_BIN_EXE_scrivo")).current_dir(repo()).env("SCRIVO_BIAS_DIR", no_lists).args(args).output().expect("run scrivo")
 }
 
 fn jfk() -> Option<PathBuf> {

@@ -1,0 +1,131 @@
+//! `scrivo bias ...`, biased transcription and the biasing evaluations, end to end.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+fn scrivo(lists: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_scrivo")).current_dir(repo()).env("SCRIVO_BIAS_DIR", lists).args(args).output().expect("run scrivo")
+}
+
+fn ok(out: &Output) -> String {
+    assert!(out.status.success(), "stdout: {}\nstderr: {}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+fn shared(rel: &str) -> Option<PathBuf> {
+    let p = repo().join("../shared").join(rel);
+    if !p.exists() {
+        eprintln!("SKIP: ../shared/{rel} not found");
+        return None;
+    }
+    Some(p)
+}
+
+#[test]
+fn lists_are_edited_saved_and_checked() {
+    let dir = tempfile::tempdir().expect("dir");
+    let lists = dir.path();
+    ok(&scrivo(lists, &["bias", "add", "Team", "Kubernetes", "--sounds-like", "cube nettys", "--note", "orchestrator"]));
+    ok(&scrivo(lists, &["bias", "add", "Team", "Anja Schmidt"]));
+    let file = lists.join("team.toml");
+    let text = std::fs::read_to_string(&file).expect("saved");
+    assert!(text.contains("term = \"Kubernetes\"") && text.contains("cube nettys"), "{text}");
+    assert!(ok(&scrivo(lists, &["bias", "show", "team"])).contains("Anja Schmidt"));
+    assert!(ok(&scrivo(lists, &["bias", "list"])).contains("2 terms"));
+
+    let applied = ok(&scrivo(lists, &["bias", "apply", "ask anja schmidt to restart cube nettys"]));
+    assert_eq!(applied.trim(), "ask Anja Schmidt to restart Kubernetes");
+    let json: serde_json::Value = serde_json::from_str(&ok(&scrivo(lists, &["bias", "apply", "--json", "restart cube nettys"]))).expect("json");
+    assert_eq!(json["changes"][0]["original"], "cube nettys");
+    assert_eq!(json["changes"][0]["kind"], "sounds_like");
+
+    // Removing keeps the previous version beside the file.
+    ok(&scrivo(lists, &["bias", "remove", "Team", "kubernetes"]));
+    assert!(std::fs::read_to_string(lists.join("team.toml.bak")).expect("backup").contains("Kubernetes"));
+    assert!(!scrivo(lists, &["bias", "remove", "Team", "kubernetes"]).status.success());
+
+    // Export and import through CSV.
+    let csv = dir.path().join("out.csv");
+    ok(&scrivo(lists, &["bias", "export", "Team", csv.to_str().expect("utf8")]));
+    ok(&scrivo(lists, &["bias", "import", "Other", csv.to_str().expect("utf8")]));
+    assert!(ok(&scrivo(lists, &["bias", "show", "Other"])).contains("Anja Schmidt"));
+
+    // A disabled list is not applied.
+    ok(&scrivo(lists, &["bias", "disable", "Team"]));
+    ok(&scrivo(lists, &["bias", "disable", "Other"]));
+    assert_eq!(ok(&scrivo(lists, &["bias", "apply", "ask anja schmidt"])).trim(), "ask anja schmidt");
+}
+
+#[test]
+fn check_reports_every_problem_with_its_place() {
+    let dir = tempfile::tempdir().expect("dir");
+    let bad = dir.path().join("bad.toml");
+    std::fs::write(&bad, "name = \"x\"\n[[entry]]\nterm = \"Tauri\"\n[[entry]]\nterm = \"tauri\"\n[[entry]]\nterm = \"\"\n").expect("write");
+    let out = scrivo(dir.path(), &["bias", "check", bad.to_str().expect("utf8")]);
+    assert!(!out.status.success());
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("bad.toml:5:8: duplicate term \"tauri\" (first on line 3)"), "{text}");
+    assert!(text.contains("bad.toml:7:8: empty term"), "{text}");
+    let example = repo().join("biasing-lists/software-engineering.toml");
+    assert!(ok(&scrivo(dir.path(), &["bias", "check", example.to_str().expect("utf8")])).starts_with("ok"));
+}
+
+#[test]
+fn eval_bias_on_librispeech_lists_fixes_more_than_it_breaks() {
+    let Some(cases) = shared("eval/biasing/librispeech-test-other.tsv") else { return };
+    let dir = tempfile::tempdir().expect("dir");
+    let out = ok(&scrivo(dir.path(), &["eval", "bias", "--cases", cases.to_str().expect("utf8"), "--json"]));
+    let r: serde_json::Value = serde_json::from_str(&out).expect("json");
+    let f = |k: &str| r[k].as_f64().expect(k);
+    assert!(f("wer_after") < f("wer_before"), "{out}");
+    assert!(f("rare_word_recall_after") > f("rare_word_recall_before"), "{out}");
+    let clean = &r["clean_rows"];
+    let rise = clean["wer_after"].as_f64().expect("after") - clean["wer_before"].as_f64().expect("before");
+    assert!(rise <= 0.001, "WER on rows with no missed rare word rose by {:.3} points", rise * 100.0);
+}
+
+#[test]
+fn eval_overcorrect_on_earnings21_stays_under_one_per_10k_words() {
+    let (Some(turns), Some(list), Some(entities)) = (
+        shared("eval/text/earnings21.turns_verbatim.tsv"),
+        shared("eval/biasing/earnings21/distractor_list.txt"),
+        shared("eval/biasing/earnings21/oracle_list.txt"),
+    ) else {
+        return;
+    };
+    let dir = tempfile::tempdir().expect("dir");
+    let out = ok(&scrivo(
+        dir.path(),
+        &["eval", "overcorrect", "--turns", turns.to_str().expect("utf8"), "--list", list.to_str().expect("utf8"), "--entities", entities.to_str().expect("utf8"), "--json"],
+    ));
+    let r: serde_json::Value = serde_json::from_str(&out).expect("json");
+    assert!(r["not_entity_per_10k_words"].as_f64().expect("rate") <= 1.0, "{out}");
+}
+
+/// espeak-ng says a sentence with a term tiny.en cannot know; the list puts it right.
+#[test]
+fn transcription_uses_the_enabled_lists() {
+    if !repo().join("models/ggml-tiny.en-q8_0.bin").is_file() {
+        eprintln!("SKIP: default model not installed (`make test` installs it)");
+        return;
+    }
+    let dir = tempfile::tempdir().expect("dir");
+    let wav = dir.path().join("speech.wav");
+    let spoken = Command::new("espeak-ng").args(["-v", "en-us", "-s", "150", "-w"]).arg(&wav).arg("We moved the whole build to Camerfirma last week.").status();
+    if !spoken.is_ok_and(|s| s.success()) {
+        eprintln!("SKIP: espeak-ng is not installed (`make test` installs it)");
+        return;
+    }
+    let lists = dir.path().join("lists");
+    let plain = ok(&scrivo(&lists, &["transcribe", "--no-polish", "--out", "-", wav.to_str().expect("utf8")]));
+    assert!(!plain.contains("Camerfirma"), "{plain}");
+    ok(&scrivo(&lists, &["bias", "add", "Companies", "Camerfirma"]));
+    let biased = ok(&scrivo(&lists, &["transcribe", "--no-polish", "--out", "-", wav.to_str().expect("utf8")]));
+    assert!(biased.contains("Camerfirma"), "{biased}");
+    let off = ok(&scrivo(&lists, &["transcribe", "--no-bias", "--no-polish", "--out", "-", wav.to_str().expect("utf8")]));
+    assert_eq!(off, plain);
+}
