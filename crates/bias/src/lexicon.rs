@@ -34,6 +34,18 @@ impl Lexicon {
         self
     }
 
+    /// This lexicon plus more of the most frequent words, which a sound-alike never changes
+    /// (they are also added to the common words). For example the speech model's earliest
+    /// whole-word tokens: byte-pair merges come in frequency order, so low token ids are the
+    /// most frequent words, inflected forms included ("was", "had", "said"), which the lemma
+    /// list lacks.
+    pub fn with_frequent_words<I: IntoIterator<Item = S>, S: AsRef<str>>(mut self, words: I) -> Self {
+        let words: Vec<String> = words.into_iter().map(|w| crate::text::normalise(w.as_ref())).filter(|w| !w.is_empty()).collect();
+        Arc::make_mut(&mut self.top).extend(words.iter().cloned());
+        Arc::make_mut(&mut self.words).extend(words);
+        self
+    }
+
     /// This lexicon plus known names (for example the capitalised whole-word tokens of the
     /// speech model's vocabulary): a span of names and common words is changed only on a
     /// strong match.

@@ -9,9 +9,9 @@
 //! - [`prompt`]: the speech model's initial prompt from the enabled terms.
 //!
 //! ```
-//! use scrivo_bias::{Corrector, Entry, Lexicon, Settings};
+//! use scrivo_bias::{Corrector, Entry, Lexicon};
 //! let entries = [Entry { term: "Kubernetes".into(), sounds_like: vec!["cube nettys".into()], note: None }];
-//! let corrector = Corrector::new(&entries, Lexicon::english(), Settings::default());
+//! let corrector = Corrector::for_entries(&entries, Lexicon::english());
 //! assert_eq!(corrector.apply("deploy to cube nettys").text, "deploy to Kubernetes");
 //! ```
 

@@ -9,7 +9,8 @@
 //!    codes), blended with the spelling's own edit distance, scored 0-1.
 //!
 //! Guards against over-correction in pass 2:
-//! - a span made only of common words ([`Lexicon`]) is never changed;
+//! - a span made only of common words ([`Lexicon`]) needs a strong match, and one of the most
+//!   frequent words a near-identical spelling;
 //! - a span with a word in capitals ("GAAP", "IPP") is left alone: an acronym was written on
 //!   purpose;
 //! - a function word ("the", "of", "and") in the span must be in the term too;
@@ -65,7 +66,7 @@ pub struct Corrected {
 }
 
 /// Thresholds of the sound-alike pass.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Settings {
     /// Minimum score for a sound-alike change.
     pub threshold: f64,
@@ -78,26 +79,56 @@ pub struct Settings {
     /// Minimum score for a span of common words that are not among the most frequent ones
     /// (above 1.0: never).
     pub common_threshold: f64,
-    /// Minimum score for such a span that has more words than the term ("unit credit" for
-    /// "UniCredit"): recognisers split unknown words into known ones.
+    /// Minimum score for a span of common words that has more words than the term ("unit
+    /// credit" for "UniCredit"): recognisers split unknown words into known ones.
     pub merge_threshold: f64,
     /// Minimum score of each word against the term's word in the same place, when the span
     /// and the term have the same number of words (two or more).
     pub word_threshold: f64,
 }
 
-impl Default for Settings {
-    /// Tuned on `scrivo eval bias` (LibriSpeech test-other lists) against `scrivo eval
-    /// overcorrect` (Earnings-21 with distractors): see ARCHITECTURE.md ("Biasing lists").
-    fn default() -> Self {
+/// Minimum score to change a span of the most frequent words.
+const VERY_COMMON_THRESHOLD: f64 = 0.95;
+
+/// For lists of up to 100 terms.
+const SMALL_LIST: Settings = Settings {
+    threshold: 0.65,
+    short_letters: 5,
+    short_threshold: 0.75,
+    name_threshold: 0.9,
+    common_threshold: 0.75,
+    merge_threshold: 0.75,
+    word_threshold: 0.6,
+};
+
+/// For lists of 2,000 terms and more: the more terms, the more chance near-misses.
+const LARGE_LIST: Settings = Settings {
+    threshold: 0.75,
+    short_letters: 5,
+    short_threshold: 0.9,
+    name_threshold: 0.9,
+    common_threshold: 0.95,
+    merge_threshold: 0.85,
+    word_threshold: 0.6,
+};
+
+impl Settings {
+    /// Thresholds for a list of `terms` terms, between [`SMALL_LIST`] (100 or fewer) and
+    /// [`LARGE_LIST`] (2,000 or more), on a log scale. Tuned on `scrivo eval bias`
+    /// (LibriSpeech test-other, 100-word lists) against `scrivo eval overcorrect` (Earnings-21,
+    /// 1,782 terms): see ARCHITECTURE.md ("Biasing lists").
+    pub fn for_terms(terms: usize) -> Self {
+        let f = ((terms.max(1) as f64 / 100.0).log10() / 20f64.log10()).clamp(0.0, 1.0);
+        let mix = |a: f64, b: f64| a + f * (b - a);
+        let (s, l) = (SMALL_LIST, LARGE_LIST);
         Settings {
-            threshold: 0.75,
-            short_letters: 5,
-            short_threshold: 0.9,
-            name_threshold: 0.9,
-            common_threshold: 0.95,
-            merge_threshold: 0.85,
-            word_threshold: 0.6,
+            threshold: mix(s.threshold, l.threshold),
+            short_letters: s.short_letters,
+            short_threshold: mix(s.short_threshold, l.short_threshold),
+            name_threshold: mix(s.name_threshold, l.name_threshold),
+            common_threshold: mix(s.common_threshold, l.common_threshold),
+            merge_threshold: mix(s.merge_threshold, l.merge_threshold),
+            word_threshold: mix(s.word_threshold, l.word_threshold),
         }
     }
 }
@@ -173,7 +204,15 @@ impl Corrector {
         self.terms.iter().map(|t| t.text.as_str())
     }
 
-    /// A corrector for `entries` (duplicates by folded term are merged; the first wins).
+    /// A corrector for `entries` (duplicates by folded term are merged; the first wins) with
+    /// thresholds for the list's size ([`Settings::for_terms`]).
+    pub fn for_entries<'a>(entries: impl IntoIterator<Item = &'a Entry>, lexicon: Lexicon) -> Self {
+        let entries: Vec<&Entry> = entries.into_iter().collect();
+        let settings = Settings::for_terms(entries.len());
+        Self::new(entries, lexicon, settings)
+    }
+
+    /// A corrector for `entries` with explicit thresholds.
     pub fn new<'a>(entries: impl IntoIterator<Item = &'a Entry>, lexicon: Lexicon, settings: Settings) -> Self {
         let metaphone = DoubleMetaphone::new(None);
         let mut terms: Vec<Term> = Vec::new();
@@ -200,7 +239,8 @@ impl Corrector {
                     }
                 }
                 terms.push(Term {
-                    text: entry.term.trim().to_string(),
+                    // Quotes and sentence punctuation around a term are not part of it ("him'").
+                    text: entry.term.trim().trim_matches(|c: char| "'\u{2019}\".,;:!?".contains(c)).to_string(),
                     words: words.len(),
                     word_list: words.iter().map(|t| t.norm.clone()).collect(),
                     letters,
@@ -345,9 +385,6 @@ impl Corrector {
                 let all_common = span.iter().all(|w| self.lexicon.is_common(&w.norm));
                 let only_names = !all_common && span.iter().all(|w| self.lexicon.is_common(&w.norm) || self.lexicon.is_name(&w.norm));
                 let very_common = span.iter().all(|w| self.lexicon.is_very_common(&w.norm));
-                if very_common && to - from == 1 {
-                    continue;
-                }
                 if letters.chars().count() < 3 {
                     continue;
                 }
@@ -379,12 +416,17 @@ impl Corrector {
                         found.push((from, to, ti, 1.0));
                         continue;
                     }
-                    if very_common || acronym {
+                    let merge = n > t.words;
+                    if acronym {
                         continue;
                     }
                     if let Some(score) = self.score(&letters, &keys, t) {
-                        let merge = n > t.words;
-                        let needed = if all_common && merge {
+                        let needed = if very_common && merge {
+                            self.settings.merge_threshold.max(self.settings.common_threshold)
+                        } else if very_common {
+                            // Only a near-identical spelling ("automatic" for "Automattic").
+                            VERY_COMMON_THRESHOLD.max(self.settings.common_threshold)
+                        } else if all_common && merge {
                             self.settings.merge_threshold
                         } else if all_common {
                             self.settings.common_threshold
@@ -423,7 +465,7 @@ mod tests {
             .iter()
             .map(|(t, s)| Entry { term: t.to_string(), sounds_like: s.iter().map(|x| x.to_string()).collect(), note: None })
             .collect();
-        Corrector::new(&entries, Lexicon::english(), Settings::default())
+        Corrector::new(&entries, Lexicon::english(), LARGE_LIST)
     }
 
     fn check(c: &Corrector, input: &str, expected: &str) {
@@ -439,6 +481,9 @@ mod tests {
         assert_eq!(r.changes.len(), 1);
         assert_eq!((r.changes[0].start, r.changes[0].end, r.changes[0].kind), (0, 10, ChangeKind::Exact));
         assert!(c.apply("Kubernetes").changes.is_empty(), "already right: no change reported");
+        let c = corrector(&[("him'", &[]), ("'Tis", &[])]);
+        check(&c, "tell him.", "tell him.");
+        check(&c, "tis true", "Tis true");
     }
 
     #[test]
@@ -489,7 +534,7 @@ mod tests {
     #[test]
     fn split_compounds_are_joined_and_names_need_a_strong_match() {
         let entries: Vec<Entry> = ["silverware", "Hermon's", "Graeme"].into_iter().map(Entry::new).collect();
-        let c = Corrector::new(&entries, Lexicon::english().with_words(["silver", "ware"]).with_names(["harmon", "graham"]), Settings::default());
+        let c = Corrector::new(&entries, Lexicon::english().with_words(["silver", "ware"]).with_names(["harmon", "graham"]), LARGE_LIST);
         check(&c, "its silver ware", "its silverware");
         check(&c, "lose harmon's regard", "lose Hermon's regard");
         check(&c, "sir graham", "sir graham");
@@ -505,7 +550,7 @@ mod tests {
     #[test]
     fn spans_keep_function_words_acronyms_and_inflections() {
         let entries: Vec<Entry> = ["Ofelia", "Cepheid Radiometer", "Webcasts", "Gap", "Bank of Amerika", "Kubernetes"].into_iter().map(Entry::new).collect();
-        let c = Corrector::new(&entries, Lexicon::english().with_words(["webcast"]), Settings::default());
+        let c = Corrector::new(&entries, Lexicon::english().with_words(["webcast"]), LARGE_LIST);
         check(&c, "to kubernete", "to Kubernetes");
         // "of elia" would sound like the term, but "of" is a function word.
         check(&c, "the music of elia", "the music of elia");
@@ -516,7 +561,7 @@ mod tests {
         let c = corrector(&[("NordVPN", &[])]);
         check(&c, "use Nord VPN now", "use NordVPN now");
         let entries: Vec<Entry> = ["Julie Sweet", "Progressive", "Intercontinental Exchange", "UniCredit"].into_iter().map(Entry::new).collect();
-        let c = Corrector::new(&entries, Lexicon::english().with_words(["progress", "risk", "unit", "credit"]), Settings::default());
+        let c = Corrector::new(&entries, Lexicon::english().with_words(["progress", "risk", "unit", "credit"]), LARGE_LIST);
         check(&c, "on July 1st", "on July 1st");
         check(&c, "the progress we've made", "the progress we've made");
         check(&c, "intercontinental risk", "intercontinental risk");

@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
 use clap::{Args, Subcommand};
-use scrivo_bias::{store, BiasingList, Corrector, Entry, Lexicon, Settings, Store};
+use scrivo_bias::{store, BiasingList, Corrector, Entry, Lexicon, Store};
 use scrivo_models::store::ModelStore;
 
 #[derive(Args)]
@@ -73,13 +73,16 @@ pub fn lexicon(models: &ModelStore) -> Lexicon {
     let Some(path) = crate::asr_setup::resolve_model(models, None).ok().map(|(p, _)| p) else { return base };
     match scrivo_models::ggml::vocabulary(&path) {
         Ok(tokens) => {
-            let words: Vec<&str> = tokens
+            let words: Vec<(usize, &str)> = tokens
                 .iter()
-                .filter_map(|t| std::str::from_utf8(t.strip_prefix(b" ")?).ok())
-                .filter(|w| w.len() >= 2 && w.chars().all(char::is_alphabetic))
+                .enumerate()
+                .filter_map(|(id, t)| Some((id, std::str::from_utf8(t.strip_prefix(b" ")?).ok()?)))
+                .filter(|(_, w)| w.len() >= 2 && w.chars().all(char::is_alphabetic))
                 .collect();
-            let is_lower = |w: &&&str| w.chars().next().is_some_and(char::is_lowercase);
-            base.with_words(words.iter().filter(is_lower)).with_names(words.iter().filter(|w| !is_lower(w)))
+            let is_lower = |w: &str| w.chars().next().is_some_and(char::is_lowercase);
+            base.with_frequent_words(words.iter().filter(|(id, w)| *id < FREQUENT_TOKEN_IDS && is_lower(w)).map(|(_, w)| *w))
+                .with_words(words.iter().filter(|(_, w)| is_lower(w)).map(|(_, w)| *w))
+                .with_names(words.iter().filter(|(_, w)| !is_lower(w)).map(|(_, w)| *w))
         }
         Err(e) => {
             tracing::warn!("common words from {} not read: {e}", path.display());
@@ -87,6 +90,10 @@ pub fn lexicon(models: &ModelStore) -> Lexicon {
         }
     }
 }
+
+/// Whole-word tokens below this id count as the most frequent words (measured: 20,000 kept
+/// LibriSpeech over-correction lower than 10,000 at a small cost in recall).
+const FREQUENT_TOKEN_IDS: usize = 20_000;
 
 /// The lists named in `names` (list names or .toml paths), or the enabled ones when empty.
 pub fn lists_for(store: &Store, names: &[String]) -> Result<Vec<BiasingList>> {
@@ -107,7 +114,7 @@ pub fn lists_for(store: &Store, names: &[String]) -> Result<Vec<BiasingList>> {
 }
 
 pub fn corrector(lists: &[BiasingList], lexicon: Lexicon) -> Corrector {
-    Corrector::new(lists.iter().flat_map(|l| &l.entries), lexicon, Settings::default())
+    Corrector::for_entries(lists.iter().flat_map(|l| &l.entries), lexicon)
 }
 
 fn read_text(text: Option<String>) -> Result<String> {

@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use anyhow::{Context, Result};
 use clap::Args;
-use scrivo_bias::{ChangeKind, Corrector, Entry, Lexicon, Settings};
+use scrivo_bias::{ChangeKind, Corrector, Entry, Lexicon};
 use scrivo_eval::{words_english, Table, WordErrors};
 use serde::Serialize;
 
@@ -17,7 +17,7 @@ pub struct BiasArgs {
     /// Only the first N rows.
     #[arg(long)]
     pub limit: Option<usize>,
-    /// Write `utt_id, before, after` for every changed row to this TSV.
+    /// Write `utt_id, before, after, reference, changes` for every changed row to this TSV.
     #[arg(long)]
     pub save_changes: Option<PathBuf>,
     #[arg(long)]
@@ -83,18 +83,19 @@ pub fn bias(args: BiasArgs, lexicon: Lexicon) -> Result<i32> {
     let (mut miss_b, mut miss_a) = (WordErrors::default(), WordErrors::default());
     let (mut clean_b, mut clean_a) = (WordErrors::default(), WordErrors::default());
     let (mut rows, mut missed_rows, mut clean_rows, mut rare_total, mut found_b, mut found_a, mut changes) = (0, 0, 0, 0, 0, 0, 0);
-    let mut saved = String::from("utt_id\tbefore\tafter\treference\n");
+    let mut saved = String::from("utt_id\tbefore\tafter\treference\tchanges\n");
     for (i, row) in table.rows().enumerate().take(args.limit.unwrap_or(usize::MAX)) {
         let line = i + 2;
         let (hyp, reference) = (row.get(hyp_col)?, row.get("reference")?);
         let rare = json_words(row.get("rare_words_in_ref")?, "rare_words_in_ref", line)?;
         let list = json_words(row.get("biasing_list_100")?, "biasing_list_100", line)?;
         let entries: Vec<Entry> = list.into_iter().map(Entry::new).collect();
-        let corrected = Corrector::new(&entries, lexicon.clone(), Settings::default()).apply(hyp);
+        let corrected = Corrector::for_entries(&entries, lexicon.clone()).apply(hyp);
         let after = corrected.text.as_str();
         changes += corrected.changes.len();
         if !corrected.changes.is_empty() {
-            saved.push_str(&format!("{}\t{hyp}\t{after}\t{reference}\n", row.optional("utt_id").unwrap_or("")));
+            let list: Vec<String> = corrected.changes.iter().map(|c| format!("{} -> {} ({:.2})", c.original, c.term, c.score)).collect();
+            saved.push_str(&format!("{}\t{hyp}\t{after}\t{reference}\t{}\n", row.optional("utt_id").unwrap_or(""), list.join("; ")));
         }
         let (before_errors, after_errors) = (WordErrors::english(reference, hyp), WordErrors::english(reference, after));
         let [b, a]: [&mut WordErrors; 2] = if row.get("rare_word_missed_in_hyp")?.trim() == "1" {
@@ -175,7 +176,7 @@ fn per_10k(n: usize, words: usize) -> f64 {
 
 pub fn overcorrect(args: OvercorrectArgs, lexicon: Lexicon) -> Result<i32> {
     let entries = scrivo_bias::store::import(&args.list)?;
-    let corrector = Corrector::new(&entries, lexicon, Settings::default());
+    let corrector = Corrector::for_entries(&entries, lexicon);
     let entities: std::collections::HashSet<String> = match &args.entities {
         Some(p) => scrivo_bias::store::import(p)?.iter().map(|e| scrivo_bias::list::fold(&e.term)).collect(),
         None => Default::default(),
