@@ -1,0 +1,34 @@
+//! The polishing engine's language model: SmolLM2-135M-Instruct (llama architecture, GGUF) in
+//! candle.
+//!
+//! - [`Model`]: the weights and a forward pass that returns logits at every position, so a
+//!   draft (the rule pass's output) can be verified in one pass; the key/value [`Cache`] lives
+//!   outside the model and clones cheaply (a prompt cache).
+//! - [`TextTokenizer`]: byte-level BPE built from the GGUF metadata (candle's ready-made GGUF
+//!   tokenizer inserts a prefix space that breaks the chat template).
+//!
+//! Only this crate links candle.
+
+pub mod model;
+pub mod tokenizer;
+
+use std::path::PathBuf;
+
+pub use model::{argmax_rows, Cache, Config, Model};
+pub use tokenizer::TextTokenizer;
+
+/// What can go wrong loading or running the model.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum LlmError {
+    #[error("{}: {source}", path.display())]
+    Io { path: PathBuf, source: std::io::Error },
+    #[error("{}: {detail}", path.display())]
+    Format { path: PathBuf, detail: String },
+    #[error("tokenizer: {0}")]
+    Tokenizer(String),
+    #[error("{0}")]
+    Input(String),
+    #[error("model: {0}")]
+    Candle(#[from] candle_core::Error),
+}

@@ -1,0 +1,241 @@
+//! A llama-architecture model from a GGUF file, with its own forward pass: logits at every
+//! position (to verify a whole draft in one pass) and a key/value cache kept outside the model
+//! (so a cache after a fixed prompt prefix can be cloned and reused).
+//!
+//! The token embedding stays quantized: it is shared by the input lookup
+//! (`QTensor::embedding`) and the tied output projection, instead of being expanded to f32.
+
+use std::fs::File;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use candle_core::quantized::gguf_file::Content;
+use candle_core::quantized::{QMatMul, QTensor};
+use candle_core::{DType, Device, Tensor, D};
+
+use crate::tokenizer::TextTokenizer;
+use crate::LlmError;
+
+/// Positions the rotary tables cover.
+const MAX_POSITIONS: usize = 4096;
+
+struct Layer {
+    attn_norm: Tensor,
+    wq: QMatMul,
+    wk: QMatMul,
+    wv: QMatMul,
+    wo: QMatMul,
+    ffn_norm: Tensor,
+    gate: QMatMul,
+    up: QMatMul,
+    down: QMatMul,
+}
+
+/// Shape of the model, from the GGUF metadata.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Config {
+    pub layers: usize,
+    pub hidden: usize,
+    pub heads: usize,
+    pub kv_heads: usize,
+    pub head_dim: usize,
+    pub vocab: usize,
+}
+
+/// The loaded weights. Immutable: any number of [`Cache`]s can run on one model.
+pub struct Model {
+    path: PathBuf,
+    config: Config,
+    eps: f64,
+    embedding: Arc<QTensor>,
+    output: QMatMul,
+    layers: Vec<Layer>,
+    norm: Tensor,
+    cos: Tensor,
+    sin: Tensor,
+    device: Device,
+}
+
+/// Keys and values of the positions run so far, per layer. Cloning is cheap (tensors are
+/// shared), which makes a prompt cache.
+#[derive(Clone, Default)]
+pub struct Cache {
+    kv: Vec<Option<(Tensor, Tensor)>>,
+    len: usize,
+}
+
+impl Cache {
+    /// Positions already in the cache.
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// Forgets every position from `len` on (a rejected draft's tail).
+    pub fn truncate(&mut self, len: usize) -> Result<(), LlmError> {
+        if len >= self.len {
+            return Ok(());
+        }
+        for (k, v) in self.kv.iter_mut().flatten() {
+            *k = k.narrow(2, 0, len)?;
+            *v = v.narrow(2, 0, len)?;
+        }
+        self.len = len;
+        Ok(())
+    }
+}
+
+impl Model {
+    /// Loads a llama-architecture GGUF model and its tokenizer.
+    pub fn load(path: &Path) -> Result<(Model, TextTokenizer), LlmError> {
+        let io = |e: std::io::Error| LlmError::Io { path: path.to_path_buf(), source: e };
+        let format = |detail: String| LlmError::Format { path: path.to_path_buf(), detail };
+        let mut file = File::open(path).map_err(io)?;
+        let content = Content::read(&mut file).map_err(|e| format(format!("not a GGUF file: {e}")))?;
+        let arch = content.metadata.get("general.architecture").and_then(|v| v.to_string().ok()).cloned().unwrap_or_default();
+        if arch != "llama" {
+            return Err(format(format!("architecture {arch:?}; only llama models are supported")));
+        }
+        let get = |key: &str| -> Result<u32, LlmError> {
+            content.metadata.get(key).and_then(|v| v.to_u32().ok()).ok_or_else(|| format(format!("no `{key}` in the metadata")))
+        };
+        let heads = get("llama.attention.head_count")? as usize;
+        let kv_heads = get("llama.attention.head_count_kv")? as usize;
+        let layers_n = get("llama.block_count")? as usize;
+        let hidden = get("llama.embedding_length")? as usize;
+        if heads == 0 || kv_heads == 0 || !hidden.is_multiple_of(heads) || !heads.is_multiple_of(kv_heads) || layers_n == 0 || layers_n > 256 {
+            return Err(format(format!("inconsistent shape: {heads} heads, {kv_heads} key/value heads, {hidden} wide, {layers_n} layers")));
+        }
+        let head_dim = hidden / heads;
+        let eps = content.metadata.get("llama.attention.layer_norm_rms_epsilon").and_then(|v| v.to_f32().ok()).unwrap_or(1e-5) as f64;
+        let base = content.metadata.get("llama.rope.freq_base").and_then(|v| v.to_f32().ok()).unwrap_or(10_000.0);
+        let tokenizer = TextTokenizer::from_gguf(&content, path)?;
+        let device = Device::Cpu;
+        let mut tensor = |name: &str| content.tensor(&mut file, name, &device).map_err(|e| format(format!("tensor `{name}`: {e}")));
+        let embedding = Arc::new(tensor("token_embd.weight")?);
+        let output = match tensor("output.weight") {
+            Ok(t) => QMatMul::from_qtensor(t)?,
+            Err(_) => QMatMul::from_arc(Arc::clone(&embedding))?,
+        };
+        let norm = tensor("output_norm.weight")?.dequantize(&device)?;
+        let mut layers = Vec::with_capacity(layers_n);
+        for i in 0..layers_n {
+            let mut q = |n: &str| -> Result<QMatMul, LlmError> { Ok(QMatMul::from_qtensor(tensor(&format!("blk.{i}.{n}.weight"))?)?) };
+            layers.push(Layer {
+                wq: q("attn_q")?,
+                wk: q("attn_k")?,
+                wv: q("attn_v")?,
+                wo: q("attn_output")?,
+                gate: q("ffn_gate")?,
+                up: q("ffn_up")?,
+                down: q("ffn_down")?,
+                attn_norm: tensor(&format!("blk.{i}.attn_norm.weight"))?.dequantize(&device)?,
+                ffn_norm: tensor(&format!("blk.{i}.ffn_norm.weight"))?.dequantize(&device)?,
+            });
+        }
+        let vocab = embedding.shape().dims2()?.0;
+        let inv: Vec<f32> = (0..head_dim).step_by(2).map(|i| 1.0 / base.powf(i as f32 / head_dim as f32)).collect();
+        let inv = Tensor::new(inv.as_slice(), &device)?;
+        let positions = Tensor::arange(0, MAX_POSITIONS as u32, &device)?.to_dtype(DType::F32)?.reshape((MAX_POSITIONS, 1))?;
+        let angles = positions.matmul(&inv.reshape((1, head_dim / 2))?)?;
+        let config = Config { layers: layers_n, hidden, heads, kv_heads, head_dim, vocab };
+        tracing::info!(path = %path.display(), ?config, "polishing model loaded");
+        let model = Model { path: path.to_path_buf(), config, eps, embedding, output, layers, norm, cos: angles.cos()?, sin: angles.sin()?, device };
+        Ok((model, tokenizer))
+    }
+
+    pub fn config(&self) -> Config {
+        self.config
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// A cache for this model.
+    pub fn new_cache(&self) -> Cache {
+        Cache { kv: vec![None; self.config.layers], len: 0 }
+    }
+
+    /// Runs `ids` after the positions already in `cache` (which grows by `ids.len()`) and
+    /// returns the logits of every new position: shape `(ids.len(), vocab)`.
+    pub fn forward(&self, ids: &[u32], cache: &mut Cache) -> Result<Tensor, LlmError> {
+        let t = ids.len();
+        let past = cache.len;
+        if t == 0 {
+            return Err(LlmError::Input("no tokens to run".into()));
+        }
+        if past + t > MAX_POSITIONS {
+            return Err(LlmError::Input(format!("{} positions is more than the {MAX_POSITIONS} supported", past + t)));
+        }
+        if cache.kv.len() != self.config.layers {
+            cache.kv = vec![None; self.config.layers];
+        }
+        let c = self.config;
+        let input = Tensor::new(ids, &self.device)?;
+        let mut x = self.embedding.embedding(&input)?.unsqueeze(0)?;
+        let cos = self.cos.narrow(0, past, t)?;
+        let sin = self.sin.narrow(0, past, t)?;
+        let mask = causal_mask(t, past, &self.device)?;
+        for (layer, slot) in self.layers.iter().zip(cache.kv.iter_mut()) {
+            let h = candle_nn::ops::rms_norm(&x, &layer.attn_norm, self.eps as f32)?;
+            let q = layer.wq.forward_t(&h)?.reshape((1, t, c.heads, c.head_dim))?.transpose(1, 2)?.contiguous()?;
+            let k = layer.wk.forward_t(&h)?.reshape((1, t, c.kv_heads, c.head_dim))?.transpose(1, 2)?.contiguous()?;
+            let v = layer.wv.forward_t(&h)?.reshape((1, t, c.kv_heads, c.head_dim))?.transpose(1, 2)?;
+            let q = candle_nn::rotary_emb::rope_i(&q, &cos, &sin)?;
+            let k = candle_nn::rotary_emb::rope_i(&k, &cos, &sin)?;
+            let (k, v) = match slot.take() {
+                Some((pk, pv)) => (Tensor::cat(&[&pk, &k], 2)?, Tensor::cat(&[&pv, &v], 2)?),
+                None => (k, v.contiguous()?),
+            };
+            *slot = Some((k.clone(), v.clone()));
+            let (k, v) = (repeat_kv(&k, c.heads / c.kv_heads)?, repeat_kv(&v, c.heads / c.kv_heads)?);
+            let scores = (q.matmul(&k.t()?)? / (c.head_dim as f64).sqrt())?;
+            let scores = scores.broadcast_add(&mask)?;
+            let weights = candle_nn::ops::softmax_last_dim(&scores)?;
+            let attn = weights.matmul(&v.contiguous()?)?.transpose(1, 2)?.reshape((1, t, c.hidden))?;
+            x = (layer.wo.forward_t(&attn)? + &x)?;
+            let h = candle_nn::ops::rms_norm(&x, &layer.ffn_norm, self.eps as f32)?;
+            let mlp = layer.down.forward_t(&(candle_nn::ops::silu(&layer.gate.forward_t(&h)?)? * layer.up.forward_t(&h)?)?)?;
+            x = (mlp + &x)?;
+        }
+        cache.len = past + t;
+        let x = candle_nn::ops::rms_norm(&x, &self.norm, self.eps as f32)?;
+        let logits = self.output.forward_t(&x)?.squeeze(0)?;
+        Ok(logits.to_dtype(DType::F32)?)
+    }
+}
+
+/// Position i of the new tokens sees every cached position and new positions up to i.
+fn causal_mask(t: usize, past: usize, device: &Device) -> Result<Tensor, LlmError> {
+    let total = past + t;
+    let values: Vec<f32> = (0..t).flat_map(|i| (0..total).map(move |j| if j > past + i { f32::NEG_INFINITY } else { 0.0 })).collect();
+    Ok(Tensor::from_vec(values, (t, total), device)?)
+}
+
+fn repeat_kv(x: &Tensor, n: usize) -> Result<Tensor, LlmError> {
+    if n == 1 {
+        return Ok(x.clone());
+    }
+    let (b, h, s, d) = x.dims4()?;
+    Ok(x.unsqueeze(2)?.expand((b, h, n, s, d))?.reshape((b, h * n, s, d))?)
+}
+
+/// Extension: `QMatMul::forward` for a 3-D input.
+trait ForwardT {
+    fn forward_t(&self, x: &Tensor) -> candle_core::Result<Tensor>;
+}
+
+impl ForwardT for QMatMul {
+    fn forward_t(&self, x: &Tensor) -> candle_core::Result<Tensor> {
+        candle_core::Module::forward(self, x)
+    }
+}
+
+/// The index of the largest value in each row of `(rows, vocab)` logits.
+pub fn argmax_rows(logits: &Tensor) -> Result<Vec<u32>, LlmError> {
+    Ok(logits.argmax(D::Minus1)?.to_vec1::<u32>()?)
+}

@@ -1,0 +1,107 @@
+//! The real SmolLM2 model (installed in `models/` by `make test`).
+
+use std::path::{Path, PathBuf};
+
+use candle_core::{Device, Tensor};
+use scrivo_llm::{argmax_rows, Model};
+
+fn model_path() -> Option<PathBuf> {
+    let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../models/smollm2-135m-instruct-q8_0.gguf");
+    if !p.is_file() {
+        eprintln!("SKIP: {} not installed (`make test` installs it)", p.display());
+        return None;
+    }
+    Some(p)
+}
+
+fn max_abs_diff(a: &Tensor, b: &Tensor) -> f32 {
+    (a - b).expect("same shape").abs().expect("abs").max_all().expect("max").to_scalar::<f32>().expect("scalar")
+}
+
+#[test]
+fn tokenizer_matches_the_chat_template() {
+    let Some(path) = model_path() else { return };
+    let (_, tok) = Model::load(&path).expect("load");
+    assert_eq!(tok.special("<|im_start|>"), Some(1));
+    assert_eq!(tok.special("<|im_end|>"), Some(2));
+    assert_eq!(tok.special("<|endoftext|>"), Some(0));
+    let ids = tok.encode("<|im_start|>user\nHello<|im_end|>\n").expect("encode");
+    assert_eq!(ids[0], 1);
+    assert_eq!(ids[ids.len() - 2], 2);
+    // No prefix space: "Hello" at the start is the token "Hello", not "ĠHello".
+    let hello = tok.encode("Hello").expect("encode");
+    assert_eq!(hello.len(), 1);
+    assert_eq!(tok.token(hello[0]).as_deref(), Some("Hello"));
+    // Digits one by one.
+    assert_eq!(tok.encode("2024").expect("encode").len(), 4);
+    let text = "Move it to Wednesday, no, Thursday at 9:45 — Anja's café.";
+    assert_eq!(tok.decode(&tok.encode(text).expect("encode")).expect("decode"), text);
+}
+
+#[test]
+fn every_position_logits_agree_with_candles_llama() {
+    let Some(path) = model_path() else { return };
+    let (model, tok) = Model::load(&path).expect("load");
+    let ids = tok.encode("<|im_start|>user\nThe quick brown fox jumps over the lazy dog.<|im_end|>\n").expect("encode");
+    let mut cache = model.new_cache();
+    let ours = model.forward(&ids, &mut cache).expect("forward");
+    assert_eq!(ours.dims(), &[ids.len(), model.config().vocab]);
+
+    let mut file = std::fs::File::open(&path).expect("open");
+    let content = candle_core::quantized::gguf_file::Content::read(&mut file).expect("gguf");
+    let mut reference = candle_transformers::models::quantized_llama::ModelWeights::from_gguf(content, &mut file, &Device::Cpu).expect("reference");
+    let input = Tensor::new(ids.as_slice(), &Device::Cpu).expect("ids").unsqueeze(0).expect("batch");
+    let theirs = reference.forward(&input, 0).expect("forward").squeeze(0).expect("squeeze");
+    let last = ours.get(ids.len() - 1).expect("last row");
+    let diff = max_abs_diff(&last, &theirs);
+    assert!(diff < 0.05, "last-position logits differ by {diff}");
+    assert_eq!(argmax_rows(&last.unsqueeze(0).expect("row")).expect("argmax"), argmax_rows(&theirs.unsqueeze(0).expect("row")).expect("argmax"));
+}
+
+#[test]
+fn a_cached_prefix_gives_the_same_logits_as_one_pass() {
+    let Some(path) = model_path() else { return };
+    let (model, tok) = Model::load(&path).expect("load");
+    let ids = tok.encode("<|im_start|>system\nYou clean up dictated text.<|im_end|>\n<|im_start|>user\nso um we we ship it today<|im_end|>\n").expect("encode");
+    let whole = model.forward(&ids, &mut model.new_cache()).expect("whole");
+    let split = ids.len() / 2;
+    let mut cache = model.new_cache();
+    model.forward(&ids[..split], &mut cache).expect("prefix");
+    let prefix_cache = cache.clone();
+    let rest = model.forward(&ids[split..], &mut cache).expect("rest");
+    let tail = whole.narrow(0, split, ids.len() - split).expect("rows");
+    let diff = max_abs_diff(&tail, &rest);
+    let (a, b) = (argmax_rows(&tail).expect("argmax"), argmax_rows(&rest).expect("argmax"));
+    eprintln!("cached vs one pass: max logit difference {diff}, argmax {a:?} vs {b:?}");
+    assert_eq!(a, b, "greedy choices differ");
+    assert!(diff < 2.0, "cached run differs by {diff}");
+    // The cloned prefix cache, and a truncated cache, are reusable.
+    let mut again = prefix_cache.clone();
+    let rest_again = model.forward(&ids[split..], &mut again).expect("again");
+    assert!(max_abs_diff(&rest, &rest_again) < 1e-4);
+    cache.truncate(split).expect("truncate");
+    assert_eq!(cache.len(), split);
+    let rest_truncated = model.forward(&ids[split..], &mut cache).expect("after truncate");
+    assert!(max_abs_diff(&rest, &rest_truncated) < 1e-4);
+}
+
+#[test]
+fn greedy_answer_is_sensible() {
+    let Some(path) = model_path() else { return };
+    let (model, tok) = Model::load(&path).expect("load");
+    let prompt = "<|im_start|>system\nYou are a helpful assistant.<|im_end|>\n<|im_start|>user\nWhat is the capital of France?<|im_end|>\n<|im_start|>assistant\n";
+    let mut cache = model.new_cache();
+    let mut logits = model.forward(&tok.encode(prompt).expect("encode"), &mut cache).expect("prompt");
+    let mut out = Vec::new();
+    for _ in 0..16 {
+        let last = logits.get(logits.dims()[0] - 1).expect("row").unsqueeze(0).expect("row");
+        let next = argmax_rows(&last).expect("argmax")[0];
+        if Some(next) == tok.special("<|im_end|>") {
+            break;
+        }
+        out.push(next);
+        logits = model.forward(&[next], &mut cache).expect("step");
+    }
+    let answer = tok.decode(&out).expect("decode");
+    assert!(answer.contains("Paris"), "{answer}");
+}
