@@ -61,3 +61,27 @@ pub fn biasing(
     tracing::info!(terms = terms.len(), prompt = prompt.as_deref().unwrap_or(""), "biasing lists in use");
     Ok((prompt, Some(std::sync::Arc::new(corrector))))
 }
+
+/// Which polishing engine.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Engine {
+    /// The deterministic rule pass.
+    Rules,
+    /// The rule pass as a draft, checked and changed by SmolLM2 under copy-constrained decoding.
+    Llm,
+}
+
+/// A polisher of `engine`, protecting `terms`; the LLM comes from the installed default
+/// polishing model.
+pub fn make_polisher(engine: Engine, models: &ModelStore, terms: &[String]) -> Result<Box<dyn Polisher>> {
+    let rules = RulePolisher::english().with_protected_terms(terms.iter().map(String::as_str));
+    match engine {
+        Engine::Rules => Ok(Box::new(rules)),
+        Engine::Llm => {
+            let entry = models.manifest.default_for(Role::Polish).context("the manifest has no default polishing model")?;
+            let path = models.installed(&entry.id)?;
+            let (model, tokenizer) = scrivo_llm::Model::load(&path)?;
+            Ok(Box::new(scrivo_llm::LlmPolisher::new(std::sync::Arc::new(model), std::sync::Arc::new(tokenizer), rules)?))
+        }
+    }
+}

@@ -41,6 +41,9 @@ pub struct PolishArgs {
     pub save_outputs: Option<PathBuf>,
     #[arg(long)]
     pub json: bool,
+    /// The polishing engine.
+    #[arg(long, value_enum, default_value = "rules")]
+    pub engine: crate::asr_setup::Engine,
 }
 
 #[derive(Args)]
@@ -91,7 +94,7 @@ pub struct AsrArgs {
 pub fn run(cmd: EvalCommand, store: &ModelStore) -> Result<i32> {
     match cmd {
         EvalCommand::Asr(args) => asr(args, store),
-        EvalCommand::Polish(args) => polish(args),
+        EvalCommand::Polish(args) => polish(args, store),
         EvalCommand::Fillers(args) => fillers(args),
         EvalCommand::Bias(args) => crate::eval_bias::bias(args, crate::bias_cmd::lexicon(store)),
         EvalCommand::Overcorrect(args) => crate::eval_bias::overcorrect(args, crate::bias_cmd::lexicon(store)),
@@ -319,13 +322,12 @@ fn percentile(sorted: &[f64], p: f64) -> f64 {
     sorted[rank.min(sorted.len() - 1)]
 }
 
-fn polish(args: PolishArgs) -> Result<i32> {
+fn polish(args: PolishArgs, store: &ModelStore) -> Result<i32> {
     use scrivo_eval::polish::{content_words_lost, inserted_words};
-    use scrivo_polish::{Polisher, RulePolisher};
     let table = Table::read(&args.pairs)?;
     table.require("disfluent")?;
     table.require("fluent")?;
-    let mut polisher = RulePolisher::english();
+    let mut polisher = crate::asr_setup::make_polisher(args.engine, store, &[])?;
     let (mut out_errors, mut id_errors) = (WordErrors::default(), WordErrors::default());
     let (mut exact, mut inserted, mut lost, mut total, mut skipped, mut pairs) = (0usize, 0usize, 0usize, 0usize, 0usize, 0usize);
     let mut latencies = Vec::new();
@@ -357,7 +359,10 @@ fn polish(args: PolishArgs) -> Result<i32> {
     }
     latencies.sort_by(f64::total_cmp);
     let report = PolishReport {
-        engine: "rules",
+        engine: match args.engine {
+            crate::asr_setup::Engine::Rules => "rules",
+            crate::asr_setup::Engine::Llm => "llm (SmolLM2-135M, copy-constrained, rule draft)",
+        },
         pairs,
         skipped,
         wer_to_fluent: out_errors.rate(),

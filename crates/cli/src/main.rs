@@ -69,7 +69,7 @@ fn run(cli: Cli) -> Result<i32> {
     match cli.command {
         Command::Models(cmd) => models_cmd::run(cmd, &store),
         Command::Transcribe(args) => transcribe_cmd::run(args, &store),
-        Command::Polish(args) => polish_cmd::run(args),
+        Command::Polish(args) => polish_cmd::run(args, &store),
         Command::Eval(cmd) => eval_cmd::run(cmd, &store),
         Command::Bias(args) => bias_cmd::run(args, &store),
     }

@@ -4,7 +4,7 @@ use std::io::Read;
 
 use anyhow::{Context, Result};
 use clap::Args;
-use scrivo_polish::{EditKind, Polisher, RulePolisher};
+use scrivo_polish::EditKind;
 
 #[derive(Args)]
 pub struct PolishArgs {
@@ -13,9 +13,12 @@ pub struct PolishArgs {
     /// Print the result and every removed span as JSON.
     #[arg(long)]
     pub json: bool,
+    /// The polishing engine.
+    #[arg(long, value_enum, default_value = "rules")]
+    pub engine: crate::asr_setup::Engine,
 }
 
-pub fn run(args: PolishArgs) -> Result<i32> {
+pub fn run(args: PolishArgs, models: &scrivo_models::store::ModelStore) -> Result<i32> {
     let text = match args.text {
         Some(t) => t,
         None => {
@@ -24,7 +27,7 @@ pub fn run(args: PolishArgs) -> Result<i32> {
             s
         }
     };
-    let out = RulePolisher::english().polish(&text)?;
+    let out = crate::asr_setup::make_polisher(args.engine, models, &[])?.polish(&text)?;
     if args.json {
         let edits: Vec<_> = out
             .edits

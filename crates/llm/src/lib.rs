@@ -7,14 +7,19 @@
 //! - [`TextTokenizer`]: byte-level BPE built from the GGUF metadata (candle's ready-made GGUF
 //!   tokenizer inserts a prefix space that breaks the chat template).
 //!
+//! - [`LlmPolisher`]: the polishing engine's LLM stage, copy-constrained (it can only keep,
+//!   drop, re-case and punctuate the input's words) and verifying the rule pass's draft.
+//!
 //! Only this crate links candle.
 
 pub mod model;
+pub mod polisher;
 pub mod tokenizer;
 
 use std::path::PathBuf;
 
 pub use model::{argmax_rows, Cache, Config, Model};
+pub use polisher::LlmPolisher;
 pub use tokenizer::TextTokenizer;
 
 /// What can go wrong loading or running the model.

@@ -40,9 +40,19 @@ impl RulePolisher {
     /// Words of these terms (e.g. the biasing list) are never deleted.
     pub fn with_protected_terms<'a>(mut self, terms: impl IntoIterator<Item = &'a str>) -> Self {
         for t in terms {
-            self.terms.extend(t.split_whitespace().map(|w| core_of(w)));
+            self.terms.extend(t.split_whitespace().map(core_of));
         }
         self
+    }
+
+    /// A number, a negation or a protected term: never deleted (the LLM stage asks too).
+    pub fn is_protected(&self, word: &str) -> bool {
+        self.protection(&core_of(word)) != Protection::None
+    }
+
+    /// A single-word interjection ("um", "uh").
+    pub fn is_filler(&self, word: &str) -> bool {
+        self.fillers.contains(&core_of(word).as_str())
     }
 
     fn protection(&self, core: &str) -> Protection {
