@@ -15,7 +15,8 @@ APP                := target/release/scrivo-app
 
 APT_PACKAGES := build-essential pkg-config cmake clang libclang-dev \
 	libwebkit2gtk-4.1-dev libssl-dev librsvg2-dev libayatana-appindicator3-dev libasound2-dev \
-	xvfb xdotool imagemagick time python3-venv espeak-ng
+	xvfb xdotool imagemagick time python3-venv espeak-ng \
+	pulseaudio pulseaudio-utils libasound2-plugins
 
 .PHONY: run test build deps models test-data bench eval-bias clean
 
@@ -58,6 +59,7 @@ run: models test-data
 
 test: models test-data
 	cargo test --release --locked --workspace
+	tests/dictate-mic.sh $(SCRIVO) $(SCRIVO_TEST_DATA)/jfk.wav
 	tests/app-window.sh $(APP)
 
 # Speed, memory and accuracy against the peers, on ../shared/eval (printed as ratios).

@@ -2,6 +2,7 @@
 
 mod asr_setup;
 mod bias_cmd;
+mod dictate_cmd;
 mod eval_bias;
 mod eval_cmd;
 mod models_cmd;
@@ -41,6 +42,10 @@ enum Command {
     Polish(polish_cmd::PolishArgs),
     /// Biasing lists: your names, products and jargon, spelled your way.
     Bias(bias_cmd::BiasArgs),
+    /// The microphones (input devices) there are.
+    Devices,
+    /// Record from the microphone and print the polished text.
+    Dictate(dictate_cmd::DictateArgs),
 }
 
 fn main() {
@@ -72,5 +77,7 @@ fn run(cli: Cli) -> Result<i32> {
         Command::Polish(args) => polish_cmd::run(args, &store),
         Command::Eval(cmd) => eval_cmd::run(cmd, &store),
         Command::Bias(args) => bias_cmd::run(args, &store),
+        Command::Devices => dictate_cmd::devices(),
+        Command::Dictate(args) => dictate_cmd::dictate(args, &store),
     }
 }

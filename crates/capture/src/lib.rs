@@ -1,0 +1,219 @@
+//! Microphone capture with cpal: the stream lives on its own thread, samples of any native
+//! format and rate become mono f32 there, and the recording is resampled to 16 kHz at the end.
+//! A level meter (RMS and peak per callback) goes to an event callback a UI can draw. If the
+//! device fails mid-recording, what was captured is kept and the error comes with it.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc;
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use cpal::traits::{DeviceTrait, HostTrait, StreamTrait};
+use cpal::{SampleFormat, SizedSample};
+
+/// The rate the speech model wants.
+pub const TARGET_RATE: u32 = 16_000;
+
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum CaptureError {
+    #[error("no input device{}", .0.as_deref().map(|n| format!(" called {n:?}")).unwrap_or_default())]
+    NoDevice(Option<String>),
+    #[error("audio device: {0}")]
+    Device(String),
+    #[error("resampling: {0}")]
+    Resample(String),
+}
+
+/// An input device.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InputDevice {
+    pub name: String,
+    pub is_default: bool,
+}
+
+/// The input devices of the default host.
+pub fn input_devices() -> Result<Vec<InputDevice>, CaptureError> {
+    let host = cpal::default_host();
+    let default = host.default_input_device().map(|d| d.to_string());
+    let devices = host.input_devices().map_err(|e| CaptureError::Device(e.to_string()))?;
+    Ok(devices
+        .map(|d| {
+            let name = d.to_string();
+            InputDevice { is_default: Some(&name) == default.as_ref(), name }
+        })
+        .collect())
+}
+
+/// What a UI can draw while recording.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum CaptureEvent {
+    /// Level of the latest chunk, 0..1.
+    Level { rms: f32, peak: f32 },
+}
+
+/// A finished recording at 16 kHz mono.
+#[derive(Debug, Clone)]
+pub struct Recording {
+    pub samples: Vec<f32>,
+    /// The device's own rate and channel count.
+    pub native_rate: u32,
+    pub native_channels: u16,
+    /// Set when the device failed before the end: the samples up to then are kept.
+    pub error: Option<String>,
+}
+
+impl Recording {
+    pub fn seconds(&self) -> f64 {
+        self.samples.len() as f64 / TARGET_RATE as f64
+    }
+}
+
+/// A recording in progress; [`Capture::stop`] ends it.
+pub struct Capture {
+    stop: Arc<AtomicBool>,
+    thread: Option<JoinHandle<Result<Recording, CaptureError>>>,
+}
+
+fn find_device(name: Option<&str>) -> Result<cpal::Device, CaptureError> {
+    let host = cpal::default_host();
+    match name {
+        None => host.default_input_device().ok_or(CaptureError::NoDevice(None)),
+        Some(wanted) => host
+            .input_devices()
+            .map_err(|e| CaptureError::Device(e.to_string()))?
+            .find(|d| d.to_string() == wanted)
+            .ok_or_else(|| CaptureError::NoDevice(Some(wanted.to_string()))),
+    }
+}
+
+fn build<T>(
+    device: &cpal::Device,
+    config: cpal::StreamConfig,
+    tx: mpsc::Sender<Vec<f32>>,
+    errors: mpsc::Sender<String>,
+) -> Result<cpal::Stream, CaptureError>
+where
+    T: SizedSample,
+    f32: cpal::FromSample<T>,
+{
+    let channels = usize::from(config.channels.max(1));
+    device
+        .build_input_stream(
+            config,
+            move |data: &[T], _: &cpal::InputCallbackInfo| {
+                let mono: Vec<f32> = data
+                    .chunks(channels)
+                    .map(|frame| frame.iter().map(|s| <f32 as cpal::FromSample<T>>::from_sample_(*s)).sum::<f32>() / channels as f32)
+                    .collect();
+                let _ = tx.send(mono);
+            },
+            move |e| {
+                let _ = errors.send(e.to_string());
+            },
+            None,
+        )
+        .map_err(|e| CaptureError::Device(e.to_string()))
+}
+
+impl Capture {
+    /// Opens `device` (by name; the default input when None) and starts recording.
+    pub fn start(device: Option<&str>, on_event: impl Fn(CaptureEvent) + Send + 'static) -> Result<Capture, CaptureError> {
+        let device = find_device(device)?;
+        let stop = Arc::new(AtomicBool::new(false));
+        let (ready_tx, ready_rx) = mpsc::channel::<Result<(), CaptureError>>();
+        let stop_flag = Arc::clone(&stop);
+        let thread = std::thread::Builder::new()
+            .name("scrivo-capture".into())
+            .spawn(move || -> Result<Recording, CaptureError> {
+                let setup = (|| {
+                    let supported = device.default_input_config().map_err(|e| CaptureError::Device(e.to_string()))?;
+                    let format = supported.sample_format();
+                    let config: cpal::StreamConfig = supported.config();
+                    let (tx, rx) = mpsc::channel();
+                    let (etx, erx) = mpsc::channel();
+                    let stream = match format {
+                        SampleFormat::F32 => build::<f32>(&device, config.clone(), tx, etx)?,
+                        SampleFormat::I16 => build::<i16>(&device, config.clone(), tx, etx)?,
+                        SampleFormat::I32 => build::<i32>(&device, config.clone(), tx, etx)?,
+                        SampleFormat::U16 => build::<u16>(&device, config.clone(), tx, etx)?,
+                        other => return Err(CaptureError::Device(format!("unsupported sample format {other}"))),
+                    };
+                    stream.play().map_err(|e| CaptureError::Device(e.to_string()))?;
+                    Ok((stream, config, rx, erx))
+                })();
+                let (stream, config, rx, erx) = match setup {
+                    Ok(s) => {
+                        let _ = ready_tx.send(Ok(()));
+                        s
+                    }
+                    Err(e) => {
+                        let msg = e.to_string();
+                        let _ = ready_tx.send(Err(e));
+                        return Err(CaptureError::Device(msg));
+                    }
+                };
+                let mut native = Vec::new();
+                let mut error = None;
+                while !stop_flag.load(Ordering::Relaxed) {
+                    if let Ok(e) = erx.try_recv() {
+                        tracing::warn!("input device failed: {e}");
+                        error = Some(e);
+                        break;
+                    }
+                    match rx.recv_timeout(Duration::from_millis(50)) {
+                        Ok(chunk) => {
+                            let rms = (chunk.iter().map(|v| v * v).sum::<f32>() / chunk.len().max(1) as f32).sqrt();
+                            let peak = chunk.iter().fold(0f32, |m, v| m.max(v.abs()));
+                            on_event(CaptureEvent::Level { rms, peak });
+                            native.extend(chunk);
+                        }
+                        Err(mpsc::RecvTimeoutError::Timeout) => {}
+                        Err(mpsc::RecvTimeoutError::Disconnected) => break,
+                    }
+                }
+                drop(stream);
+                native.extend(rx.try_iter().flatten());
+                let samples = scrivo_audio::resample(&native, config.sample_rate, TARGET_RATE).map_err(CaptureError::Resample)?;
+                Ok(Recording { samples, native_rate: config.sample_rate, native_channels: config.channels, error })
+            })
+            .map_err(|e| CaptureError::Device(format!("capture thread: {e}")))?;
+        match ready_rx.recv() {
+            Ok(Ok(())) => Ok(Capture { stop, thread: Some(thread) }),
+            Ok(Err(e)) => {
+                let _ = thread.join();
+                Err(e)
+            }
+            Err(_) => Err(CaptureError::Device("capture thread ended before the stream started".into())),
+        }
+    }
+
+    /// Ends the recording and returns it (16 kHz mono).
+    pub fn stop(mut self) -> Result<Recording, CaptureError> {
+        self.stop.store(true, Ordering::Relaxed);
+        match self.thread.take().map(JoinHandle::join) {
+            Some(Ok(r)) => r,
+            _ => Err(CaptureError::Device("capture thread panicked".into())),
+        }
+    }
+}
+
+impl Drop for Capture {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+/// Records `duration` from `device` (default input when None).
+pub fn record_for(device: Option<&str>, duration: Duration, on_event: impl Fn(CaptureEvent) + Send + 'static) -> Result<Recording, CaptureError> {
+    let capture = Capture::start(device, on_event)?;
+    let until = Instant::now() + duration;
+    while Instant::now() < until {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    capture.stop()
+}
