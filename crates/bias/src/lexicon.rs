@@ -94,10 +94,10 @@ impl Lexicon {
 }
 
 fn contraction_of(norm: &str, words: &HashSet<String>) -> bool {
-    if let Some(base) = norm.strip_suffix("n't") {
-        return ["ca", "wo", "ai"].contains(&base) || words.contains(base);
+    match crate::text::contraction_base(norm).or_else(|| norm.strip_suffix("'s")) {
+        Some(base) => ["ca", "wo", "ai"].contains(&base) || words.contains(base),
+        None => false,
     }
-    norm.split_once('\'').is_some_and(|(base, end)| ["ve", "ll", "re", "d", "m", "s"].contains(&end) && words.contains(base))
 }
 
 #[cfg(test)]

@@ -169,11 +169,6 @@ fn phonetic_keys(metaphone: &DoubleMetaphone, letters: &str) -> [String; 2] {
     [code.primary(), code.alternate()]
 }
 
-/// "we've", "don't": a contraction is grammar, never part of a name.
-fn is_contraction(norm: &str) -> bool {
-    norm != "'s" && norm.contains('\'') && (norm.ends_with("n't") || ["ve", "ll", "re", "d", "m"].iter().any(|e| norm.ends_with(&format!("'{e}"))))
-}
-
 /// A word written in capitals, two letters or more.
 fn is_acronym(word: &str) -> bool {
     word.chars().filter(|c| c.is_alphabetic()).count() >= 2 && !word.chars().any(char::is_lowercase)
@@ -403,7 +398,7 @@ impl Corrector {
                     if n < t.words || n > t.words + 2 {
                         continue;
                     }
-                    if span.iter().any(|w| (self.lexicon.is_function_word(&w.norm) || is_contraction(&w.norm)) && !t.word_list.contains(&w.norm)) {
+                    if span.iter().any(|w| (self.lexicon.is_function_word(&w.norm) || crate::text::contraction_base(&w.norm).is_some()) && !t.word_list.contains(&w.norm)) {
                         continue;
                     }
                     if n == t.words && n > 1 && !self.words_match(span, t) {

@@ -72,6 +72,16 @@ pub fn tokens(text: &str) -> Vec<Token> {
     out
 }
 
+/// The word a contraction is made from ("we've" -> "we", "don't" -> "do"); None for any other
+/// word (a possessive "'s" is a word of its own, see [`tokens`]).
+pub fn contraction_base(norm: &str) -> Option<&str> {
+    if let Some(base) = norm.strip_suffix("n't") {
+        return Some(base);
+    }
+    let (base, end) = norm.rsplit_once('\'')?;
+    ["ve", "ll", "re", "d", "m"].contains(&end).then_some(base)
+}
+
 /// Lower case, straight apostrophes.
 pub fn normalise(word: &str) -> String {
     word.chars().flat_map(char::to_lowercase).map(|c| if c == '\u{2019}' { '\'' } else { c }).collect()

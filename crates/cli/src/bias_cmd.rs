@@ -58,11 +58,7 @@ pub enum BiasCommand {
 
 /// The folder of the user's lists.
 pub fn user_store(dir: Option<PathBuf>) -> Store {
-    let dir = dir.unwrap_or_else(|| {
-        let home = std::env::var_os("HOME").map(PathBuf::from).unwrap_or_else(|| PathBuf::from("."));
-        std::env::var_os("XDG_CONFIG_HOME").map(PathBuf::from).unwrap_or_else(|| home.join(".config")).join("scrivo/biasing-lists")
-    });
-    Store::new(dir)
+    Store::new(dir.unwrap_or_else(|| crate::paths::config("biasing-lists")))
 }
 
 /// Common words: the top English words plus every lower-case whole-word token of the installed

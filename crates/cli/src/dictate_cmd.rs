@@ -51,24 +51,15 @@ pub fn devices() -> Result<i32> {
 
 /// Writes 16 kHz mono samples as 16-bit PCM, atomically.
 fn save_wav(path: &Path, samples: &[f32]) -> Result<()> {
-    let dir = path.parent().unwrap_or(Path::new("."));
-    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
-    let tmp = path.with_extension("wav.tmp");
+    let file = scrivo_models::AtomicFile::create(path)?;
     let spec = hound::WavSpec { channels: 1, sample_rate: TARGET_RATE, bits_per_sample: 16, sample_format: hound::SampleFormat::Int };
-    let mut w = hound::WavWriter::create(&tmp, spec).with_context(|| format!("writing {}", tmp.display()))?;
+    let mut w = hound::WavWriter::new(std::io::BufWriter::new(file.handle()), spec).with_context(|| format!("writing {}", path.display()))?;
     for s in samples {
-        w.write_sample((s.clamp(-1.0, 1.0) * i16::MAX as f32) as i16).with_context(|| format!("writing {}", tmp.display()))?;
+        w.write_sample((s.clamp(-1.0, 1.0) * i16::MAX as f32) as i16).with_context(|| format!("writing {}", path.display()))?;
     }
-    w.finalize().with_context(|| format!("writing {}", tmp.display()))?;
-    std::fs::rename(&tmp, path).with_context(|| format!("saving {}", path.display()))?;
+    w.finalize().with_context(|| format!("writing {}", path.display()))?;
+    file.commit()?;
     Ok(())
-}
-
-fn dictations_dir(dir: Option<PathBuf>) -> PathBuf {
-    dir.unwrap_or_else(|| {
-        let home = std::env::var_os("HOME").map(PathBuf::from).unwrap_or_else(|| PathBuf::from("."));
-        std::env::var_os("XDG_DATA_HOME").map(PathBuf::from).unwrap_or_else(|| home.join(".local/share")).join("scrivo/dictations")
-    })
 }
 
 pub fn dictate(args: DictateArgs, models: &ModelStore) -> Result<i32> {
@@ -93,7 +84,7 @@ pub fn dictate(args: DictateArgs, models: &ModelStore) -> Result<i32> {
     }
     // Saved before anything else can fail.
     let stamp = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis()).unwrap_or(0);
-    let wav = dictations_dir(args.save_dir).join(format!("dictation-{stamp}.wav"));
+    let wav = args.save_dir.unwrap_or_else(|| crate::paths::data("dictations")).join(format!("dictation-{stamp}.wav"));
     save_wav(&wav, &recording.samples)?;
     eprintln!("{:.1} s recorded ({} Hz, {} channel(s)), saved to {}", recording.seconds(), recording.native_rate, recording.native_channels, wav.display());
     if let Some(e) = &recording.error {

@@ -6,6 +6,7 @@ mod dictate_cmd;
 mod eval_bias;
 mod eval_cmd;
 mod models_cmd;
+mod paths;
 mod polish_cmd;
 mod progress;
 mod transcribe_cmd;

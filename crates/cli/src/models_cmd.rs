@@ -54,17 +54,8 @@ pub enum Source {
 /// The models directory: `--models-dir`/`SCRIVO_MODELS_DIR`, else `./models` in a checkout,
 /// else the user data directory.
 pub fn open_store(dir: Option<PathBuf>) -> Result<ModelStore> {
-    let home = std::env::var_os("HOME").map(PathBuf::from).unwrap_or_else(|| PathBuf::from("."));
-    let dir = dir.unwrap_or_else(|| {
-        if PathBuf::from("models/manifest.toml").is_file() {
-            PathBuf::from("models")
-        } else {
-            std::env::var_os("XDG_DATA_HOME").map(PathBuf::from).unwrap_or_else(|| home.join(".local/share")).join("scrivo/models")
-        }
-    });
-    let cache = std::env::var_os("SCRIVO_WHEEL_CACHE")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| std::env::var_os("XDG_CACHE_HOME").map(PathBuf::from).unwrap_or_else(|| home.join(".cache")).join("scrivo/wheels"));
+    let dir = dir.unwrap_or_else(|| if PathBuf::from("models/manifest.toml").is_file() { PathBuf::from("models") } else { crate::paths::data("models") });
+    let cache = std::env::var_os("SCRIVO_WHEEL_CACHE").map(PathBuf::from).unwrap_or_else(|| crate::paths::cache("wheels"));
     Ok(ModelStore::new(dir, Manifest::builtin()?, cache))
 }
 
