@@ -64,6 +64,8 @@ pub struct LlmPolisher {
     /// The cache after the system prompt and examples.
     prefix: Cache,
     end_token: u32,
+    /// The first token of each punctuation mark, tokenized once.
+    punct_tokens: Vec<(&'static str, u32)>,
     budget: Duration,
 }
 
@@ -90,7 +92,13 @@ impl LlmPolisher {
         }
         let mut prefix = model.new_cache();
         model.forward(&tokenizer.encode(&text)?, &mut prefix)?;
-        Ok(LlmPolisher { model, tokenizer, rules, prefix, end_token, budget: Duration::from_secs(3) })
+        let mut punct_tokens = Vec::new();
+        for p in PUNCTUATION {
+            if let Some(&tok) = tokenizer.encode(p)?.first() {
+                punct_tokens.push((p, tok));
+            }
+        }
+        Ok(LlmPolisher { model, tokenizer, rules, prefix, end_token, punct_tokens, budget: Duration::from_secs(3) })
     }
 
     /// Sets the time budget per text; past it the rule output is used.
@@ -130,10 +138,8 @@ impl LlmPolisher {
             skipped += skip_cost[j];
         }
         if last_was_word {
-            for p in PUNCTUATION {
-                if let Some(&tok) = self.tokenizer.encode(p)?.first() {
-                    out.push((Step::Punct(p), logp[tok as usize]));
-                }
+            for &(p, tok) in &self.punct_tokens {
+                out.push((Step::Punct(p), logp[tok as usize]));
             }
         }
         let rest = &words[next.min(words.len())..];
