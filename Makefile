@@ -66,20 +66,26 @@ test: models test-data
 EVAL        ?= ../shared/eval
 BENCH_VENV  := $(CACHE)/bench-venv
 CT2_TINY_EN := $(CACHE)/ct2/tiny.en
+# The polishing model as installed by `scrivo models fetch` (the peer loads the same file).
+POLISH_MODEL ?= $(or $(SCRIVO_MODELS_DIR),models)/smollm2-135m-instruct-q8_0.gguf
 BENCH_ROUNDS ?= 3
 
 bench: models $(CT2_TINY_EN)/model.bin
-	@test -f $(EVAL)/asr/manifest.tsv || { echo "SKIP: $(EVAL)/asr/manifest.tsv not found"; exit 0; }
-	bench/setup-peer-venv.sh $(BENCH_VENV)
+	@if [ ! -f $(EVAL)/asr/manifest.tsv ]; then echo "SKIP: $(EVAL)/asr/manifest.tsv not found"; exit 0; fi; \
+	set -ex; \
+	bench/setup-peer-venv.sh $(BENCH_VENV); \
 	python3 bench/asr_bench.py --scrivo $(SCRIVO) --manifest $(EVAL)/asr/manifest.tsv --rounds $(BENCH_ROUNDS) \
-		--peer-python $(BENCH_VENV)/bin/python --peer-model-dir $(CT2_TINY_EN)
+		--peer-python $(BENCH_VENV)/bin/python --peer-model-dir $(CT2_TINY_EN); \
+	python3 bench/polish_bench.py --scrivo $(SCRIVO) --pairs $(EVAL)/text/disfl-qa.dev.tsv --limit 200 \
+		--model $(POLISH_MODEL) --peer-python $(BENCH_VENV)/bin/python
 
 # Biasing lists: LibriSpeech test-other lists, Earnings-21 over-correction, espeak-ng audio.
 eval-bias: models
-	@test -d $(EVAL)/biasing || { echo "SKIP: $(EVAL)/biasing not found"; exit 0; }
-	$(SCRIVO) eval bias --cases $(EVAL)/biasing/librispeech-test-other.tsv
+	@if [ ! -d $(EVAL)/biasing ]; then echo "SKIP: $(EVAL)/biasing not found"; exit 0; fi; \
+	set -ex; \
+	$(SCRIVO) eval bias --cases $(EVAL)/biasing/librispeech-test-other.tsv; \
 	$(SCRIVO) eval overcorrect --turns $(EVAL)/text/earnings21.turns_verbatim.tsv \
-		--list $(EVAL)/biasing/earnings21/distractor_list.txt --entities $(EVAL)/biasing/earnings21/oracle_list.txt
+		--list $(EVAL)/biasing/earnings21/distractor_list.txt --entities $(EVAL)/biasing/earnings21/oracle_list.txt; \
 	python3 bench/bias_audio.py --scrivo $(SCRIVO) --cspell $(EVAL)/biasing/cspell
 
 # faster-whisper reads the CTranslate2 tiny.en directory that the ggml model is converted from.

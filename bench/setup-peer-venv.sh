@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Creates (or refreshes) the Python venv that runs bench/faster_whisper_peer.py.
+# Creates (or refreshes) the Python venv that runs the peers: bench/faster_whisper_peer.py
+# and bench/llama_cpp_peer.py.
 # Usage: bench/setup-peer-venv.sh VENV_DIR
 # Idempotent: reinstalls only when requirements-peer.txt changed since the last install.
 set -euo pipefail

@@ -2,6 +2,7 @@
 //! the polisher.
 
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use anyhow::{Context, Result};
 use scrivo_models::manifest::Role;
@@ -35,13 +36,6 @@ pub fn split_cores(jobs: Option<usize>, threads: Option<usize>) -> (usize, usize
     (jobs, threads)
 }
 
-pub const POLISHER_NAME: &str = "rules";
-
-/// A polisher per worker, or none. The biasing-list terms are protected from deletion.
-pub fn polisher_factory(polish: bool, protected: Vec<String>) -> impl Fn() -> Option<Box<dyn Polisher>> + Sync {
-    move || polish.then(|| Box::new(RulePolisher::english().with_protected_terms(protected.iter().map(String::as_str))) as Box<dyn Polisher>)
-}
-
 /// The enabled biasing lists (or `names`) as the speech model's initial prompt and a
 /// corrector; `(None, None)` when there are no terms.
 pub fn biasing(
@@ -67,21 +61,97 @@ pub fn biasing(
 pub enum Engine {
     /// The deterministic rule pass.
     Rules,
+    /// The rule pass, then SmolLM2's keep/delete tagger (the text read twice; deletions only).
+    Tagger,
     /// The rule pass as a draft, checked and changed by SmolLM2 under copy-constrained decoding.
     Llm,
 }
 
-/// A polisher of `engine`, protecting `terms`; the LLM comes from the installed default
-/// polishing model.
-pub fn make_polisher(engine: Engine, models: &ModelStore, terms: &[String]) -> Result<Box<dyn Polisher>> {
-    let rules = RulePolisher::english().with_protected_terms(terms.iter().map(String::as_str));
-    match engine {
-        Engine::Rules => Ok(Box::new(rules)),
-        Engine::Llm => {
-            let entry = models.manifest.default_for(Role::Polish).context("the manifest has no default polishing model")?;
-            let path = models.installed(&entry.id)?;
-            let (model, tokenizer) = scrivo_llm::Model::load(&path)?;
-            Ok(Box::new(scrivo_llm::LlmPolisher::new(std::sync::Arc::new(model), std::sync::Arc::new(tokenizer), rules)?))
+/// The polishing options shared by every command that polishes.
+#[derive(clap::Args, Debug, Clone)]
+pub struct EngineArgs {
+    /// The polishing engine.
+    #[arg(long, value_enum, default_value = "rules")]
+    pub engine: Engine,
+    /// A tagger head other than the shipped one (written by `scrivo train tagger`).
+    #[arg(long)]
+    pub tagger_head: Option<PathBuf>,
+}
+
+impl EngineArgs {
+    /// A short description for reports.
+    pub fn describe(&self) -> String {
+        match self.engine {
+            Engine::Rules => "rules".into(),
+            Engine::Tagger => match &self.tagger_head {
+                Some(p) => format!("tagger (SmolLM2-135M, head {})", p.display()),
+                None => "tagger (SmolLM2-135M, shipped head)".into(),
+            },
+            Engine::Llm => "llm (SmolLM2-135M, copy-constrained, rule draft)".into(),
         }
     }
+}
+
+/// The installed default polishing model.
+pub fn polishing_model_path(models: &ModelStore) -> Result<PathBuf> {
+    let entry = models.manifest.default_for(Role::Polish).context("the manifest has no default polishing model")?;
+    Ok(models.installed(&entry.id)?)
+}
+
+/// Makes polishers as `args` say, protecting `terms`: the polishing model (when the engine
+/// needs one) is loaded once and shared by every polisher made.
+pub struct PolisherMaker {
+    engine: Engine,
+    rules: RulePolisher,
+    model: Option<(Arc<scrivo_llm::Model>, Arc<scrivo_llm::TextTokenizer>)>,
+    head: Option<scrivo_llm::TaggerHead>,
+    name: String,
+}
+
+impl PolisherMaker {
+    pub fn new(args: &EngineArgs, models: &ModelStore, terms: &[String]) -> Result<Self> {
+        let rules = RulePolisher::english().with_protected_terms(terms.iter().map(String::as_str));
+        let model = match args.engine {
+            Engine::Rules => None,
+            _ => {
+                let (model, tokenizer) = scrivo_llm::Model::load(&polishing_model_path(models)?)?;
+                Some((Arc::new(model), Arc::new(tokenizer)))
+            }
+        };
+        let head = match (args.engine, &args.tagger_head) {
+            (Engine::Tagger, Some(path)) => Some(scrivo_llm::TaggerHead::load(path)?),
+            (Engine::Tagger, None) => Some(scrivo_llm::TaggerHead::shipped()?),
+            _ => None,
+        };
+        Ok(PolisherMaker { engine: args.engine, rules, model, head, name: args.describe() })
+    }
+
+    /// What goes into outputs as the polisher's name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    pub fn make(&self) -> Result<Box<dyn Polisher>> {
+        let rules = self.rules.clone();
+        let Some((model, tokenizer)) = self.model.clone() else { return Ok(Box::new(rules)) };
+        Ok(match (self.engine, &self.head) {
+            (Engine::Tagger, Some(head)) => Box::new(scrivo_llm::TaggerPolisher::new(model, tokenizer, head.clone(), rules)?),
+            _ => Box::new(scrivo_llm::LlmPolisher::new(model, tokenizer, rules)?),
+        })
+    }
+
+    /// A polisher per batch worker; one that cannot be made falls back to the rule pass.
+    pub fn factory(&self) -> impl Fn() -> Option<Box<dyn Polisher>> + Sync + '_ {
+        move || {
+            Some(self.make().unwrap_or_else(|e| {
+                tracing::warn!("polishing model unavailable, using the rule pass: {e:#}");
+                Box::new(self.rules.clone()) as Box<dyn Polisher>
+            }))
+        }
+    }
+}
+
+/// A polisher as `args` say, protecting `terms`.
+pub fn make_polisher(args: &EngineArgs, models: &ModelStore, terms: &[String]) -> Result<Box<dyn Polisher>> {
+    PolisherMaker::new(args, models, terms)?.make()
 }

@@ -10,7 +10,7 @@ use scrivo_asr::{DecodeOptions, Transcriber, WhisperModel};
 use scrivo_capture::{CaptureEvent, Recording, TARGET_RATE};
 use scrivo_models::store::ModelStore;
 
-use crate::asr_setup::{biasing, make_polisher, resolve_model, split_cores, Engine};
+use crate::asr_setup::{biasing, make_polisher, resolve_model, split_cores, EngineArgs};
 
 #[derive(Args)]
 pub struct DictateArgs {
@@ -23,9 +23,8 @@ pub struct DictateArgs {
     /// Speech model id or ggml file.
     #[arg(long)]
     pub model: Option<String>,
-    /// The polishing engine.
-    #[arg(long, value_enum, default_value = "rules")]
-    pub engine: Engine,
+    #[command(flatten)]
+    pub engine: EngineArgs,
     /// Keep the recogniser's raw text only.
     #[arg(long)]
     pub no_polish: bool,
@@ -68,7 +67,7 @@ pub fn dictate(args: DictateArgs, models: &ModelStore) -> Result<i32> {
     let model = WhisperModel::load(&model_path)?;
     let (prompt, bias) = biasing(args.lists_dir.clone(), &[], &model, models)?;
     let terms: Vec<String> = bias.as_ref().map(|c| c.terms().map(String::from).collect()).unwrap_or_default();
-    let mut polisher = (!args.no_polish).then(|| make_polisher(args.engine, models, &terms)).transpose()?;
+    let mut polisher = (!args.no_polish).then(|| make_polisher(&args.engine, models, &terms)).transpose()?;
 
     let meter = std::io::IsTerminal::is_terminal(&std::io::stderr());
     eprintln!("recording {:.0} s ...", args.seconds);

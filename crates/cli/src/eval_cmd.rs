@@ -41,9 +41,8 @@ pub struct PolishArgs {
     pub save_outputs: Option<PathBuf>,
     #[arg(long)]
     pub json: bool,
-    /// The polishing engine.
-    #[arg(long, value_enum, default_value = "rules")]
-    pub engine: crate::asr_setup::Engine,
+    #[command(flatten)]
+    pub engine: crate::asr_setup::EngineArgs,
 }
 
 #[derive(Args)]
@@ -55,6 +54,8 @@ pub struct FillersArgs {
     pub limit: Option<usize>,
     #[arg(long)]
     pub json: bool,
+    #[command(flatten)]
+    pub engine: crate::asr_setup::EngineArgs,
 }
 
 #[derive(Args)]
@@ -95,7 +96,7 @@ pub fn run(cmd: EvalCommand, store: &ModelStore) -> Result<i32> {
     match cmd {
         EvalCommand::Asr(args) => asr(args, store),
         EvalCommand::Polish(args) => polish(args, store),
-        EvalCommand::Fillers(args) => fillers(args),
+        EvalCommand::Fillers(args) => fillers(args, store),
         EvalCommand::Bias(args) => crate::eval_bias::bias(args, crate::bias_cmd::lexicon(store)),
         EvalCommand::Overcorrect(args) => crate::eval_bias::overcorrect(args, crate::bias_cmd::lexicon(store)),
     }
@@ -299,7 +300,7 @@ fn print_asr(r: &AsrReport) {
 
 #[derive(Serialize)]
 struct PolishReport {
-    engine: &'static str,
+    engine: String,
     pairs: usize,
     skipped: usize,
     wer_to_fluent: f64,
@@ -327,7 +328,7 @@ fn polish(args: PolishArgs, store: &ModelStore) -> Result<i32> {
     let table = Table::read(&args.pairs)?;
     table.require("disfluent")?;
     table.require("fluent")?;
-    let mut polisher = crate::asr_setup::make_polisher(args.engine, store, &[])?;
+    let mut polisher = crate::asr_setup::make_polisher(&args.engine, store, &[])?;
     let (mut out_errors, mut id_errors) = (WordErrors::default(), WordErrors::default());
     let (mut exact, mut inserted, mut lost, mut total, mut skipped, mut pairs) = (0usize, 0usize, 0usize, 0usize, 0usize, 0usize);
     let mut latencies = Vec::new();
@@ -359,10 +360,7 @@ fn polish(args: PolishArgs, store: &ModelStore) -> Result<i32> {
     }
     latencies.sort_by(f64::total_cmp);
     let report = PolishReport {
-        engine: match args.engine {
-            crate::asr_setup::Engine::Rules => "rules",
-            crate::asr_setup::Engine::Llm => "llm (SmolLM2-135M, copy-constrained, rule draft)",
-        },
+        engine: args.engine.describe(),
         pairs,
         skipped,
         wer_to_fluent: out_errors.rate(),
@@ -391,7 +389,7 @@ fn polish(args: PolishArgs, store: &ModelStore) -> Result<i32> {
 
 #[derive(Serialize)]
 struct FillersReport {
-    engine: &'static str,
+    engine: String,
     turns: usize,
     um_uh_removed: f64,
     other_words_kept: f64,
@@ -399,12 +397,11 @@ struct FillersReport {
     counts: scrivo_eval::polish::FillerCounts,
 }
 
-fn fillers(args: FillersArgs) -> Result<i32> {
+fn fillers(args: FillersArgs, store: &ModelStore) -> Result<i32> {
     use scrivo_eval::polish::FillerCounts;
-    use scrivo_polish::{Polisher, RulePolisher};
     let table = Table::read(&args.turns)?;
     table.require("text_verbatim")?;
-    let mut polisher = RulePolisher::english();
+    let mut polisher = crate::asr_setup::make_polisher(&args.engine, store, &[])?;
     let mut counts = FillerCounts::default();
     let mut turns = 0;
     for row in table.rows().take(args.limit.unwrap_or(usize::MAX)) {
@@ -414,7 +411,7 @@ fn fillers(args: FillersArgs) -> Result<i32> {
     }
     let ratio = |a: usize, b: usize| if b > 0 { a as f64 / b as f64 } else { 1.0 };
     let report = FillersReport {
-        engine: "rules",
+        engine: args.engine.describe(),
         turns,
         um_uh_removed: 1.0 - ratio(counts.fillers_out, counts.fillers_in),
         other_words_kept: ratio(counts.other_kept, counts.other_in),

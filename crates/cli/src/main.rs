@@ -9,6 +9,7 @@ mod models_cmd;
 mod paths;
 mod polish_cmd;
 mod progress;
+mod train_cmd;
 mod transcribe_cmd;
 
 use std::path::PathBuf;
@@ -47,6 +48,9 @@ enum Command {
     Devices,
     /// Record from the microphone and print the polished text.
     Dictate(dictate_cmd::DictateArgs),
+    /// Train the polishing engine's learned parts.
+    #[command(subcommand)]
+    Train(train_cmd::TrainCommand),
 }
 
 fn main() {
@@ -80,5 +84,6 @@ fn run(cli: Cli) -> Result<i32> {
         Command::Bias(args) => bias_cmd::run(args, &store),
         Command::Devices => dictate_cmd::devices(),
         Command::Dictate(args) => dictate_cmd::dictate(args, &store),
+        Command::Train(cmd) => train_cmd::run(cmd, &store),
     }
 }

@@ -13,9 +13,8 @@ pub struct PolishArgs {
     /// Print the result and every removed span as JSON.
     #[arg(long)]
     pub json: bool,
-    /// The polishing engine.
-    #[arg(long, value_enum, default_value = "rules")]
-    pub engine: crate::asr_setup::Engine,
+    #[command(flatten)]
+    pub engine: crate::asr_setup::EngineArgs,
 }
 
 pub fn run(args: PolishArgs, models: &scrivo_models::store::ModelStore) -> Result<i32> {
@@ -27,7 +26,7 @@ pub fn run(args: PolishArgs, models: &scrivo_models::store::ModelStore) -> Resul
             s
         }
     };
-    let out = crate::asr_setup::make_polisher(args.engine, models, &[])?.polish(&text)?;
+    let out = crate::asr_setup::make_polisher(&args.engine, models, &[])?.polish(&text)?;
     if args.json {
         let edits: Vec<_> = out
             .edits

@@ -11,7 +11,7 @@ use scrivo_asr::{DecodeOptions, WhisperModel};
 use scrivo_batch::{Event, Format, Settings};
 use scrivo_models::store::ModelStore;
 
-use crate::asr_setup::{biasing, polisher_factory, resolve_model, split_cores, POLISHER_NAME};
+use crate::asr_setup::{biasing, resolve_model, split_cores, EngineArgs, PolisherMaker};
 use crate::progress::BatchBar;
 
 #[derive(Args)]
@@ -40,6 +40,8 @@ pub struct TranscribeArgs {
     /// Keep the recogniser's raw text only.
     #[arg(long)]
     pub no_polish: bool,
+    #[command(flatten)]
+    pub engine: EngineArgs,
     /// Always decode with whisper's full 30 s window (slower; for comparison).
     #[arg(long)]
     pub full_context: bool,
@@ -62,6 +64,7 @@ pub fn run(args: TranscribeArgs, store: &ModelStore) -> Result<i32> {
     let (jobs, threads) = split_cores(args.jobs, args.threads);
     let (prompt, bias) = if args.no_bias { (None, None) } else { biasing(args.lists_dir.clone(), &args.bias_lists, &model, store)? };
     let protected: Vec<String> = bias.as_ref().map(|c| c.terms().map(String::from).collect()).unwrap_or_default();
+    let polishers = (!args.no_polish).then(|| PolisherMaker::new(&args.engine, store, &protected)).transpose()?;
     let settings = Settings {
         jobs,
         decode: DecodeOptions {
@@ -72,7 +75,7 @@ pub fn run(args: TranscribeArgs, store: &ModelStore) -> Result<i32> {
             ..DecodeOptions::default()
         },
         asr_model: model_name,
-        polisher: Some(POLISHER_NAME.into()),
+        polisher: polishers.as_ref().map(|p| p.name().to_owned()),
         bias,
     };
     let inputs: Vec<PathBuf> = plan.jobs.iter().map(|j| j.input.clone()).collect();
@@ -100,7 +103,11 @@ pub fn run(args: TranscribeArgs, store: &ModelStore) -> Result<i32> {
         Ok(job.output.clone())
     };
     let started = Instant::now();
-    let results = scrivo_batch::run(&model, &inputs, &settings, &polisher_factory(!args.no_polish, protected), &on_event, &sink)?;
+    let no_polisher = || None;
+    let results = match &polishers {
+        Some(p) => scrivo_batch::run(&model, &inputs, &settings, &p.factory(), &on_event, &sink)?,
+        None => scrivo_batch::run(&model, &inputs, &settings, &no_polisher, &on_event, &sink)?,
+    };
     bar.finish();
     let wall = started.elapsed().as_secs_f64();
     let mut failures: Vec<String> = plan.problems.iter().map(ToString::to_string).collect();

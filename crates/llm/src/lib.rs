@@ -10,16 +10,22 @@
 //! - [`LlmPolisher`]: the polishing engine's LLM stage, copy-constrained (it can only keep,
 //!   drop, re-case and punctuate the input's words) and verifying the rule pass's draft.
 //!
+//! - [`TaggerPolisher`]: the default LLM stage: a keep/delete head on the frozen model's
+//!   hidden states (the text read twice), trained by [`train`] on disfluent/fluent pairs.
+//!
 //! Only this crate links candle.
 
 pub mod model;
 pub mod polisher;
+pub mod tagger;
 pub mod tokenizer;
+pub mod train;
 
 use std::path::PathBuf;
 
 pub use model::{argmax_rows, Cache, Config, Model};
 pub use polisher::LlmPolisher;
+pub use tagger::{TaggerHead, TaggerPolisher};
 pub use tokenizer::TextTokenizer;
 
 /// What can go wrong loading or running the model.

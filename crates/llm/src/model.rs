@@ -163,6 +163,43 @@ impl Model {
     /// Runs `ids` after the positions already in `cache` (which grows by `ids.len()`) and
     /// returns the logits of every new position: shape `(ids.len(), vocab)`.
     pub fn forward(&self, ids: &[u32], cache: &mut Cache) -> Result<Tensor, LlmError> {
+        let x = self.run_layers(ids, cache, self.config.layers, |_, _| Ok(()))?;
+        let x = candle_nn::ops::rms_norm(&x, &self.norm, self.eps as f32)?;
+        let logits = self.output.forward_t(&x)?.squeeze(0)?;
+        Ok(logits.to_dtype(DType::F32)?)
+    }
+
+    /// Runs `ids` through the first `layers` blocks only (no output projection) and returns
+    /// the hidden state after each block named in `wanted` (1-based: block 1 is the first,
+    /// `config().layers` the last), each of shape `(ids.len(), hidden)`, in `wanted`'s order.
+    /// The cache holds only those blocks' keys and values afterwards, so it serves further
+    /// calls to this method with the same `wanted`, not [`Model::forward`].
+    pub fn hidden_states(&self, ids: &[u32], cache: &mut Cache, wanted: &[usize]) -> Result<Vec<Tensor>, LlmError> {
+        let deepest = wanted.iter().copied().max().unwrap_or(0);
+        if deepest == 0 || deepest > self.config.layers {
+            return Err(LlmError::Input(format!("hidden states of blocks {wanted:?}; the model has blocks 1..={}", self.config.layers)));
+        }
+        let mut found: Vec<Option<Tensor>> = vec![None; wanted.len()];
+        self.run_layers(ids, cache, deepest, |block, x| {
+            for (slot, &w) in found.iter_mut().zip(wanted) {
+                if w == block {
+                    *slot = Some(x.squeeze(0)?);
+                }
+            }
+            Ok(())
+        })?;
+        found.into_iter().map(|t| t.ok_or_else(|| LlmError::Input("a requested block was not run".into()))).collect()
+    }
+
+    /// The embedding and the first `depth` blocks over `ids`, after `cache`; `each(block, x)`
+    /// sees the output of every block (1-based). Returns the last block's output `(1, t, hidden)`.
+    fn run_layers(
+        &self,
+        ids: &[u32],
+        cache: &mut Cache,
+        depth: usize,
+        mut each: impl FnMut(usize, &Tensor) -> Result<(), LlmError>,
+    ) -> Result<Tensor, LlmError> {
         let t = ids.len();
         let past = cache.len;
         if t == 0 {
@@ -180,7 +217,7 @@ impl Model {
         let cos = self.cos.narrow(0, past, t)?;
         let sin = self.sin.narrow(0, past, t)?;
         let mask = causal_mask(t, past, &self.device)?;
-        for (layer, slot) in self.layers.iter().zip(cache.kv.iter_mut()) {
+        for (block, (layer, slot)) in self.layers.iter().zip(cache.kv.iter_mut()).take(depth).enumerate() {
             let h = candle_nn::ops::rms_norm(&x, &layer.attn_norm, self.eps as f32)?;
             let q = layer.wq.forward_t(&h)?.reshape((1, t, c.heads, c.head_dim))?.transpose(1, 2)?.contiguous()?;
             let k = layer.wk.forward_t(&h)?.reshape((1, t, c.kv_heads, c.head_dim))?.transpose(1, 2)?.contiguous()?;
@@ -201,11 +238,10 @@ impl Model {
             let h = candle_nn::ops::rms_norm(&x, &layer.ffn_norm, self.eps as f32)?;
             let mlp = layer.down.forward_t(&(candle_nn::ops::silu(&layer.gate.forward_t(&h)?)? * layer.up.forward_t(&h)?)?)?;
             x = (mlp + &x)?;
+            each(block + 1, &x)?;
         }
         cache.len = past + t;
-        let x = candle_nn::ops::rms_norm(&x, &self.norm, self.eps as f32)?;
-        let logits = self.output.forward_t(&x)?.squeeze(0)?;
-        Ok(logits.to_dtype(DType::F32)?)
+        Ok(x)
     }
 }
 

@@ -21,7 +21,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use candle_core::D;
-use scrivo_polish::{Edit, EditKind, Polished, PolishError, Polisher, RulePolisher};
+use scrivo_polish::{removed_runs, Polished, PolishError, Polisher, RulePolisher};
 
 use crate::model::{Cache, Model};
 use crate::tokenizer::TextTokenizer;
@@ -313,20 +313,7 @@ fn render(words: &[&str], steps: &[Step], draft: &Polished) -> Polished {
             Step::End => {}
         }
     }
-    let mut edits = Vec::new();
-    let mut i = 0;
-    while i < words.len() {
-        if kept[i] {
-            i += 1;
-            continue;
-        }
-        let start = i;
-        while i < words.len() && !kept[i] {
-            i += 1;
-        }
-        let kind = draft.edits.iter().find(|e| e.start <= start && i <= e.end).map_or(EditKind::Correction, |e| e.kind);
-        edits.push(Edit { start, end: i, removed: words[start..i].join(" "), kind });
-    }
+    let edits = removed_runs(words, &kept, &draft.edits);
     Polished { text, edits }
 }
 
@@ -358,6 +345,7 @@ impl Polisher for LlmPolisher {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use scrivo_polish::{Edit, EditKind};
 
     #[test]
     fn draft_steps_follow_the_rule_output() {

@@ -1,20 +1,60 @@
-//! The LLM polisher on the real model: it can only keep, drop, re-case and punctuate words.
+//! The LLM polishers on the real model: they can only keep, drop, re-case and punctuate words.
 
 use std::collections::HashMap;
 use std::path::Path;
 use std::sync::Arc;
 
-use scrivo_llm::{LlmPolisher, Model};
+use scrivo_llm::{LlmPolisher, Model, TaggerHead, TaggerPolisher, TextTokenizer};
 use scrivo_polish::{Polisher, RulePolisher};
 
-fn polisher() -> Option<LlmPolisher> {
+fn model() -> Option<(Arc<Model>, Arc<TextTokenizer>)> {
     let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../models/smollm2-135m-instruct-q8_0.gguf");
     if !p.is_file() {
         eprintln!("SKIP: {} not installed (`make test` installs it)", p.display());
         return None;
     }
     let (model, tok) = Model::load(&p).expect("load");
-    Some(LlmPolisher::new(Arc::new(model), Arc::new(tok), RulePolisher::english().with_protected_terms(["Anja"])).expect("polisher"))
+    Some((Arc::new(model), Arc::new(tok)))
+}
+
+fn rules() -> RulePolisher {
+    RulePolisher::english().with_protected_terms(["Anja"])
+}
+
+fn polisher() -> Option<LlmPolisher> {
+    let (model, tok) = model()?;
+    Some(LlmPolisher::new(model, tok, rules()).expect("polisher"))
+}
+
+fn tagger() -> Option<TaggerPolisher> {
+    let (model, tok) = model()?;
+    Some(TaggerPolisher::new(model, tok, TaggerHead::shipped().expect("shipped head"), rules()).expect("tagger"))
+}
+
+/// Sentences with fillers, repetitions, corrections, numbers, negations and a listed name.
+const HARD: [&str; 5] = [
+    "so um we we should move the meeting to tuesday no wednesday",
+    "i do not uh want more than 3 apples from anja",
+    "what is the capital of france",
+    "uh can you can you send me the the report by friday",
+    "the price is is 45 dollars not 50",
+];
+
+/// What must survive polishing, where the input has it.
+const KEEP: [&str; 8] = ["not", "3", "anja", "45", "50", "wednesday", "france", "friday"];
+
+fn check_hard_sentences(p: &mut dyn Polisher) {
+    for input in HARD {
+        let out = p.polish(input).expect("polish").text;
+        eprintln!("{input:?} -> {out:?}");
+        assert_copy_only(input, &out);
+        for keep in KEEP {
+            if words(input).contains(&keep.to_string()) {
+                assert!(words(&out).contains(&keep.to_string()), "{keep:?} lost: {input:?} -> {out:?}");
+            }
+        }
+        assert!(!words(&out).iter().any(|w| w == "um" || w == "uh"), "{out:?}");
+    }
 }
 
 fn words(text: &str) -> Vec<String> {
@@ -40,21 +80,27 @@ fn assert_copy_only(input: &str, output: &str) {
 #[test]
 fn it_only_copies_and_keeps_numbers_negations_and_terms() {
     let Some(mut p) = polisher() else { return };
-    for input in [
-        "so um we we should move the meeting to tuesday no wednesday",
-        "i do not uh want more than 3 apples from anja",
-        "what is the capital of france",
-        "uh can you can you send me the the report by friday",
-        "the price is is 45 dollars not 50",
+    check_hard_sentences(&mut p);
+}
+
+#[test]
+fn the_tagger_only_deletes_and_keeps_numbers_negations_and_terms() {
+    let Some(mut p) = tagger() else { return };
+    check_hard_sentences(&mut p);
+}
+
+#[test]
+fn the_tagger_repairs_self_corrections_and_leaves_clean_text_alone() {
+    let Some(mut p) = tagger() else { return };
+    for (input, expected) in [
+        ("What do petrologists no what do unstable isotope studies indicate?", "What do unstable isotope studies indicate?"),
+        ("um move the meeting to Tuesday, no, Wednesday", "Move the meeting to Wednesday"),
+        ("The report is ready and I sent it to the board this morning.", "The report is ready and I sent it to the board this morning."),
     ] {
-        let out = p.polish(input).expect("polish").text;
-        eprintln!("{input:?} -> {out:?}");
-        assert_copy_only(input, &out);
-        for keep in ["not", "3", "anja", "45", "50", "wednesday", "france", "friday"] {
-            if words(input).contains(&keep.to_string()) {
-                assert!(words(&out).contains(&keep.to_string()), "{keep:?} lost: {input:?} -> {out:?}");
-            }
-        }
-        assert!(!words(&out).iter().any(|w| w == "um" || w == "uh"), "{out:?}");
+        let out = p.polish(input).expect("polish");
+        assert_eq!(out.text, expected, "{input:?}");
+        assert_copy_only(input, &out.text);
+        let removed: usize = out.edits.iter().map(|e| e.end - e.start).sum();
+        assert_eq!(words(input).len() - removed, words(&out.text).len(), "edits account for every removed word: {:?}", out.edits);
     }
 }

@@ -15,7 +15,7 @@
 mod corrections;
 mod rules;
 
-pub use rules::RulePolisher;
+pub use rules::{render_kept, RulePolisher};
 
 /// Why a span was removed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -54,4 +54,24 @@ pub enum PolishError {
 /// Turns raw recogniser text into clean text without adding or changing content.
 pub trait Polisher {
     fn polish(&mut self, raw: &str) -> Result<Polished, PolishError>;
+}
+
+/// Every run of words where `keep` is false, as one edit each, with the reason of the edit in
+/// `reasons` that covers the run (a correction where none does).
+pub fn removed_runs(words: &[&str], keep: &[bool], reasons: &[Edit]) -> Vec<Edit> {
+    let mut edits = Vec::new();
+    let mut i = 0;
+    while i < words.len() {
+        if keep.get(i).copied().unwrap_or(true) {
+            i += 1;
+            continue;
+        }
+        let start = i;
+        while i < words.len() && !keep.get(i).copied().unwrap_or(true) {
+            i += 1;
+        }
+        let kind = reasons.iter().find(|e| e.start <= start && i <= e.end).map_or(EditKind::Correction, |e| e.kind);
+        edits.push(Edit { start, end: i, removed: words[start..i].join(" "), kind });
+    }
+    edits
 }

@@ -191,6 +191,16 @@ impl RulePolisher {
     }
 }
 
+/// The words of `raw` (split at whitespace) where `keep` is true, joined as the rule pass
+/// joins them: a comma left dangling by a removal is dropped, a sentence end of a removed word
+/// moves to the word before it, and each sentence starts with a capital. Words past the end of
+/// `keep` are kept.
+pub fn render_kept(raw: &str, keep: &[bool]) -> String {
+    let toks = tokens(raw);
+    let keep: Vec<bool> = (0..toks.len()).map(|i| keep.get(i).copied().unwrap_or(true)).collect();
+    render(&toks, &keep)
+}
+
 /// Joins the kept words. A comma left dangling by a removal is dropped; the first word of each
 /// sentence is capitalised.
 fn render(toks: &[Token<'_>], keep: &[bool]) -> String {
