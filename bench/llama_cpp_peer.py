@@ -19,8 +19,25 @@ import sys
 import time
 from pathlib import Path
 
+import llama_cpp
 import numpy as np
 from llama_cpp import Llama
+
+# llama.cpp's repacked CPU weights ("extra buffer types", --no-repack turns them off) crash in
+# llama_decode on this machine's AVX-512/AMX CPU for any batch of two or more tokens (seen
+# with llama-cpp-python 0.3.36, for the Q8_0 and the original Q4_1 file alike). The plain CPU
+# buffers work; llama-cpp-python has no argument for it, so its default model parameters are
+# wrapped.
+_default_model_params = llama_cpp.llama_model_default_params
+
+
+def _model_params_without_repack():
+    params = _default_model_params()
+    params.use_extra_bufts = False
+    return params
+
+
+llama_cpp.llama_cpp.llama_model_default_params = _model_params_without_repack
 
 # Scrivo's tagger prompt (crates/llm/src/tagger.rs, PREFIX and MIDDLE).
 PREFIX = "<|im_start|>system\nRepeat the user's words without fillers, repetitions or false starts.<|im_end|>\n<|im_start|>user\n"
@@ -51,6 +68,7 @@ def main() -> None:
     llm = Llama(model_path=args.model, n_ctx=1024, n_threads=args.threads, n_threads_batch=args.threads,
                 n_batch=512, logits_all=False, verbose=False)
     end = llm.tokenize(b"<|im_end|>", add_bos=False, special=True)
+    vocab = llm.n_vocab()
     latencies, generated, agreed = [], 0, 0
     for disfluent, output in rows:
         prompt = llm.tokenize((PREFIX + disfluent + MIDDLE).encode(), add_bos=False, special=True)
@@ -66,7 +84,9 @@ def main() -> None:
         llm.n_tokens = shared
         llm.eval(prompt[shared:])
         for token in target:
-            choice = int(np.argmax(llm.scores[llm.n_tokens - 1]))
+            # The last position's logits (logits_all is off, so only that row exists).
+            logits = np.ctypeslib.as_array(llm._ctx.get_logits(), shape=(vocab,))
+            choice = int(np.argmax(logits))
             agreed += choice == token
             llm.eval([token])
         latencies.append((time.perf_counter() - started) * 1000)

@@ -70,8 +70,8 @@ pub enum Engine {
 /// The polishing options shared by every command that polishes.
 #[derive(clap::Args, Debug, Clone)]
 pub struct EngineArgs {
-    /// The polishing engine.
-    #[arg(long, value_enum, default_value = "rules")]
+    /// The polishing engine (the tagger measured best: see ARCHITECTURE.md).
+    #[arg(long, value_enum, default_value = "tagger")]
     pub engine: Engine,
     /// A tagger head other than the shipped one (written by `scrivo train tagger`).
     #[arg(long)]
@@ -111,17 +111,19 @@ pub struct PolisherMaker {
 impl PolisherMaker {
     pub fn new(args: &EngineArgs, models: &ModelStore, terms: &[String]) -> Result<Self> {
         let rules = RulePolisher::english().with_protected_terms(terms.iter().map(String::as_str));
-        let model = match args.engine {
-            Engine::Rules => None,
-            _ => {
-                let (model, tokenizer) = scrivo_llm::Model::load(&polishing_model_path(models)?)?;
-                Some((Arc::new(model), Arc::new(tokenizer)))
-            }
-        };
         let head = match (args.engine, &args.tagger_head) {
             (Engine::Tagger, Some(path)) => Some(scrivo_llm::TaggerHead::load(path)?),
             (Engine::Tagger, None) => Some(scrivo_llm::TaggerHead::shipped()?),
             _ => None,
+        };
+        let model = match args.engine {
+            Engine::Rules => None,
+            _ => {
+                // The tagger reads one block's states: the blocks after it are never loaded.
+                let blocks = head.as_ref().map(|h| h.block);
+                let (model, tokenizer) = scrivo_llm::Model::load_blocks(&polishing_model_path(models)?, blocks)?;
+                Some((Arc::new(model), Arc::new(tokenizer)))
+            }
         };
         Ok(PolisherMaker { engine: args.engine, rules, model, head, name: args.describe() })
     }

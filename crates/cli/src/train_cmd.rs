@@ -16,8 +16,35 @@ use scrivo_polish::RulePolisher;
 
 #[derive(Subcommand)]
 pub enum TrainCommand {
+    /// Make training pairs (`disfluent`, `fluent`) from plain text.
+    Data(DataArgs),
     /// Train the keep/delete head of the polishing tagger.
     Tagger(TaggerArgs),
+}
+
+#[derive(Args)]
+pub struct DataArgs {
+    /// Fluent text that needs nothing removed, as TSV:COLUMN: each cell is a pair with itself.
+    #[arg(long, value_name = "TSV:COLUMN")]
+    pub identity: Vec<String>,
+    /// Verbatim speech transcripts, as TSV:COLUMN: each sentence is a pair with what the rule pass
+    /// makes of it (interjections and repetitions removed, every other word kept).
+    #[arg(long, value_name = "TSV:COLUMN")]
+    pub rules_target: Vec<String>,
+    /// Rows of the `--rules-target` files belong together by this column (e.g. `call_id`):
+    /// only every `--every`-th group, from `--offset`, is used, so that the other groups stay
+    /// unseen for evaluation.
+    #[arg(long)]
+    pub group: Option<String>,
+    #[arg(long, default_value_t = 1)]
+    pub every: usize,
+    #[arg(long, default_value_t = 0)]
+    pub offset: usize,
+    /// At most this many pairs from each source, spread evenly over it.
+    #[arg(long)]
+    pub limit: Option<usize>,
+    #[arg(long)]
+    pub out: PathBuf,
 }
 
 #[derive(Args)]
@@ -39,6 +66,9 @@ pub struct TaggerArgs {
     /// running the model; `--blocks` then picks among the blocks saved).
     #[arg(long)]
     pub features: Option<PathBuf>,
+    /// More saved features to train on, after those above (repeatable).
+    #[arg(long)]
+    pub also_features: Vec<PathBuf>,
     #[arg(long, default_value_t = TrainOptions::default().epochs)]
     pub epochs: usize,
     #[arg(long, default_value_t = TrainOptions::default().hidden)]
@@ -53,8 +83,79 @@ pub struct TaggerArgs {
 
 pub fn run(cmd: TrainCommand, store: &ModelStore) -> Result<i32> {
     match cmd {
+        TrainCommand::Data(args) => data(args),
         TrainCommand::Tagger(args) => tagger(args, store),
     }
+}
+
+/// The cells of `spec` (`FILE:COLUMN`), only those in the groups `args` selects when `grouped`.
+fn cells(spec: &str, args: &DataArgs, grouped: bool) -> Result<Vec<String>> {
+    let (file, column) = spec.rsplit_once(':').with_context(|| format!("{spec}: expected FILE:COLUMN"))?;
+    let table = Table::read(std::path::Path::new(file))?;
+    table.require(column)?;
+    let group_by = args.group.as_ref().filter(|_| grouped);
+    if let Some(g) = group_by {
+        table.require(g)?;
+    }
+    let (mut out, mut group, mut last) = (Vec::new(), 0usize, None::<String>);
+    for row in table.rows() {
+        if let Some(g) = group_by {
+            let value = row.get(g)?.to_owned();
+            if last.as_ref().is_some_and(|l| *l != value) {
+                group += 1;
+            }
+            last = Some(value);
+        }
+        if group_by.is_some() && group % args.every.max(1) != args.offset % args.every.max(1) {
+            continue;
+        }
+        let cell = row.get(column)?.trim();
+        if !cell.is_empty() && !cell.contains("#VALUE!") {
+            out.push(cell.to_owned());
+        }
+    }
+    Ok(out)
+}
+
+/// At most `limit` of `items`, evenly spaced.
+fn spread<T: Clone>(items: Vec<T>, limit: Option<usize>) -> Vec<T> {
+    match limit {
+        Some(n) if n < items.len() => (0..n).map(|i| items[i * items.len() / n].clone()).collect(),
+        _ => items,
+    }
+}
+
+fn data(args: DataArgs) -> Result<i32> {
+    use scrivo_polish::Polisher;
+    let mut tsv = String::from("disfluent\tfluent\tsource\n");
+    let mut counts = Vec::new();
+    let clean = |t: &str| t.replace(['\t', '\n', '\r'], " ");
+    for spec in &args.identity {
+        let pairs = spread(cells(spec, &args, false)?, args.limit);
+        for text in &pairs {
+            tsv.push_str(&format!("{0}\t{0}\tidentity\n", clean(text)));
+        }
+        counts.push(format!("{} identity pairs from {spec}", pairs.len()));
+    }
+    let mut rules = RulePolisher::english();
+    for spec in &args.rules_target {
+        let mut sentences = Vec::new();
+        for turn in cells(spec, &args, true)? {
+            let words: Vec<&str> = turn.split_whitespace().collect();
+            sentences.extend(scrivo_llm::tagger::chunks(&words).into_iter().map(|r| words[r].join(" ")));
+        }
+        let sentences = spread(sentences, args.limit);
+        for s in &sentences {
+            let target = rules.polish(s)?.text;
+            if !target.trim().is_empty() {
+                tsv.push_str(&format!("{}\t{}\trules\n", clean(s), clean(&target)));
+            }
+        }
+        counts.push(format!("{} rule-target sentences from {spec}", sentences.len()));
+    }
+    scrivo_batch::write_atomically(&args.out, &tsv)?;
+    println!("{}; wrote {}", counts.join(", "), args.out.display());
+    Ok(0)
 }
 
 fn read_pairs(args: &TaggerArgs) -> Result<Vec<(String, String)>> {
@@ -92,7 +193,8 @@ fn tagger(args: TaggerArgs, store: &ModelStore) -> Result<i32> {
         _ => {
             let pairs = read_pairs(&args)?;
             let model_path = crate::asr_setup::polishing_model_path(store)?;
-            let (model, tokenizer) = scrivo_llm::Model::load(&model_path)?;
+            let deepest = args.blocks.iter().copied().max();
+            let (model, tokenizer) = scrivo_llm::Model::load_blocks(&model_path, deepest)?;
             let extractor = FeatureExtractor::new(Arc::new(model), Arc::new(tokenizer), args.blocks.clone())?;
             let bar = if std::io::stderr().is_terminal() { ProgressBar::new(pairs.len() as u64) } else { ProgressBar::hidden() };
             bar.set_style(ProgressStyle::with_template("features {wide_bar} {pos}/{len} pairs, eta {eta}").unwrap_or_else(|_| ProgressStyle::default_bar()));
@@ -105,6 +207,11 @@ fn tagger(args: TaggerArgs, store: &ModelStore) -> Result<i32> {
             data
         }
     };
+    let mut data = data;
+    for path in &args.also_features {
+        eprintln!("adding features from {}", path.display());
+        data = data.append(Dataset::load(path)?.only_blocks(&args.blocks)?)?;
+    }
     let options = TrainOptions {
         epochs: args.epochs,
         hidden: args.hidden,

@@ -189,3 +189,74 @@ fn eval_polish_on_disfl_qa_invents_nothing() {
     assert!(r["content_words_lost"].as_f64().expect("lost") <= 0.02, "{r}");
     assert!(r["wer_to_fluent"].as_f64().expect("wer") < r["identity_wer"].as_f64().expect("identity"), "{r}");
 }
+
+fn polishing_model_installed() -> bool {
+    let ok = repo().join("models/smollm2-135m-instruct-q8_0.gguf").is_file();
+    if !ok {
+        eprintln!("SKIP: polishing model not installed (`make test` installs it)");
+    }
+    ok
+}
+
+#[test]
+fn train_data_makes_identity_and_rule_target_pairs_from_chosen_groups() {
+    let dir = tempfile::tempdir().expect("dir");
+    let turns = dir.path().join("turns.tsv");
+    std::fs::write(
+        &turns,
+        "call_id\ttext_verbatim\nA\tUm, we we grew. Revenue rose.\nA\tThanks.\nB\tThis call is unseen.\nC\tUh, margins, uh, held.\n",
+    )
+    .expect("write");
+    let questions = dir.path().join("q.tsv");
+    std::fs::write(&questions, "id\tfluent\n1\tWhat is it?\n2\t#VALUE!\n").expect("write");
+    let out_path = dir.path().join("pairs.tsv");
+    let spec = |p: &Path, c: &str| format!("{}:{c}", p.display());
+    let out = scrivo(&[
+        "train", "data", "--identity", &spec(&questions, "fluent"), "--rules-target", &spec(&turns, "text_verbatim"),
+        "--group", "call_id", "--every", "2", "--out", out_path.to_str().expect("utf8"),
+    ]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let tsv = std::fs::read_to_string(&out_path).expect("read");
+    let lines: Vec<&str> = tsv.lines().collect();
+    // Grouping applies to the transcripts only: call B (group 1) is left out.
+    assert_eq!(
+        lines,
+        vec![
+            "disfluent\tfluent\tsource",
+            "What is it?\tWhat is it?\tidentity",
+            "Um, we we grew.\tWe grew.\trules",
+            "Revenue rose.\tRevenue rose.\trules",
+            "Thanks.\tThanks.\trules",
+            "Uh, margins, uh, held.\tMargins held.\trules",
+        ],
+        "{tsv}"
+    );
+}
+
+#[test]
+fn train_tagger_writes_a_head_that_polishes() {
+    let pairs = repo().join("../shared/eval/text/disfl-qa.train.tsv");
+    if !pairs.is_file() || !polishing_model_installed() {
+        eprintln!("SKIP: ../shared/eval/text/disfl-qa.train.tsv or the polishing model missing");
+        return;
+    }
+    let dir = tempfile::tempdir().expect("dir");
+    let head = dir.path().join("head.safetensors");
+    let out = scrivo(&[
+        "train", "tagger", "--pairs", pairs.to_str().expect("utf8"), "--limit", "40", "--blocks", "6", "--epochs", "2", "--out",
+        head.to_str().expect("utf8"),
+    ]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let report = String::from_utf8_lossy(&out.stdout);
+    assert!(report.contains("kept block 6"), "{report}");
+    let out = scrivo(&["polish", "--engine", "tagger", "--tagger-head", head.to_str().expect("utf8"), "um so we we ship it"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(!text.to_lowercase().contains("um "), "{text}");
+    let bad = dir.path().join("not-a-head.safetensors");
+    std::fs::write(&bad, b"nonsense").expect("write");
+    let out = scrivo(&["polish", "--engine", "tagger", "--tagger-head", bad.to_str().expect("utf8"), "hello"]);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("not-a-head.safetensors") && err.contains("not a tagger head"), "{err}");
+}

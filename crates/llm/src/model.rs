@@ -91,6 +91,12 @@ impl Cache {
 impl Model {
     /// Loads a llama-architecture GGUF model and its tokenizer.
     pub fn load(path: &Path) -> Result<(Model, TextTokenizer), LlmError> {
+        Self::load_blocks(path, None)
+    }
+
+    /// Like [`Model::load`], but only the first `blocks` blocks when given: enough for
+    /// [`Model::hidden_states`] up to that block, in less memory; [`Model::forward`] then fails.
+    pub fn load_blocks(path: &Path, blocks: Option<usize>) -> Result<(Model, TextTokenizer), LlmError> {
         let io = |e: std::io::Error| LlmError::Io { path: path.to_path_buf(), source: e };
         let format = |detail: String| LlmError::Format { path: path.to_path_buf(), detail };
         let mut file = File::open(path).map_err(io)?;
@@ -121,8 +127,9 @@ impl Model {
             Err(_) => QMatMul::from_arc(Arc::clone(&embedding))?,
         };
         let norm = tensor("output_norm.weight")?.dequantize(&device)?;
-        let mut layers = Vec::with_capacity(layers_n);
-        for i in 0..layers_n {
+        let loaded = blocks.map_or(layers_n, |b| b.min(layers_n));
+        let mut layers = Vec::with_capacity(loaded);
+        for i in 0..loaded {
             let mut q = |n: &str| -> Result<QMatMul, LlmError> { Ok(QMatMul::from_qtensor(tensor(&format!("blk.{i}.{n}.weight"))?)?) };
             layers.push(Layer {
                 wq: q("attn_q")?,
@@ -142,7 +149,7 @@ impl Model {
         let positions = Tensor::arange(0, MAX_POSITIONS as u32, &device)?.to_dtype(DType::F32)?.reshape((MAX_POSITIONS, 1))?;
         let angles = positions.matmul(&inv.reshape((1, head_dim / 2))?)?;
         let config = Config { layers: layers_n, hidden, heads, kv_heads, head_dim, vocab };
-        tracing::info!(path = %path.display(), ?config, "polishing model loaded");
+        tracing::info!(path = %path.display(), ?config, blocks = loaded, "polishing model loaded");
         let model = Model { path: path.to_path_buf(), config, eps, embedding, output, layers, norm, cos: angles.cos()?, sin: angles.sin()?, device };
         Ok((model, tokenizer))
     }
@@ -155,6 +162,11 @@ impl Model {
         &self.path
     }
 
+    /// How many blocks are loaded (all of them unless [`Model::load_blocks`] said fewer).
+    pub fn loaded_blocks(&self) -> usize {
+        self.layers.len()
+    }
+
     /// A cache for this model.
     pub fn new_cache(&self) -> Cache {
         Cache { kv: vec![None; self.config.layers], len: 0 }
@@ -163,6 +175,9 @@ impl Model {
     /// Runs `ids` after the positions already in `cache` (which grows by `ids.len()`) and
     /// returns the logits of every new position: shape `(ids.len(), vocab)`.
     pub fn forward(&self, ids: &[u32], cache: &mut Cache) -> Result<Tensor, LlmError> {
+        if self.layers.len() < self.config.layers {
+            return Err(LlmError::Input(format!("only {} of the model's {} blocks are loaded", self.layers.len(), self.config.layers)));
+        }
         let x = self.run_layers(ids, cache, self.config.layers, |_, _| Ok(()))?;
         let x = candle_nn::ops::rms_norm(&x, &self.norm, self.eps as f32)?;
         let logits = self.output.forward_t(&x)?.squeeze(0)?;
@@ -176,8 +191,8 @@ impl Model {
     /// calls to this method with the same `wanted`, not [`Model::forward`].
     pub fn hidden_states(&self, ids: &[u32], cache: &mut Cache, wanted: &[usize]) -> Result<Vec<Tensor>, LlmError> {
         let deepest = wanted.iter().copied().max().unwrap_or(0);
-        if deepest == 0 || deepest > self.config.layers {
-            return Err(LlmError::Input(format!("hidden states of blocks {wanted:?}; the model has blocks 1..={}", self.config.layers)));
+        if deepest == 0 || deepest > self.layers.len() {
+            return Err(LlmError::Input(format!("hidden states of blocks {wanted:?}; blocks 1..={} are loaded", self.layers.len())));
         }
         let mut found: Vec<Option<Tensor>> = vec![None; wanted.len()];
         self.run_layers(ids, cache, deepest, |block, x| {

@@ -257,7 +257,7 @@ pub struct TaggerPolisher {
 
 impl TaggerPolisher {
     pub fn new(model: Arc<Model>, tokenizer: Arc<TextTokenizer>, head: TaggerHead, rules: RulePolisher) -> Result<Self, LlmError> {
-        if head.block > model.config().layers || head.mean.dims1()? != 2 * model.config().hidden {
+        if head.block > model.loaded_blocks() || head.mean.dims1()? != 2 * model.config().hidden {
             return Err(LlmError::Input(format!("the tagger head reads block {} of width {}, which this model does not have", head.block, head.mean.dims1()? / 2)));
         }
         let features = FeatureExtractor::new(model, tokenizer, vec![head.block])?;

@@ -98,6 +98,20 @@ impl Dataset {
         Ok(self)
     }
 
+    /// `other`'s rows after these (its pairs numbered after these pairs); both must hold the
+    /// same blocks.
+    pub fn append(mut self, other: Dataset) -> Result<Dataset, LlmError> {
+        if self.blocks != other.blocks {
+            return Err(LlmError::Input(format!("feature sets of blocks {:?} and {:?} cannot be joined", self.blocks, other.blocks)));
+        }
+        let offset = self.pair.iter().max().map_or(0, |m| m + 1);
+        self.states = self.states.iter().zip(&other.states).map(|(a, b)| Tensor::cat(&[a, b], 0)).collect::<Result<_, _>>()?;
+        self.rules = Tensor::cat(&[&self.rules, &other.rules], 0)?;
+        self.deleted.extend(other.deleted);
+        self.pair.extend(other.pair.into_iter().map(|p| p + offset));
+        Ok(self)
+    }
+
     pub fn rows(&self) -> usize {
         self.deleted.len()
     }
@@ -154,7 +168,7 @@ impl Default for TrainOptions {
 
 /// How much worse deleting a word that should stay is than keeping one that should go: the
 /// first loses content, the second only leaves a disfluency in.
-pub const WRONG_DELETION_WEIGHT: f64 = 2.0;
+pub const WRONG_DELETION_WEIGHT: f64 = 3.0;
 
 /// How a head did on the held-out rows.
 #[derive(Debug, Clone, Copy)]
