@@ -104,3 +104,15 @@ fn the_tagger_repairs_self_corrections_and_leaves_clean_text_alone() {
         assert_eq!(words(input).len() - removed, words(&out.text).len(), "edits account for every removed word: {:?}", out.edits);
     }
 }
+
+#[test]
+fn the_tagger_keeps_the_rule_output_past_its_time_budget() {
+    let Some(p) = tagger() else { return };
+    let mut p = p.with_budget(std::time::Duration::ZERO, std::time::Duration::ZERO);
+    for input in ["um so we we should ship it", "The report is ready. Um, I sent it to, uh, the board."] {
+        let (out, expected) = (p.polish(input).expect("polish"), rules().polish(input).expect("rules"));
+        assert_eq!(out.text, expected.text, "{input:?}");
+        let removed = |e: &[scrivo_polish::Edit]| e.iter().map(|e| e.end - e.start).sum::<usize>();
+        assert_eq!(removed(&out.edits), removed(&expected.edits), "{input:?}");
+    }
+}
