@@ -116,25 +116,37 @@ pub fn transcribe(engine: &mut WhisperEngine, mut polisher: Option<&mut (dyn Pol
         AsrError::Cancelled => BatchError::Cancelled { path: path.into() },
         source => BatchError::Asr { path: path.into(), source },
     })?;
-    let mut segments = Vec::with_capacity(transcript.segments.len());
-    for seg in transcript.segments {
-        let biased = match &settings.bias {
+    let biased: Vec<String> = transcript
+        .segments
+        .iter()
+        .map(|seg| match &settings.bias {
             Some(c) => c.apply(&seg.text).text,
             None => seg.text.clone(),
-        };
-        let text = match polisher.as_deref_mut() {
-            Some(p) => p.polish(&biased).map_err(|source| BatchError::Polish { path: path.into(), source })?.text,
-            None => biased,
-        };
-        segments.push(DocumentSegment { start_seconds: seg.start_seconds, end_seconds: seg.end_seconds, raw_text: seg.text, text });
-    }
+        })
+        .collect();
+    // The segments are polished as one text: a segment alone ("ask what you can do for your
+    // country.") can look like a false start that the whole sentence shows it is not.
+    let (text, polished) = match polisher.as_deref_mut() {
+        Some(p) => {
+            let pieces: Vec<&str> = biased.iter().map(String::as_str).collect();
+            let (whole, polished) = scrivo_polish::polish_pieces(p, &pieces).map_err(|source| BatchError::Polish { path: path.into(), source })?;
+            (whole.text, polished)
+        }
+        None => (join(biased.iter().map(String::as_str)), biased),
+    };
+    let segments: Vec<DocumentSegment> = transcript
+        .segments
+        .into_iter()
+        .zip(polished)
+        .map(|(seg, text)| DocumentSegment { start_seconds: seg.start_seconds, end_seconds: seg.end_seconds, raw_text: seg.text, text })
+        .collect();
     Ok(Document {
         source: path.display().to_string(),
         duration_seconds: audio.duration_seconds(),
         asr_model: settings.asr_model.clone(),
         polisher: settings.polisher.clone().filter(|_| polisher.is_some()),
         language: settings.decode.language.clone().unwrap_or_else(|| "auto".into()),
-        text: join(segments.iter().map(|s| s.text.as_str())),
+        text,
         raw_text: join(segments.iter().map(|s| s.raw_text.as_str())),
         segments,
     })

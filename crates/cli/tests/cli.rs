@@ -102,6 +102,13 @@ fn transcribe_writes_subtitles_beside_the_input_or_to_stdout() {
     let vtt = String::from_utf8_lossy(&out.stdout);
     assert!(vtt.starts_with("WEBVTT\n\n00:00:0"), "{vtt}");
     assert!(vtt.to_lowercase().contains("ask not what your country"), "{vtt}");
+
+    // Polished with the whole recording as context: the second segment alone ("ask what you
+    // can do for your country.") looks like a false start, and its "ask" must stay.
+    let out = scrivo(&["transcribe", "--out", "-", wav.to_str().expect("utf8")]);
+    assert!(out.status.success());
+    let txt = String::from_utf8_lossy(&out.stdout);
+    assert!(txt.contains("can do for you ask what you can do for your country"), "{txt}");
 }
 
 #[test]

@@ -15,7 +15,7 @@
 mod corrections;
 mod rules;
 
-pub use rules::{render_kept, RulePolisher};
+pub use rules::{render_kept, render_kept_after, RulePolisher};
 
 /// Why a span was removed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -74,4 +74,44 @@ pub fn removed_runs(words: &[&str], keep: &[bool], reasons: &[Edit]) -> Vec<Edit
         edits.push(Edit { start, end: i, removed: words[start..i].join(" "), kind });
     }
     edits
+}
+
+/// Polishes consecutive pieces of one text (a recording's segments) together, so that each
+/// is judged in the context of the others, and returns the whole polished text and each
+/// piece's share of it. A piece that does not start a sentence keeps its first word's case.
+pub fn polish_pieces(polisher: &mut dyn Polisher, pieces: &[&str]) -> Result<(Polished, Vec<String>), PolishError> {
+    let joined = pieces.iter().map(|p| p.trim()).filter(|p| !p.is_empty()).collect::<Vec<_>>().join(" ");
+    let whole = polisher.polish(&joined)?;
+    let words = joined.split_whitespace().count();
+    let mut keep = vec![true; words];
+    for e in &whole.edits {
+        keep[e.start.min(words)..e.end.min(words)].iter_mut().for_each(|k| *k = false);
+    }
+    let (mut out, mut at, mut starts_sentence) = (Vec::with_capacity(pieces.len()), 0, true);
+    for piece in pieces {
+        let n = piece.split_whitespace().count();
+        let text = render_kept_after(piece, &keep[at.min(keep.len())..(at + n).min(keep.len())], starts_sentence);
+        if !text.is_empty() {
+            starts_sentence = text.ends_with(['.', '?', '!']);
+        }
+        out.push(text);
+        at += n;
+    }
+    Ok((whole, out))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pieces_are_polished_together_and_keep_their_share() {
+        let mut rules = RulePolisher::english();
+        let (whole, pieces) = polish_pieces(&mut rules, &["um so we we should", "ship it, uh, today.", "Then rest."]).expect("polish");
+        assert_eq!(whole.text, "So we should ship it today. Then rest.");
+        assert_eq!(pieces, vec!["So we should", "ship it today.", "Then rest."]);
+        // A repetition across pieces is seen as one.
+        let (_, pieces) = polish_pieces(&mut rules, &["the the", "plan works"]).expect("polish");
+        assert_eq!(pieces, vec!["The", "plan works"]);
+    }
 }

@@ -136,7 +136,7 @@ impl Polisher for RulePolisher {
             }
         }
         edits.sort_by_key(|e| e.start);
-        Ok(Polished { text: render(&toks, &keep), edits })
+        Ok(Polished { text: render(&toks, &keep, true), edits })
     }
 }
 
@@ -196,14 +196,20 @@ impl RulePolisher {
 /// moves to the word before it, and each sentence starts with a capital. Words past the end of
 /// `keep` are kept.
 pub fn render_kept(raw: &str, keep: &[bool]) -> String {
+    render_kept_after(raw, keep, true)
+}
+
+/// [`render_kept`] for a piece of a longer text: `starts_sentence` says whether the text
+/// before it ended a sentence (so whether its first word gets a capital).
+pub fn render_kept_after(raw: &str, keep: &[bool], starts_sentence: bool) -> String {
     let toks = tokens(raw);
     let keep: Vec<bool> = (0..toks.len()).map(|i| keep.get(i).copied().unwrap_or(true)).collect();
-    render(&toks, &keep)
+    render(&toks, &keep, starts_sentence)
 }
 
 /// Joins the kept words. A comma left dangling by a removal is dropped; the first word of each
 /// sentence is capitalised.
-fn render(toks: &[Token<'_>], keep: &[bool]) -> String {
+fn render(toks: &[Token<'_>], keep: &[bool], starts_sentence: bool) -> String {
     let mut words: Vec<String> = Vec::new();
     for (i, t) in toks.iter().enumerate() {
         if !keep[i] {
@@ -219,7 +225,7 @@ fn render(toks: &[Token<'_>], keep: &[bool]) -> String {
             continue;
         }
         let mut w = t.raw.to_owned();
-        let sentence_start = words.last().is_none_or(|l| l.ends_with(['.', '?', '!']));
+        let sentence_start = words.last().map_or(starts_sentence, |l| l.ends_with(['.', '?', '!']));
         if sentence_start {
             w = w.trim_start_matches(',').to_owned();
             let mut c = w.chars();
