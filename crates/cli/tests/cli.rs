@@ -43,12 +43,17 @@ fn models_check_names_a_bad_file() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
-fn default_model_installed() -> bool {
-    let ok = repo().join("models/ggml-tiny.en-q8_0.bin").is_file();
+/// Whether `models/FILE` is installed; prints a skip notice when it is not.
+fn model_installed(file: &str) -> bool {
+    let ok = repo().join("models").join(file).is_file();
     if !ok {
-        eprintln!("SKIP: default model not installed (`make test` installs it)");
+        eprintln!("SKIP: models/{file} not installed (`make test` installs it)");
     }
     ok
+}
+
+fn default_model_installed() -> bool {
+    model_installed("ggml-tiny.en-q8_0.bin")
 }
 
 #[test]
@@ -198,11 +203,7 @@ fn eval_polish_on_disfl_qa_invents_nothing() {
 }
 
 fn polishing_model_installed() -> bool {
-    let ok = repo().join("models/smollm2-135m-instruct-q8_0.gguf").is_file();
-    if !ok {
-        eprintln!("SKIP: polishing model not installed (`make test` installs it)");
-    }
-    ok
+    model_installed("smollm2-135m-instruct-q8_0.gguf")
 }
 
 #[test]
