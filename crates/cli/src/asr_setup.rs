@@ -101,9 +101,9 @@ pub fn polishing_model_path(models: &ModelStore) -> Result<PathBuf> {
 /// Makes polishers as `args` say, protecting `terms`: the polishing model (when the engine
 /// needs one) is loaded once and shared by every polisher made.
 pub struct PolisherMaker {
-    engine: Engine,
     rules: RulePolisher,
     model: Option<(Arc<scrivo_llm::Model>, Arc<scrivo_llm::TextTokenizer>)>,
+    /// The tagger's head; `None` with a model means the copy-constrained generator.
     head: Option<scrivo_llm::TaggerHead>,
     name: String,
 }
@@ -125,7 +125,7 @@ impl PolisherMaker {
                 Some((Arc::new(model), Arc::new(tokenizer)))
             }
         };
-        Ok(PolisherMaker { engine: args.engine, rules, model, head, name: args.describe() })
+        Ok(PolisherMaker { rules, model, head, name: args.describe() })
     }
 
     /// What goes into outputs as the polisher's name.
@@ -136,9 +136,9 @@ impl PolisherMaker {
     pub fn make(&self) -> Result<Box<dyn Polisher>> {
         let rules = self.rules.clone();
         let Some((model, tokenizer)) = self.model.clone() else { return Ok(Box::new(rules)) };
-        Ok(match (self.engine, &self.head) {
-            (Engine::Tagger, Some(head)) => Box::new(scrivo_llm::TaggerPolisher::new(model, tokenizer, head.clone(), rules)?),
-            _ => Box::new(scrivo_llm::LlmPolisher::new(model, tokenizer, rules)?),
+        Ok(match &self.head {
+            Some(head) => Box::new(scrivo_llm::TaggerPolisher::new(model, tokenizer, head.clone(), rules)?),
+            None => Box::new(scrivo_llm::LlmPolisher::new(model, tokenizer, rules)?),
         })
     }
 

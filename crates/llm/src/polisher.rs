@@ -21,7 +21,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use candle_core::D;
-use scrivo_polish::{removed_runs, Polished, PolishError, Polisher, RulePolisher};
+use scrivo_polish::{removed_runs, removed_words, Polished, PolishError, Polisher, RulePolisher};
 
 use crate::model::{Cache, Model};
 use crate::tokenizer::TextTokenizer;
@@ -166,10 +166,7 @@ impl LlmPolisher {
     fn decode(&self, raw: &str, draft: &Polished) -> Result<Vec<Step>, LlmError> {
         let started = Instant::now();
         let words: Vec<&str> = raw.split_whitespace().collect();
-        let mut removed_by_rules = vec![false; words.len()];
-        for e in &draft.edits {
-            removed_by_rules[e.start.min(words.len())..e.end.min(words.len())].iter_mut().for_each(|r| *r = true);
-        }
+        let removed_by_rules = removed_words(&draft.edits, words.len());
         let skip_cost: Vec<f32> = words
             .iter()
             .zip(&removed_by_rules)

@@ -21,7 +21,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use candle_core::{DType, Device, Tensor};
-use scrivo_polish::{removed_runs, render_kept, Polished, PolishError, Polisher, RulePolisher};
+use scrivo_polish::{removed_runs, removed_words, render_kept, Polished, PolishError, Polisher, RulePolisher};
 
 use crate::model::{Cache, Model};
 use crate::tokenizer::TextTokenizer;
@@ -94,11 +94,7 @@ impl FeatureExtractor {
 
 /// The rule pass's view of each word: `(removed by the rules, interjection, protected)`.
 pub fn rule_bits(rules: &RulePolisher, words: &[&str], draft: &Polished) -> Vec<[bool; RULE_FEATURES]> {
-    let mut removed = vec![false; words.len()];
-    for e in &draft.edits {
-        removed[e.start.min(words.len())..e.end.min(words.len())].iter_mut().for_each(|r| *r = true);
-    }
-    words.iter().zip(removed).map(|(w, r)| [r, rules.is_filler(w), rules.is_protected(w)]).collect()
+    words.iter().zip(removed_words(&draft.edits, words.len())).map(|(w, r)| [r, rules.is_filler(w), rules.is_protected(w)]).collect()
 }
 
 /// `(rows, RULE_FEATURES)` of 0/1.

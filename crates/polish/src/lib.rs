@@ -56,6 +56,15 @@ pub trait Polisher {
     fn polish(&mut self, raw: &str) -> Result<Polished, PolishError>;
 }
 
+/// For each of `words` words, whether one of `edits` removed it.
+pub fn removed_words(edits: &[Edit], words: usize) -> Vec<bool> {
+    let mut removed = vec![false; words];
+    for e in edits {
+        removed[e.start.min(words)..e.end.min(words)].iter_mut().for_each(|r| *r = true);
+    }
+    removed
+}
+
 /// Every run of words where `keep` is false, as one edit each, with the reason of the edit in
 /// `reasons` that covers the run (a correction where none does).
 pub fn removed_runs(words: &[&str], keep: &[bool], reasons: &[Edit]) -> Vec<Edit> {
@@ -82,11 +91,7 @@ pub fn removed_runs(words: &[&str], keep: &[bool], reasons: &[Edit]) -> Vec<Edit
 pub fn polish_pieces(polisher: &mut dyn Polisher, pieces: &[&str]) -> Result<(Polished, Vec<String>), PolishError> {
     let joined = pieces.iter().map(|p| p.trim()).filter(|p| !p.is_empty()).collect::<Vec<_>>().join(" ");
     let whole = polisher.polish(&joined)?;
-    let words = joined.split_whitespace().count();
-    let mut keep = vec![true; words];
-    for e in &whole.edits {
-        keep[e.start.min(words)..e.end.min(words)].iter_mut().for_each(|k| *k = false);
-    }
+    let keep: Vec<bool> = removed_words(&whole.edits, joined.split_whitespace().count()).into_iter().map(|r| !r).collect();
     let (mut out, mut at, mut starts_sentence) = (Vec::with_capacity(pieces.len()), 0, true);
     for piece in pieces {
         let n = piece.split_whitespace().count();
