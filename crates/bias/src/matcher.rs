@@ -135,7 +135,11 @@ impl Settings {
 
 struct Term {
     text: String,
+    /// Words, a possessive "'s" not counted.
     words: usize,
+    /// Tokens, each "'s" counted.
+    tokens: usize,
+    /// The words, without "'s".
     word_list: Vec<String>,
     letters: String,
     keys: [String; 2],
@@ -167,6 +171,15 @@ fn phonetic_keys(metaphone: &DoubleMetaphone, letters: &str) -> [String; 2] {
     }
     let code = metaphone.double_metaphone(&ascii);
     [code.primary(), code.alternate()]
+}
+
+fn is_possessive(t: &Token) -> bool {
+    t.norm == "'s"
+}
+
+/// Words, not counting a possessive "'s" ("Anja's team" has two).
+fn word_count(words: &[Token]) -> usize {
+    words.iter().filter(|t| !is_possessive(t)).count()
 }
 
 /// A word written in capitals, two letters or more.
@@ -236,8 +249,9 @@ impl Corrector {
                 terms.push(Term {
                     // Quotes and sentence punctuation around a term are not part of it ("him'").
                     text: entry.term.trim().trim_matches(|c: char| "'\u{2019}\".,;:!?".contains(c)).to_string(),
-                    words: words.len(),
-                    word_list: words.iter().map(|t| t.norm.clone()).collect(),
+                    words: word_count(&words),
+                    tokens: words.len(),
+                    word_list: words.iter().filter(|t| !is_possessive(t)).map(|t| t.norm.clone()).collect(),
                     letters,
                     keys,
                 });
@@ -352,7 +366,7 @@ impl Corrector {
 
     /// Each word of `span` against the term's word in the same place.
     fn words_match(&self, span: &[Token], t: &Term) -> bool {
-        span.iter().zip(&t.word_list).all(|(w, tw)| {
+        span.iter().filter(|w| !is_possessive(w)).zip(&t.word_list).all(|(w, tw)| {
             let (a, b): (String, String) = (w.norm.chars().filter(|c| c.is_alphanumeric()).collect(), tw.chars().filter(|c| c.is_alphanumeric()).collect());
             let (ka, kb) = (phonetic_keys(&self.metaphone, &a), phonetic_keys(&self.metaphone, &b));
             0.5 * similarity(&ka[0], &kb[0]).max(similarity(&ka[1], &kb[1])) + 0.5 * similarity(&a, &b) >= self.settings.word_threshold
@@ -394,21 +408,37 @@ impl Corrector {
                 candidates.dedup();
                 for ti in candidates {
                     let t = &self.terms[ti];
-                    let n = to - from;
+                    let n = word_count(span);
                     if n < t.words || n > t.words + 2 {
                         continue;
                     }
-                    if span.iter().any(|w| (self.lexicon.is_function_word(&w.norm) || crate::text::contraction_base(&w.norm).is_some()) && !t.word_list.contains(&w.norm)) {
+                    // The words spell the term: a split compound ("to night", "silver ware")
+                    // or a possessive for a plural ("cutters" for "cutter's").
+                    // Not a frequent word that differs only by an apostrophe ("was" is not
+                    // "wa's").
+                    if letters == t.letters {
+                        let join = if n > 1 {
+                            // Across a function word only into a word ("to night"; "of elia" is
+                            // not "Ofelia").
+                            let function = span.iter().filter(|w| self.lexicon.is_function_word(&w.norm)).count();
+                            function == 0 || (function < n && self.lexicon.is_common(&t.letters))
+                        } else {
+                            to - from != t.tokens && !very_common
+                        };
+                        if join {
+                            found.push((from, to, ti, 1.0));
+                        }
+                        if join || very_common {
+                            continue;
+                        }
+                    }
+                    if span.iter().any(|w| !is_possessive(w) && (self.lexicon.is_function_word(&w.norm) || crate::text::contraction_base(&w.norm).is_some()) && !t.word_list.contains(&w.norm)) {
                         continue;
                     }
                     if n == t.words && n > 1 && !self.words_match(span, t) {
                         continue;
                     }
                     if all_common && is_inflection(&letters, &t.letters) {
-                        continue;
-                    }
-                    if n > 1 && letters == t.letters {
-                        found.push((from, to, ti, 1.0));
                         continue;
                     }
                     let merge = n > t.words;
