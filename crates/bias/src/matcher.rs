@@ -23,6 +23,14 @@
 //!
 //! A span of several words whose letters spell the term exactly ("silver ware" for
 //! "silverware") is joined whatever its words.
+//!
+//! With a [`ContextModel`] ([`Corrector::apply_in_context`]) each sound-alike change is also
+//! judged by its sentence: the model's log-probability of the words around the span with the
+//! term against with the words it replaces. A change that passed the guards is dropped when
+//! the sentence becomes much less likely (`context_veto`); a span that scored below its guard
+//! but above `context_floor` is changed when the sentence stays about as likely
+//! (`context_margin`). Sound-alikes of common words are where the guards must be strict
+//! ("lover" for "lever", "sons" for "sans"), and a language model tells those apart.
 
 use std::collections::HashMap;
 
@@ -65,6 +73,28 @@ pub struct Corrected {
     pub changes: Vec<Change>,
 }
 
+/// A language model that judges a sound-alike change by its context (see the module notes).
+pub trait ContextModel {
+    /// The log-probability (natural log, summed over tokens) of each of `continuations` after
+    /// `prefix`. A continuation starts where the prefix ends (with its space, if any).
+    fn log_probs(&mut self, prefix: &str, continuations: &[String]) -> Result<Vec<f64>, Box<dyn std::error::Error + Send + Sync>>;
+}
+
+/// Words of context before a span and after it that the context model reads.
+const CONTEXT_BEFORE: usize = 24;
+const CONTEXT_AFTER: usize = 8;
+
+/// A sound-alike candidate: words `from..to` as term `term`, with its score and the score its
+/// guards ask for.
+#[derive(Debug, Clone, Copy)]
+struct Candidate {
+    from: usize,
+    to: usize,
+    term: usize,
+    score: f64,
+    needed: f64,
+}
+
 /// Thresholds of the sound-alike pass.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Settings {
@@ -85,6 +115,16 @@ pub struct Settings {
     /// Minimum score of each word against the term's word in the same place, when the span
     /// and the term have the same number of words (two or more).
     pub word_threshold: f64,
+    /// With a context model: the lowest score a span below its guard's threshold may have and
+    /// still be changed when the context agrees (above 1.0: none).
+    pub context_floor: f64,
+    /// With a context model: such a span is changed when the log-probability of its sentence
+    /// with the term is at least this much (natural log, usually negative) of that with the
+    /// recognised words.
+    pub context_margin: f64,
+    /// With a context model: a change that passed its guard is dropped when the sentence's
+    /// log-probability falls by more than this.
+    pub context_veto: f64,
 }
 
 /// Minimum score to change a span of the most frequent words.
@@ -99,6 +139,9 @@ const SMALL_LIST: Settings = Settings {
     common_threshold: 0.75,
     merge_threshold: 0.75,
     word_threshold: 0.6,
+    context_floor: 0.7,
+    context_margin: -4.0,
+    context_veto: -8.0,
 };
 
 /// For lists of 2,000 terms and more: the more terms, the more chance near-misses.
@@ -110,6 +153,9 @@ const LARGE_LIST: Settings = Settings {
     common_threshold: 0.95,
     merge_threshold: 0.85,
     word_threshold: 0.6,
+    context_floor: 1.01,
+    context_margin: -4.0,
+    context_veto: -8.0,
 };
 
 impl Settings {
@@ -129,6 +175,9 @@ impl Settings {
             common_threshold: mix(s.common_threshold, l.common_threshold),
             merge_threshold: mix(s.merge_threshold, l.merge_threshold),
             word_threshold: mix(s.word_threshold, l.word_threshold),
+            context_floor: mix(s.context_floor, l.context_floor),
+            context_margin: mix(s.context_margin, l.context_margin),
+            context_veto: mix(s.context_veto, l.context_veto),
         }
     }
 }
@@ -282,6 +331,16 @@ impl Corrector {
 
     /// Corrects `text`.
     pub fn apply(&self, text: &str) -> Corrected {
+        self.apply_with(text, None)
+    }
+
+    /// Corrects `text`, judging sound-alike changes by their context with `model`. When the
+    /// model fails, its error is logged and the plain guards decide.
+    pub fn apply_in_context(&self, text: &str, model: &mut dyn ContextModel) -> Corrected {
+        self.apply_with(text, Some(model))
+    }
+
+    fn apply_with(&self, text: &str, model: Option<&mut dyn ContextModel>) -> Corrected {
         let words = tokens(text);
         let mut claimed = vec![false; words.len()];
         let mut changes = Vec::new();
@@ -293,7 +352,13 @@ impl Corrector {
                 changes.push(Change { start, end, original: text[start..end].to_string(), term: t.text.clone(), kind, score: 1.0 });
             }
         }
-        for (from, to, term, score) in self.sound_alikes(text, &words, &claimed) {
+        let floor = if model.is_some() { self.settings.context_floor } else { f64::INFINITY };
+        let mut candidates = self.sound_alikes(text, &words, &claimed, floor);
+        match model {
+            Some(model) => candidates = self.judge_in_context(text, &words, candidates, model),
+            None => candidates.retain(|c| c.score >= c.needed),
+        }
+        for (from, to, term, score) in Self::without_overlaps(candidates, words.len()) {
             let (start, end) = (words[from].start, words[to - 1].end);
             let t = &self.terms[term];
             changes.push(Change { start, end, original: text[start..end].to_string(), term: t.text.clone(), kind: ChangeKind::SoundAlike, score });
@@ -345,8 +410,9 @@ impl Corrector {
         chosen
     }
 
-    /// Scores `span_letters` against term `t`; None when a guard refuses.
-    fn score(&self, span_letters: &str, span_keys: &[String; 2], t: &Term) -> Option<f64> {
+    /// Scores `span_letters` against term `t`, with the threshold for the term's length; None
+    /// when the lengths differ too much or a short term's key is not equal.
+    fn score(&self, span_letters: &str, span_keys: &[String; 2], t: &Term) -> Option<(f64, f64)> {
         let (a, b) = (span_letters.chars().count(), t.letters.chars().count());
         if a * 10 < b * 6 || b * 10 < a * 6 {
             return None;
@@ -359,9 +425,11 @@ impl Corrector {
         }
         let spelling = similarity(span_letters, &t.letters);
         let score = 0.5 * phonetic + 0.5 * spelling;
-        let short = b <= self.settings.short_letters;
-        let ok = if short { phonetic >= 1.0 && score >= self.settings.short_threshold } else { score >= self.settings.threshold };
-        ok.then_some(score)
+        if b <= self.settings.short_letters {
+            (phonetic >= 1.0).then_some((score, self.settings.short_threshold))
+        } else {
+            Some((score, self.settings.threshold))
+        }
     }
 
     /// Each word of `span` against the term's word in the same place.
@@ -374,11 +442,13 @@ impl Corrector {
     }
 
     /// Sound-alike matches among unclaimed words, best first, without overlaps.
-    fn sound_alikes(&self, text: &str, words: &[Token], claimed: &[bool]) -> Vec<(usize, usize, usize, f64)> {
+    /// Sound-alike candidates among unclaimed words whose score reaches their guard's
+    /// threshold or `floor`.
+    fn sound_alikes(&self, text: &str, words: &[Token], claimed: &[bool], floor: f64) -> Vec<Candidate> {
         if self.terms.is_empty() {
             return Vec::new();
         }
-        let mut found: Vec<(usize, usize, usize, f64)> = Vec::new();
+        let mut found: Vec<Candidate> = Vec::new();
         for from in 0..words.len() {
             for to in from + 1..=(from + 4).min(words.len()) {
                 if claimed[to - 1] || (to - 1 > from && !joined(text, words[to - 2].end, words[to - 1].start)) {
@@ -426,7 +496,7 @@ impl Corrector {
                             to - from != t.tokens && !very_common
                         };
                         if join {
-                            found.push((from, to, ti, 1.0));
+                            found.push(Candidate { from, to, term: ti, score: 1.0, needed: 1.0 });
                         }
                         if join || very_common {
                             continue;
@@ -445,8 +515,8 @@ impl Corrector {
                     if acronym {
                         continue;
                     }
-                    if let Some(score) = self.score(&letters, &keys, t) {
-                        let needed = if very_common && merge {
+                    if let Some((score, base)) = self.score(&letters, &keys, t) {
+                        let guard = if very_common && merge {
                             self.settings.merge_threshold.max(self.settings.common_threshold)
                         } else if very_common {
                             // Only a near-identical spelling ("automatic" for "Automattic").
@@ -460,22 +530,69 @@ impl Corrector {
                         } else {
                             0.0
                         };
-                        if score >= needed {
-                            found.push((from, to, ti, score));
+                        let needed = base.max(guard);
+                        if score >= needed || score >= floor {
+                            found.push(Candidate { from, to, term: ti, score, needed });
                         }
                     }
                 }
             }
         }
-        found.sort_by(|a, b| b.3.total_cmp(&a.3).then((a.1 - a.0).cmp(&(b.1 - b.0))).then(a.0.cmp(&b.0)));
-        let mut taken = vec![false; words.len()];
+        found
+    }
+
+    /// Keeps the candidates the context supports: those that passed their guard unless the
+    /// sentence becomes much less likely, and those between `context_floor` and their guard
+    /// when it stays about as likely. Spans are read with their context once for all terms.
+    fn judge_in_context(&self, text: &str, words: &[Token], candidates: Vec<Candidate>, model: &mut dyn ContextModel) -> Vec<Candidate> {
+        let mut by_span: HashMap<(usize, usize), Vec<Candidate>> = HashMap::new();
+        for c in candidates {
+            by_span.entry((c.from, c.to)).or_default().push(c);
+        }
+        let mut spans: Vec<_> = by_span.into_iter().collect();
+        spans.sort_by_key(|(span, _)| *span);
+        let mut kept = Vec::new();
+        for ((from, to), group) in spans {
+            let prefix_start = words[from.saturating_sub(CONTEXT_BEFORE)].start;
+            let prefix_end = text[..words[from].start].trim_end().len().max(prefix_start);
+            let end = words[(to - 1 + CONTEXT_AFTER).min(words.len() - 1)].end;
+            let (span_start, span_end) = (words[from].start, words[to - 1].end);
+            let mut continuations = vec![text[prefix_end..end].to_string()];
+            continuations.extend(group.iter().map(|c| format!("{}{}{}", &text[prefix_end..span_start], self.terms[c.term].text, &text[span_end..end])));
+            match model.log_probs(&text[prefix_start..prefix_end], &continuations) {
+                Ok(lp) if lp.len() == continuations.len() => {
+                    for (c, l) in group.into_iter().zip(&lp[1..]) {
+                        let gain = l - lp[0];
+                        let keep = if c.score >= c.needed { gain >= self.settings.context_veto } else { gain >= self.settings.context_margin };
+                        if keep {
+                            kept.push(c);
+                        }
+                    }
+                }
+                Ok(_) => {
+                    tracing::warn!("the context model gave the wrong number of scores; the guards decide");
+                    kept.extend(group.into_iter().filter(|c| c.score >= c.needed));
+                }
+                Err(e) => {
+                    tracing::warn!("context model: {e}; the guards decide");
+                    kept.extend(group.into_iter().filter(|c| c.score >= c.needed));
+                }
+            }
+        }
+        kept
+    }
+
+    /// The best candidates, best first, without overlaps, as (first word, end word, term, score).
+    fn without_overlaps(mut found: Vec<Candidate>, words: usize) -> Vec<(usize, usize, usize, f64)> {
+        found.sort_by(|a, b| b.score.total_cmp(&a.score).then((a.to - a.from).cmp(&(b.to - b.from))).then(a.from.cmp(&b.from)));
+        let mut taken = vec![false; words];
         let mut chosen = Vec::new();
-        for m in found {
-            if taken[m.0..m.1].iter().any(|t| *t) {
+        for c in found {
+            if taken[c.from..c.to].iter().any(|t| *t) {
                 continue;
             }
-            taken[m.0..m.1].iter_mut().for_each(|t| *t = true);
-            chosen.push(m);
+            taken[c.from..c.to].iter_mut().for_each(|t| *t = true);
+            chosen.push((c.from, c.to, c.term, c.score));
         }
         chosen
     }

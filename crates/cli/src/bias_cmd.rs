@@ -113,6 +113,42 @@ pub fn corrector(lists: &[BiasingList], lexicon: Lexicon) -> Corrector {
     Corrector::for_entries(lists.iter().flat_map(|l| &l.entries), lexicon)
 }
 
+/// Whether sound-alike changes are checked against their context by the polishing model.
+#[derive(clap::Args, Debug, Clone, Default)]
+pub struct ContextArgs {
+    /// Judge sound-alike changes by the matcher's guards alone, without the polishing model's
+    /// context check (which is on whenever the polishing model is installed).
+    #[arg(long)]
+    pub no_context: bool,
+}
+
+impl ContextArgs {
+    /// The context scorer, unless turned off; `None` with a warning when the polishing model
+    /// is not installed or does not load.
+    pub fn scorer(&self, models: &ModelStore) -> Result<Option<scrivo_llm::ContextScorer>> {
+        if self.no_context {
+            return Ok(None);
+        }
+        let path = match crate::asr_setup::polishing_model_path(models) {
+            Ok(p) => p,
+            Err(e) => {
+                tracing::warn!("no context check for biasing lists: {e:#}");
+                return Ok(None);
+            }
+        };
+        let (model, tokenizer) = scrivo_llm::Model::load(&path)?;
+        Ok(Some(scrivo_llm::ContextScorer::new(std::sync::Arc::new(model), std::sync::Arc::new(tokenizer))?))
+    }
+}
+
+/// `text` corrected, with the context check when there is a scorer.
+pub fn correct(corrector: &Corrector, text: &str, context: Option<&mut scrivo_llm::ContextScorer>) -> scrivo_bias::Corrected {
+    match context {
+        Some(scorer) => corrector.apply_in_context(text, scorer),
+        None => corrector.apply(text),
+    }
+}
+
 fn read_text(text: Option<String>) -> Result<String> {
     match text {
         Some(t) => Ok(t),

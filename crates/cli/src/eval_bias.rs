@@ -20,6 +20,8 @@ pub struct BiasArgs {
     /// Write `utt_id, before, after, reference, changes` for every changed row to this TSV.
     #[arg(long)]
     pub save_changes: Option<PathBuf>,
+    #[command(flatten)]
+    pub context: crate::bias_cmd::ContextArgs,
     #[arg(long)]
     pub json: bool,
 }
@@ -36,6 +38,8 @@ pub struct OvercorrectArgs {
     /// them is a respelling of a listed entity; any other altering change is an over-correction.
     #[arg(long)]
     pub entities: Option<PathBuf>,
+    #[command(flatten)]
+    pub context: crate::bias_cmd::ContextArgs,
     #[arg(long)]
     pub json: bool,
 }
@@ -60,6 +64,8 @@ struct BiasReport {
     /// Rows where the hypothesis missed no rare word: any change there is over-correction.
     clean_rows: Split,
     changes: usize,
+    /// Whether sound-alikes were judged by the language model's context check.
+    context_check: bool,
     seconds: f64,
 }
 
@@ -72,7 +78,8 @@ fn present(rare: &[String], hypothesis: &str) -> usize {
     rare.iter().filter(|r| words_english(r).iter().all(|w| words.contains(w))).count()
 }
 
-pub fn bias(args: BiasArgs, lexicon: Lexicon) -> Result<i32> {
+pub fn bias(args: BiasArgs, lexicon: Lexicon, models: &scrivo_models::store::ModelStore) -> Result<i32> {
+    let mut context = args.context.scorer(models)?;
     let started = std::time::Instant::now();
     let table = Table::read(&args.cases)?;
     let hyp_col = if table.has("hypothesis") { "hypothesis" } else { "asr_hypothesis_baseline_rnnt" };
@@ -90,7 +97,8 @@ pub fn bias(args: BiasArgs, lexicon: Lexicon) -> Result<i32> {
         let rare = json_words(row.get("rare_words_in_ref")?, "rare_words_in_ref", line)?;
         let list = json_words(row.get("biasing_list_100")?, "biasing_list_100", line)?;
         let entries: Vec<Entry> = list.into_iter().map(Entry::new).collect();
-        let corrected = Corrector::for_entries(&entries, lexicon.clone()).apply(hyp);
+        let corrector = Corrector::for_entries(&entries, lexicon.clone());
+        let corrected = crate::bias_cmd::correct(&corrector, hyp, context.as_mut());
         let after = corrected.text.as_str();
         changes += corrected.changes.len();
         if !corrected.changes.is_empty() {
@@ -128,13 +136,14 @@ pub fn bias(args: BiasArgs, lexicon: Lexicon) -> Result<i32> {
         missed_rows: Split { rows: missed_rows, wer_before: miss_b.rate(), wer_after: miss_a.rate() },
         clean_rows: Split { rows: clean_rows, wer_before: clean_b.rate(), wer_after: clean_a.rate() },
         changes,
+        context_check: context.is_some(),
         seconds: started.elapsed().as_secs_f64(),
     };
     if args.json {
         println!("{}", serde_json::to_string_pretty(&report)?);
     } else {
         let pct = |x: f64| x * 100.0;
-        println!("{} rows, {} changes", rows, changes);
+        println!("{} rows, {} changes ({}), {:.1} s", rows, changes, if context.is_some() { "with the context check" } else { "guards only" }, report.seconds);
         println!("WER                      {:.2}% -> {:.2}%", pct(report.wer_before), pct(report.wer_after));
         println!(
             "rare-word recall (missed rows, {} words) {:.1}% -> {:.1}%  ({:.1}% of the missed words recovered)",
@@ -174,7 +183,8 @@ fn per_10k(n: usize, words: usize) -> f64 {
     }
 }
 
-pub fn overcorrect(args: OvercorrectArgs, lexicon: Lexicon) -> Result<i32> {
+pub fn overcorrect(args: OvercorrectArgs, lexicon: Lexicon, models: &scrivo_models::store::ModelStore) -> Result<i32> {
+    let mut context = args.context.scorer(models)?;
     let entries = scrivo_bias::store::import(&args.list)?;
     let corrector = Corrector::for_entries(&entries, lexicon);
     let entities: std::collections::HashSet<String> = match &args.entities {
@@ -189,7 +199,7 @@ pub fn overcorrect(args: OvercorrectArgs, lexicon: Lexicon) -> Result<i32> {
         let text = row.get("text_verbatim")?;
         turns += 1;
         words += text.split_whitespace().count();
-        for c in corrector.apply(text).changes {
+        for c in crate::bias_cmd::correct(&corrector, text, context.as_mut()).changes {
             changes += 1;
             if c.kind == ChangeKind::Exact {
                 casing += 1;

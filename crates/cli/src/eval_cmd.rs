@@ -97,8 +97,8 @@ pub fn run(cmd: EvalCommand, store: &ModelStore) -> Result<i32> {
         EvalCommand::Asr(args) => asr(args, store),
         EvalCommand::Polish(args) => polish(args, store),
         EvalCommand::Fillers(args) => fillers(args, store),
-        EvalCommand::Bias(args) => crate::eval_bias::bias(args, crate::bias_cmd::lexicon(store)),
-        EvalCommand::Overcorrect(args) => crate::eval_bias::overcorrect(args, crate::bias_cmd::lexicon(store)),
+        EvalCommand::Bias(args) => crate::eval_bias::bias(args, crate::bias_cmd::lexicon(store), store),
+        EvalCommand::Overcorrect(args) => crate::eval_bias::overcorrect(args, crate::bias_cmd::lexicon(store), store),
     }
 }
 

@@ -13,8 +13,12 @@
 //! - [`TaggerPolisher`]: the default LLM stage: a keep/delete head on the frozen model's
 //!   hidden states (the text read twice), trained by [`train`] on disfluent/fluent pairs.
 //!
+//! - [`ContextScorer`]: the model's log-probability of text, which judges biasing-list
+//!   sound-alikes by their context.
+//!
 //! Only this crate links candle.
 
+pub mod context;
 pub mod model;
 pub mod polisher;
 pub mod tagger;
@@ -23,6 +27,7 @@ pub mod train;
 
 use std::path::PathBuf;
 
+pub use context::ContextScorer;
 pub use model::{argmax_rows, Cache, Config, Model};
 pub use polisher::LlmPolisher;
 pub use tagger::{TaggerHead, TaggerPolisher};
