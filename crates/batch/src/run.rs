@@ -13,7 +13,7 @@ use scrivo_transcript::{join, Document, DocumentSegment};
 use crate::{BatchError, Done};
 
 /// How to run a batch.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct Settings {
     /// Recordings transcribed at once, each on its own decoding state.
     pub jobs: usize,
@@ -25,6 +25,8 @@ pub struct Settings {
     pub polisher: Option<String>,
     /// The enabled biasing lists, applied to the recognised text before polishing.
     pub bias: Option<Arc<Corrector>>,
+    /// Judges the lists' sound-alike changes by their context, when set.
+    pub bias_context: Option<Arc<dyn scrivo_bias::ContextModel + Send + Sync>>,
 }
 
 /// Progress of a batch, in the order things happen on each worker.
@@ -119,9 +121,10 @@ pub fn transcribe(engine: &mut WhisperEngine, mut polisher: Option<&mut (dyn Pol
     let biased: Vec<String> = transcript
         .segments
         .iter()
-        .map(|seg| match &settings.bias {
-            Some(c) => c.apply(&seg.text).text,
-            None => seg.text.clone(),
+        .map(|seg| match (&settings.bias, &settings.bias_context) {
+            (Some(c), Some(context)) => c.apply_in_context(&seg.text, context.as_ref()).text,
+            (Some(c), None) => c.apply(&seg.text).text,
+            (None, _) => seg.text.clone(),
         })
         .collect();
     // The segments are polished as one text: a segment alone ("ask what you can do for your

@@ -19,7 +19,9 @@
 //!   is grammar, not a misrecognition, and stays;
 //! - a span whose only uncommon words are known names ("Graham", "Harmon") needs a strong
 //!   match (`name_threshold`);
-//! - short terms need an equal phonetic key and a higher score.
+//! - short terms need an equal phonetic key and a higher score;
+//! - a term that is itself a function word ("her") is matched exactly only, and a span never
+//!   starts with a possessive "'s".
 //!
 //! A span of several words whose letters spell the term exactly ("silver ware" for
 //! "silverware") is joined whatever its words.
@@ -77,7 +79,7 @@ pub struct Corrected {
 pub trait ContextModel {
     /// The log-probability (natural log, summed over tokens) of each of `continuations` after
     /// `prefix`. A continuation starts where the prefix ends (with its space, if any).
-    fn log_probs(&mut self, prefix: &str, continuations: &[String]) -> Result<Vec<f64>, Box<dyn std::error::Error + Send + Sync>>;
+    fn log_probs(&self, prefix: &str, continuations: &[String]) -> Result<Vec<f64>, Box<dyn std::error::Error + Send + Sync>>;
 }
 
 /// Words of context before a span and after it that the context model reads.
@@ -139,9 +141,9 @@ const SMALL_LIST: Settings = Settings {
     common_threshold: 0.75,
     merge_threshold: 0.75,
     word_threshold: 0.6,
-    context_floor: 0.7,
-    context_margin: -4.0,
-    context_veto: -8.0,
+    context_floor: 0.65,
+    context_margin: -3.0,
+    context_veto: -12.0,
 };
 
 /// For lists of 2,000 terms and more: the more terms, the more chance near-misses.
@@ -336,11 +338,11 @@ impl Corrector {
 
     /// Corrects `text`, judging sound-alike changes by their context with `model`. When the
     /// model fails, its error is logged and the plain guards decide.
-    pub fn apply_in_context(&self, text: &str, model: &mut dyn ContextModel) -> Corrected {
+    pub fn apply_in_context(&self, text: &str, model: &dyn ContextModel) -> Corrected {
         self.apply_with(text, Some(model))
     }
 
-    fn apply_with(&self, text: &str, model: Option<&mut dyn ContextModel>) -> Corrected {
+    fn apply_with(&self, text: &str, model: Option<&dyn ContextModel>) -> Corrected {
         let words = tokens(text);
         let mut claimed = vec![false; words.len()];
         let mut changes = Vec::new();
@@ -454,6 +456,10 @@ impl Corrector {
                 if claimed[to - 1] || (to - 1 > from && !joined(text, words[to - 2].end, words[to - 1].start)) {
                     break;
                 }
+                // A possessive "'s" belongs to the word before it.
+                if is_possessive(&words[from]) {
+                    break;
+                }
                 let span = &words[from..to];
                 // Numbers are never rewritten into names ("July 1st" is not "Julie Sweet").
                 if span.iter().any(|w| w.norm.chars().any(|c| c.is_ascii_digit())) {
@@ -478,6 +484,10 @@ impl Corrector {
                 candidates.dedup();
                 for ti in candidates {
                     let t = &self.terms[ti];
+                    // A listed function word ("her", "with") is only ever matched exactly.
+                    if t.words == 1 && self.lexicon.is_function_word(&t.letters) {
+                        continue;
+                    }
                     let n = word_count(span);
                     if n < t.words || n > t.words + 2 {
                         continue;
@@ -544,7 +554,7 @@ impl Corrector {
     /// Keeps the candidates the context supports: those that passed their guard unless the
     /// sentence becomes much less likely, and those between `context_floor` and their guard
     /// when it stays about as likely. Spans are read with their context once for all terms.
-    fn judge_in_context(&self, text: &str, words: &[Token], candidates: Vec<Candidate>, model: &mut dyn ContextModel) -> Vec<Candidate> {
+    fn judge_in_context(&self, text: &str, words: &[Token], candidates: Vec<Candidate>, model: &dyn ContextModel) -> Vec<Candidate> {
         let mut by_span: HashMap<(usize, usize), Vec<Candidate>> = HashMap::new();
         for c in candidates {
             by_span.entry((c.from, c.to)).or_default().push(c);
@@ -608,6 +618,53 @@ mod tests {
             .map(|(t, s)| Entry { term: t.to_string(), sounds_like: s.iter().map(|x| x.to_string()).collect(), note: None })
             .collect();
         Corrector::new(&entries, Lexicon::english(), LARGE_LIST)
+    }
+
+    /// A context model that likes the words `good` and dislikes `bad` (log-probability -20
+    /// each), for testing the decisions.
+    struct Likes {
+        good: &'static str,
+        bad: &'static str,
+    }
+
+    impl ContextModel for Likes {
+        fn log_probs(&self, _prefix: &str, continuations: &[String]) -> Result<Vec<f64>, Box<dyn std::error::Error + Send + Sync>> {
+            Ok(continuations
+                .iter()
+                .map(|c| c.split_whitespace().map(|w| if w == self.bad { -20.0 } else if w == self.good { 0.0 } else { -5.0 }).sum())
+                .collect())
+        }
+    }
+
+    struct Broken;
+
+    impl ContextModel for Broken {
+        fn log_probs(&self, _prefix: &str, _continuations: &[String]) -> Result<Vec<f64>, Box<dyn std::error::Error + Send + Sync>> {
+            Err("no model".into())
+        }
+    }
+
+    #[test]
+    fn the_context_admits_near_misses_and_vetoes_bad_fits() {
+        let entries: Vec<Entry> = ["lever", "Kubernetes"].into_iter().map(Entry::new).collect();
+        let c = Corrector::new(&entries, Lexicon::english().with_frequent_words(["lover"]), SMALL_LIST);
+        // A common word below its guard: only where the context likes the term.
+        check(&c, "pull the lover", "pull the lover");
+        assert_eq!(c.apply_in_context("pull the lover", &Likes { good: "lever", bad: "" }).text, "pull the lever");
+        assert_eq!(c.apply_in_context("pull the lover", &Likes { good: "", bad: "lever" }).text, "pull the lover");
+        // A change the guards allow is dropped when the context strongly dislikes it.
+        check(&c, "deploy to kubernete", "deploy to Kubernetes");
+        assert_eq!(c.apply_in_context("deploy to kubernete", &Likes { good: "", bad: "Kubernetes" }).text, "deploy to kubernete");
+        assert_eq!(c.apply_in_context("deploy to kubernete", &Likes { good: "", bad: "" }).text, "deploy to Kubernetes");
+        // A failing model leaves the guards to decide.
+        assert_eq!(c.apply_in_context("pull the lover to kubernete", &Broken).text, "pull the lover to Kubernetes");
+    }
+
+    #[test]
+    fn function_word_terms_and_possessives_are_left_alone() {
+        let c = corrector(&[("her", &[]), ("Scrapper", &[])]);
+        check(&c, "I hear you", "I hear you");
+        check(&c, "the bee's keeper", "the bee's keeper");
     }
 
     fn check(c: &Corrector, input: &str, expected: &str) {

@@ -102,6 +102,7 @@ pub fn polishing_model_path(models: &ModelStore) -> Result<PathBuf> {
 /// needs one) is loaded once and shared by every polisher made.
 pub struct PolisherMaker {
     rules: RulePolisher,
+    engine: Engine,
     model: Option<(Arc<scrivo_llm::Model>, Arc<scrivo_llm::TextTokenizer>)>,
     /// The tagger's head; `None` with a model means the copy-constrained generator.
     head: Option<scrivo_llm::TaggerHead>,
@@ -109,23 +110,38 @@ pub struct PolisherMaker {
 }
 
 impl PolisherMaker {
-    pub fn new(args: &EngineArgs, models: &ModelStore, terms: &[String]) -> Result<Self> {
+    /// With `context`, every block of the model is loaded (for any engine) so that the
+    /// biasing lists' context check ([`PolisherMaker::context_scorer`]) shares it.
+    pub fn new(args: &EngineArgs, models: &ModelStore, terms: &[String], context: bool) -> Result<Self> {
         let rules = RulePolisher::english().with_protected_terms(terms.iter().map(String::as_str));
         let head = match (args.engine, &args.tagger_head) {
             (Engine::Tagger, Some(path)) => Some(scrivo_llm::TaggerHead::load(path)?),
             (Engine::Tagger, None) => Some(scrivo_llm::TaggerHead::shipped()?),
             _ => None,
         };
-        let model = match args.engine {
-            Engine::Rules => None,
-            _ => {
-                // The tagger reads one block's states: the blocks after it are never loaded.
-                let blocks = head.as_ref().map(|h| h.block);
-                let (model, tokenizer) = scrivo_llm::Model::load_blocks(&polishing_model_path(models)?, blocks)?;
-                Some((Arc::new(model), Arc::new(tokenizer)))
+        let model = if args.engine == Engine::Rules && !context {
+            None
+        } else {
+            // The tagger reads one block's states: the blocks after it are not loaded unless
+            // the context check needs the whole model.
+            let blocks = if context { None } else { head.as_ref().map(|h| h.block) };
+            let loaded = polishing_model_path(models).and_then(|path| Ok(scrivo_llm::Model::load_blocks(&path, blocks)?));
+            match loaded {
+                Ok((model, tokenizer)) => Some((Arc::new(model), Arc::new(tokenizer))),
+                Err(e) if args.engine == Engine::Rules => {
+                    tracing::warn!("no context check for biasing lists: {e:#}");
+                    None
+                }
+                Err(e) => return Err(e),
             }
         };
-        Ok(PolisherMaker { rules, model, head, name: args.describe() })
+        Ok(PolisherMaker { rules, engine: args.engine, model, head, name: args.describe() })
+    }
+
+    /// The biasing lists' context check over the loaded model, when every block is loaded.
+    pub fn context_scorer(&self) -> Option<Arc<scrivo_llm::ContextScorer>> {
+        let (model, tokenizer) = self.model.clone()?;
+        scrivo_llm::ContextScorer::new(model, tokenizer).ok().map(Arc::new)
     }
 
     /// What goes into outputs as the polisher's name.
@@ -135,7 +151,7 @@ impl PolisherMaker {
 
     pub fn make(&self) -> Result<Box<dyn Polisher>> {
         let rules = self.rules.clone();
-        let Some((model, tokenizer)) = self.model.clone() else { return Ok(Box::new(rules)) };
+        let Some((model, tokenizer)) = self.model.clone().filter(|_| self.engine != Engine::Rules) else { return Ok(Box::new(rules)) };
         Ok(match &self.head {
             Some(head) => Box::new(scrivo_llm::TaggerPolisher::new(model, tokenizer, head.clone(), rules)?),
             None => Box::new(scrivo_llm::LlmPolisher::new(model, tokenizer, rules)?),
@@ -155,5 +171,23 @@ impl PolisherMaker {
 
 /// A polisher as `args` say, protecting `terms`.
 pub fn make_polisher(args: &EngineArgs, models: &ModelStore, terms: &[String]) -> Result<Box<dyn Polisher>> {
-    PolisherMaker::new(args, models, terms)?.make()
+    PolisherMaker::new(args, models, terms, false)?.make()
+}
+
+/// The biasing lists' context check for a run: shared with the polishers' model when they
+/// loaded it whole, loaded on its own otherwise; `None` without terms or when turned off.
+pub fn bias_context(
+    args: &crate::bias_cmd::ContextArgs,
+    has_terms: bool,
+    polishers: Option<&PolisherMaker>,
+    models: &ModelStore,
+) -> Result<Option<Arc<dyn scrivo_bias::ContextModel + Send + Sync>>> {
+    if !has_terms || args.no_bias_context {
+        return Ok(None);
+    }
+    let scorer = match polishers.and_then(PolisherMaker::context_scorer) {
+        Some(s) => Some(s),
+        None => args.scorer(models)?.map(Arc::new),
+    };
+    Ok(scorer.map(|s| s as Arc<dyn scrivo_bias::ContextModel + Send + Sync>))
 }

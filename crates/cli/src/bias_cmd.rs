@@ -51,6 +51,8 @@ pub enum BiasCommand {
         /// Use this list (a name or a .toml file) instead of the enabled ones (repeatable).
         #[arg(long = "list")]
         lists: Vec<String>,
+        #[command(flatten)]
+        context: ContextArgs,
         #[arg(long)]
         json: bool,
     },
@@ -116,17 +118,17 @@ pub fn corrector(lists: &[BiasingList], lexicon: Lexicon) -> Corrector {
 /// Whether sound-alike changes are checked against their context by the polishing model.
 #[derive(clap::Args, Debug, Clone, Default)]
 pub struct ContextArgs {
-    /// Judge sound-alike changes by the matcher's guards alone, without the polishing model's
-    /// context check (which is on whenever the polishing model is installed).
+    /// Judge biasing-list sound-alikes by the matcher's guards alone, without the polishing
+    /// model's context check (on whenever the polishing model is installed).
     #[arg(long)]
-    pub no_context: bool,
+    pub no_bias_context: bool,
 }
 
 impl ContextArgs {
     /// The context scorer, unless turned off; `None` with a warning when the polishing model
     /// is not installed or does not load.
     pub fn scorer(&self, models: &ModelStore) -> Result<Option<scrivo_llm::ContextScorer>> {
-        if self.no_context {
+        if self.no_bias_context {
             return Ok(None);
         }
         let path = match crate::asr_setup::polishing_model_path(models) {
@@ -142,7 +144,7 @@ impl ContextArgs {
 }
 
 /// `text` corrected, with the context check when there is a scorer.
-pub fn correct(corrector: &Corrector, text: &str, context: Option<&mut scrivo_llm::ContextScorer>) -> scrivo_bias::Corrected {
+pub fn correct(corrector: &Corrector, text: &str, context: Option<&scrivo_llm::ContextScorer>) -> scrivo_bias::Corrected {
     match context {
         Some(scorer) => corrector.apply_in_context(text, scorer),
         None => corrector.apply(text),
@@ -241,10 +243,12 @@ pub fn run(args: BiasArgs, models: &ModelStore) -> Result<i32> {
             }
             Ok(i32::from(bad > 0))
         }
-        BiasCommand::Apply { text, lists, json } => {
+        BiasCommand::Apply { text, lists, context, json } => {
             let lists = lists_for(&store, &lists)?;
             let text = read_text(text)?;
-            let corrected = corrector(&lists, lexicon(models)).apply(text.trim_end_matches('\n'));
+            let corrector = corrector(&lists, lexicon(models));
+            let scorer = if corrector.is_empty() { None } else { context.scorer(models)? };
+            let corrected = correct(&corrector, text.trim_end_matches('\n'), scorer.as_ref());
             if json {
                 println!("{}", serde_json::to_string_pretty(&corrected)?);
             } else {

@@ -10,7 +10,7 @@ use scrivo_asr::{DecodeOptions, Transcriber, WhisperModel};
 use scrivo_capture::{CaptureEvent, Recording, TARGET_RATE};
 use scrivo_models::store::ModelStore;
 
-use crate::asr_setup::{biasing, make_polisher, resolve_model, split_cores, EngineArgs};
+use crate::asr_setup::{biasing, resolve_model, split_cores, EngineArgs, PolisherMaker};
 
 #[derive(Args)]
 pub struct DictateArgs {
@@ -35,6 +35,8 @@ pub struct DictateArgs {
     /// The folder of your biasing lists.
     #[arg(long, env = "SCRIVO_BIAS_DIR")]
     pub lists_dir: Option<PathBuf>,
+    #[command(flatten)]
+    pub bias_context: crate::bias_cmd::ContextArgs,
 }
 
 pub fn devices() -> Result<i32> {
@@ -67,7 +69,10 @@ pub fn dictate(args: DictateArgs, models: &ModelStore) -> Result<i32> {
     let model = WhisperModel::load(&model_path)?;
     let (prompt, bias) = biasing(args.lists_dir.clone(), &[], &model, models)?;
     let terms: Vec<String> = bias.as_ref().map(|c| c.terms().map(String::from).collect()).unwrap_or_default();
-    let mut polisher = (!args.no_polish).then(|| make_polisher(&args.engine, models, &terms)).transpose()?;
+    let context = bias.is_some() && !args.bias_context.no_bias_context;
+    let polishers = (!args.no_polish).then(|| PolisherMaker::new(&args.engine, models, &terms, context)).transpose()?;
+    let bias_context = crate::asr_setup::bias_context(&args.bias_context, bias.is_some(), polishers.as_ref(), models)?;
+    let mut polisher = polishers.as_ref().map(PolisherMaker::make).transpose()?;
 
     let meter = std::io::IsTerminal::is_terminal(&std::io::stderr());
     eprintln!("recording {:.0} s ...", args.seconds);
@@ -94,7 +99,11 @@ pub fn dictate(args: DictateArgs, models: &ModelStore) -> Result<i32> {
     let options = DecodeOptions { threads, language: Some("en".into()), fit_encoder_context: true, initial_prompt: prompt, ..DecodeOptions::default() };
     let transcript = model.engine()?.transcribe(&recording.samples, &options)?;
     let raw = transcript.text();
-    let biased = bias.as_ref().map_or_else(|| raw.clone(), |c| c.apply(&raw).text);
+    let biased = match (&bias, &bias_context) {
+        (Some(c), Some(context)) => c.apply_in_context(&raw, context.as_ref()).text,
+        (Some(c), None) => c.apply(&raw).text,
+        (None, _) => raw.clone(),
+    };
     let text = match polisher.as_mut() {
         Some(p) => p.polish(&biased)?.text,
         None => biased,

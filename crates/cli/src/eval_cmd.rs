@@ -87,6 +87,8 @@ pub struct AsrArgs {
     /// The folder of your biasing lists (for --bias-list NAME).
     #[arg(long, env = "SCRIVO_BIAS_DIR")]
     pub lists_dir: Option<PathBuf>,
+    #[command(flatten)]
+    pub bias_context: crate::bias_cmd::ContextArgs,
     /// Print one JSON object.
     #[arg(long)]
     pub json: bool,
@@ -197,6 +199,7 @@ fn asr(args: AsrArgs, store: &ModelStore) -> Result<i32> {
                 decode: DecodeOptions { threads, fit_encoder_context: !args.full_context, initial_prompt, ..DecodeOptions::default() },
                 asr_model: model_name.clone(),
                 polisher: None,
+                bias_context: crate::asr_setup::bias_context(&args.bias_context, bias.is_some(), None, store)?,
                 bias,
             };
             let paths: Vec<PathBuf> = items.iter().map(|i| i.path.clone()).collect();

@@ -54,6 +54,8 @@ pub struct TranscribeArgs {
     /// The folder of your biasing lists.
     #[arg(long, env = "SCRIVO_BIAS_DIR")]
     pub lists_dir: Option<PathBuf>,
+    #[command(flatten)]
+    pub bias_context: crate::bias_cmd::ContextArgs,
 }
 
 pub fn run(args: TranscribeArgs, store: &ModelStore) -> Result<i32> {
@@ -64,7 +66,9 @@ pub fn run(args: TranscribeArgs, store: &ModelStore) -> Result<i32> {
     let (jobs, threads) = split_cores(args.jobs, args.threads);
     let (prompt, bias) = if args.no_bias { (None, None) } else { biasing(args.lists_dir.clone(), &args.bias_lists, &model, store)? };
     let protected: Vec<String> = bias.as_ref().map(|c| c.terms().map(String::from).collect()).unwrap_or_default();
-    let polishers = (!args.no_polish).then(|| PolisherMaker::new(&args.engine, store, &protected)).transpose()?;
+    let context = bias.is_some() && !args.bias_context.no_bias_context;
+    let polishers = (!args.no_polish).then(|| PolisherMaker::new(&args.engine, store, &protected, context)).transpose()?;
+    let bias_context = crate::asr_setup::bias_context(&args.bias_context, bias.is_some(), polishers.as_ref(), store)?;
     let settings = Settings {
         jobs,
         decode: DecodeOptions {
@@ -77,6 +81,7 @@ pub fn run(args: TranscribeArgs, store: &ModelStore) -> Result<i32> {
         asr_model: model_name,
         polisher: polishers.as_ref().map(|p| p.name().to_owned()),
         bias,
+        bias_context,
     };
     let inputs: Vec<PathBuf> = plan.jobs.iter().map(|j| j.input.clone()).collect();
     let total_audio: f64 = inputs.iter().filter_map(|p| scrivo_audio::probe_seconds(p)).sum();

@@ -78,7 +78,9 @@ fn check_reports_every_problem_with_its_place() {
 fn eval_bias_on_librispeech_lists_fixes_more_than_it_breaks() {
     let Some(cases) = shared("eval/biasing/librispeech-test-other.tsv") else { return };
     let dir = tempfile::tempdir().expect("dir");
-    let out = ok(&scrivo(dir.path(), &["eval", "bias", "--cases", cases.to_str().expect("utf8"), "--json"]));
+    // The guards alone on every row (the context check reads each candidate's sentence with
+    // the language model: minutes here; it has its own test below on fewer rows).
+    let out = ok(&scrivo(dir.path(), &["eval", "bias", "--cases", cases.to_str().expect("utf8"), "--no-bias-context", "--json"]));
     let r: serde_json::Value = serde_json::from_str(&out).expect("json");
     let f = |k: &str| r[k].as_f64().expect(k);
     assert!(f("wer_after") < f("wer_before"), "{out}");
@@ -86,6 +88,53 @@ fn eval_bias_on_librispeech_lists_fixes_more_than_it_breaks() {
     let clean = &r["clean_rows"];
     let rise = clean["wer_after"].as_f64().expect("after") - clean["wer_before"].as_f64().expect("before");
     assert!(rise <= 0.001, "WER on rows with no missed rare word rose by {:.3} points", rise * 100.0);
+}
+
+fn polishing_model_installed() -> bool {
+    let ok = repo().join("models/smollm2-135m-instruct-q8_0.gguf").is_file();
+    if !ok {
+        eprintln!("SKIP: models/smollm2-135m-instruct-q8_0.gguf not installed (`make test` installs it)");
+    }
+    ok
+}
+
+/// The context check (SmolLM2) recovers more rare words than the guards alone on the same
+/// rows, and breaks no more on the rows that had nothing to fix.
+#[test]
+fn context_check_recovers_more_rare_words_than_the_guards_alone() {
+    let Some(cases) = shared("eval/biasing/librispeech-test-other.tsv") else { return };
+    if !polishing_model_installed() {
+        return;
+    }
+    let dir = tempfile::tempdir().expect("dir");
+    let run = |extra: &[&str]| -> serde_json::Value {
+        let mut args = vec!["eval", "bias", "--cases", cases.to_str().expect("utf8"), "--limit", "300", "--json"];
+        args.extend_from_slice(extra);
+        serde_json::from_str(&ok(&scrivo(dir.path(), &args))).expect("json")
+    };
+    let (context, guards) = (run(&[]), run(&["--no-bias-context"]));
+    assert_eq!(context["context_check"], true);
+    assert_eq!(guards["context_check"], false);
+    let f = |r: &serde_json::Value, k: &str| r[k].as_f64().expect(k);
+    assert!(f(&context, "rare_word_recall_after") > f(&guards, "rare_word_recall_after"), "context {context}\nguards {guards}");
+    assert!(f(&context["clean_rows"], "wer_after") <= f(&guards["clean_rows"], "wer_after"), "context {context}\nguards {guards}");
+}
+
+/// "lover" and "lever" sound alike: the sentence decides.
+#[test]
+fn context_check_changes_a_common_word_only_where_the_term_fits() {
+    if !polishing_model_installed() {
+        return;
+    }
+    let dir = tempfile::tempdir().expect("dir");
+    let lists = dir.path();
+    ok(&scrivo(lists, &["bias", "add", "Tools", "lever"]));
+    let fits = ok(&scrivo(lists, &["bias", "apply", "he reached down and pulled the lover hard"]));
+    assert_eq!(fits.trim(), "he reached down and pulled the lever hard");
+    let stays = ok(&scrivo(lists, &["bias", "apply", "she wrote a long letter to her lover"]));
+    assert_eq!(stays.trim(), "she wrote a long letter to her lover");
+    let guards = ok(&scrivo(lists, &["bias", "apply", "--no-bias-context", "he reached down and pulled the lover hard"]));
+    assert_eq!(guards.trim(), "he reached down and pulled the lover hard", "the guards alone keep a common word");
 }
 
 #[test]

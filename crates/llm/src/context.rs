@@ -64,7 +64,7 @@ impl ContextScorer {
 }
 
 impl scrivo_bias::ContextModel for ContextScorer {
-    fn log_probs(&mut self, prefix: &str, continuations: &[String]) -> Result<Vec<f64>, Box<dyn std::error::Error + Send + Sync>> {
+    fn log_probs(&self, prefix: &str, continuations: &[String]) -> Result<Vec<f64>, Box<dyn std::error::Error + Send + Sync>> {
         Ok(ContextScorer::log_probs(self, prefix, continuations)?)
     }
 }
