@@ -27,6 +27,7 @@ cleanup() {
   rm -rf "$RUN"
 }
 trap cleanup EXIT
+[ -n "${KEEP_RUN:-}" ] && trap - EXIT
 
 cat >"$RUN/fake-mic.pa" <<PA
 load-module module-native-protocol-unix auth-anonymous=1 socket=$RUN/native
@@ -46,12 +47,37 @@ KEEPER=$!
 sleep 2.5
 
 echo "dictate-mic: input devices:"; "$SCRIVO" devices | sed 's/^/  /'
+export SCRIVO_HISTORY_DIR="$RUN/history" SCRIVO_BIAS_DIR="$RUN/lists" SCRIVO_SETTINGS="$RUN/settings.toml"
+norm() { tr '[:upper:]' '[:lower:]' | tr -d '.,?!'; }
+
+# 1. Hands-free: the voice activity detector ends the recording when the speech ends.
 ( sleep 1; paplay --latency-msec=50 "$CLIP" ) &
 PLAYER=$!
-OUT="$(SCRIVO_DICTATIONS_DIR="$RUN/dictations" SCRIVO_BIAS_DIR="$RUN/lists" "$SCRIVO" dictate --seconds 14 2>"$RUN/dictate.err")" \
+START=$(date +%s)
+OUT="$("$SCRIVO" dictate --until-silence --seconds 30 2>"$RUN/dictate.err")" \
   || fail "scrivo dictate failed: $(cat "$RUN/dictate.err")"
+ELAPSED=$(( $(date +%s) - START ))
 wait "$PLAYER"
 echo "dictate-mic: text: $OUT"
-grep -q "$EXPECTED" <<<"$(tr '[:upper:]' '[:lower:]' <<<"$OUT" | tr -d '.,?!')" || fail "expected \"$EXPECTED\" in the text"
-ls "$RUN"/dictations/dictation-*.wav >/dev/null 2>&1 || fail "the recording was not saved"
-echo "dictate-mic: PASS ($(grep -o 'recorded.*' "$RUN/dictate.err" | head -1))"
+grep -q "$EXPECTED" <<<"$(norm <<<"$OUT")" || fail "expected \"$EXPECTED\" in the text"
+grep -q "speech ended" "$RUN/dictate.err" || fail "the recording did not end on silence: $(cat "$RUN/dictate.err")"
+ls "$RUN"/history/audio/dictation-*.wav >/dev/null 2>&1 || fail "the recording was not saved"
+"$SCRIVO" history list | grep -q "transcribed" || fail "the dictation is not in the history: $("$SCRIVO" history list)"
+echo "dictate-mic: PASS hands-free ($(grep -o '[0-9.]* s recorded.*), saved' "$RUN/dictate.err" | head -1); ${ELAPSED} s in all)"
+
+# 2. The audio server dies mid-dictation: what was recorded is saved and transcribed.
+( sleep 1; paplay --latency-msec=50 "$CLIP" ) &
+PLAYER=$!
+( sleep 7; pkill -KILL -f "pulseaudio -n -F $RUN/fake-mic.pa" ) &
+KILLER=$!
+OUT="$("$SCRIVO" dictate --seconds 20 2>"$RUN/dictate2.err")" \
+  || fail "scrivo dictate failed after the audio server died: $(cat "$RUN/dictate2.err")"
+wait "$KILLER" || true
+wait "$PLAYER" 2>/dev/null || true
+echo "dictate-mic: text after the server died: $OUT"
+grep -q "fellow americans" <<<"$(norm <<<"$OUT")" || fail "expected the words before the server died in the text"
+grep -q "input device lost" "$RUN/dictate2.err" || fail "the lost device was not reported: $(tr "\r" "\n" < "$RUN/dictate2.err" | tail -5)"
+LAST="$("$SCRIVO" history list --limit 1 --json)"
+grep -q '"status": "transcribed"' <<<"$LAST" || fail "the last dictation is not transcribed in the history: $LAST"
+grep -qi "fellow americans" <<<"$LAST" || fail "the history entry lacks the text: $LAST"
+echo "dictate-mic: PASS server killed ($(grep -o '[0-9.]* s recorded.*), saved' "$RUN/dictate2.err" | head -1))"

@@ -12,11 +12,13 @@
 
 mod resample;
 mod silence;
+pub mod vad;
 
 use std::path::{Path, PathBuf};
 
-pub use resample::{resample, to_mono};
+pub use resample::{resample, to_mono, StreamResampler};
 pub use silence::speech_bounds;
+pub use vad::{speech_spans, trim_silence, VadSettings, VoiceDetector, VoiceEvent};
 
 /// The rate whisper expects.
 pub const SAMPLE_RATE: u32 = 16_000;

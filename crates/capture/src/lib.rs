@@ -1,16 +1,22 @@
 //! Microphone capture with cpal: the stream lives on its own thread, samples of any native
-//! format and rate become mono f32 there, and the recording is resampled to 16 kHz at the end.
-//! A level meter (RMS and peak per callback) goes to an event callback a UI can draw. If the
-//! device fails mid-recording, what was captured is kept and the error comes with it.
+//! format and rate become mono f32 there and are resampled to 16 kHz as they arrive
+//! ([`scrivo_audio::StreamResampler`]). A level meter (RMS and peak per callback) and voice
+//! activity ([`scrivo_audio::VoiceDetector`]: speech started, speech ended) go to an event
+//! callback a UI can draw; [`Capture::snapshot`] reads the audio so far while recording goes
+//! on (for partial transcripts). If the device fails mid-recording, what was captured is kept
+//! and the error comes with it.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use cpal::traits::{DeviceTrait, HostTrait, StreamTrait};
 use cpal::{SampleFormat, SizedSample};
+
+/// No audio at all for this long means the device is gone.
+const STALL: Duration = Duration::from_millis(1500);
 
 /// The rate the speech model wants.
 pub const TARGET_RATE: u32 = 16_000;
@@ -51,6 +57,10 @@ pub fn input_devices() -> Result<Vec<InputDevice>, CaptureError> {
 pub enum CaptureEvent {
     /// Level of the latest chunk, 0..1.
     Level { rms: f32, peak: f32 },
+    /// Speech started or ended (seconds from the start of the recording).
+    Voice(scrivo_audio::VoiceEvent),
+    /// The device failed; the recording ends with what was captured.
+    DeviceLost,
 }
 
 /// A finished recording at 16 kHz mono.
@@ -71,9 +81,16 @@ impl Recording {
 }
 
 /// A recording in progress; [`Capture::stop`] ends it.
+///
+/// The capture thread hands the recording over before it closes the stream: closing a stream
+/// whose sound server died can block inside the ALSA PulseAudio plugin for good, and the
+/// recording must not wait on that (after a device failure the stream is not closed at all).
 pub struct Capture {
     stop: Arc<AtomicBool>,
-    thread: Option<JoinHandle<Result<Recording, CaptureError>>>,
+    /// The 16 kHz samples so far.
+    samples: Arc<Mutex<Vec<f32>>>,
+    done: mpsc::Receiver<Result<Recording, CaptureError>>,
+    thread: Option<JoinHandle<()>>,
 }
 
 fn find_device(name: Option<&str>) -> Result<cpal::Device, CaptureError> {
@@ -120,13 +137,21 @@ where
 impl Capture {
     /// Opens `device` (by name; the default input when None) and starts recording.
     pub fn start(device: Option<&str>, on_event: impl Fn(CaptureEvent) + Send + 'static) -> Result<Capture, CaptureError> {
+        Self::start_with(device, scrivo_audio::VadSettings::default(), on_event)
+    }
+
+    /// [`Capture::start`] with these voice activity settings.
+    pub fn start_with(device: Option<&str>, vad: scrivo_audio::VadSettings, on_event: impl Fn(CaptureEvent) + Send + 'static) -> Result<Capture, CaptureError> {
         let device = find_device(device)?;
         let stop = Arc::new(AtomicBool::new(false));
+        let samples = Arc::new(Mutex::new(Vec::new()));
+        let shared = Arc::clone(&samples);
         let (ready_tx, ready_rx) = mpsc::channel::<Result<(), CaptureError>>();
+        let (done_tx, done) = mpsc::channel::<Result<Recording, CaptureError>>();
         let stop_flag = Arc::clone(&stop);
         let thread = std::thread::Builder::new()
             .name("scrivo-capture".into())
-            .spawn(move || -> Result<Recording, CaptureError> {
+            .spawn(move || {
                 let setup = (|| {
                     let supported = device.default_input_config().map_err(|e| CaptureError::Device(e.to_string()))?;
                     let format = supported.sample_format();
@@ -149,38 +174,78 @@ impl Capture {
                         s
                     }
                     Err(e) => {
-                        let msg = e.to_string();
                         let _ = ready_tx.send(Err(e));
-                        return Err(CaptureError::Device(msg));
+                        return;
                     }
                 };
-                let mut native = Vec::new();
-                let mut error = None;
-                while !stop_flag.load(Ordering::Relaxed) {
-                    if let Ok(e) = erx.try_recv() {
-                        tracing::warn!("input device failed: {e}");
-                        error = Some(e);
-                        break;
-                    }
-                    match rx.recv_timeout(Duration::from_millis(50)) {
-                        Ok(chunk) => {
-                            let rms = (chunk.iter().map(|v| v * v).sum::<f32>() / chunk.len().max(1) as f32).sqrt();
-                            let peak = chunk.iter().fold(0f32, |m, v| m.max(v.abs()));
-                            on_event(CaptureEvent::Level { rms, peak });
-                            native.extend(chunk);
+                let run = || -> Result<(Recording, bool), CaptureError> {
+                    let mut resampler = scrivo_audio::StreamResampler::new(config.sample_rate, TARGET_RATE).map_err(CaptureError::Resample)?;
+                    let mut voice = scrivo_audio::VoiceDetector::new(vad);
+                    let append = |new: Vec<f32>, voice: &mut scrivo_audio::VoiceDetector| {
+                        for e in voice.push(&new) {
+                            on_event(CaptureEvent::Voice(e));
                         }
-                        Err(mpsc::RecvTimeoutError::Timeout) => {}
-                        Err(mpsc::RecvTimeoutError::Disconnected) => break,
+                        shared.lock().unwrap_or_else(|p| p.into_inner()).extend(new);
+                    };
+                    let mut error = None;
+                    let mut last_data = Instant::now();
+                    while !stop_flag.load(Ordering::Relaxed) {
+                        if let Ok(e) = erx.try_recv() {
+                            tracing::warn!("input device failed: {e}");
+                            error = Some(e);
+                            on_event(CaptureEvent::DeviceLost);
+                            break;
+                        }
+                        match rx.recv_timeout(Duration::from_millis(50)) {
+                            Ok(chunk) => {
+                                last_data = Instant::now();
+                                let rms = (chunk.iter().map(|v| v * v).sum::<f32>() / chunk.len().max(1) as f32).sqrt();
+                                let peak = chunk.iter().fold(0f32, |m, v| m.max(v.abs()));
+                                on_event(CaptureEvent::Level { rms, peak });
+                                append(resampler.push(&chunk).map_err(CaptureError::Resample)?, &mut voice);
+                            }
+                            // A stream whose server died may say nothing: no audio at all (not quiet audio)
+                            // from the device means it is gone.
+                            Err(mpsc::RecvTimeoutError::Timeout) if last_data.elapsed() >= STALL => {
+                                let e = format!("no audio from the input device for {:.1} s", STALL.as_secs_f64());
+                                tracing::warn!("{e}");
+                                error = Some(e);
+                                on_event(CaptureEvent::DeviceLost);
+                                break;
+                            }
+                            Err(mpsc::RecvTimeoutError::Timeout) => {}
+                            Err(mpsc::RecvTimeoutError::Disconnected) => break,
+                        }
+                    }
+                    let rest: Vec<f32> = rx.try_iter().flatten().collect();
+                    append(resampler.push(&rest).map_err(CaptureError::Resample)?, &mut voice);
+                    append(resampler.finish().map_err(CaptureError::Resample)?, &mut voice);
+                    if let Some(e) = voice.finish() {
+                        on_event(CaptureEvent::Voice(e));
+                    }
+                    let samples = std::mem::take(&mut *shared.lock().unwrap_or_else(|p| p.into_inner()));
+                    let failed = error.is_some();
+                    Ok((Recording { samples, native_rate: config.sample_rate, native_channels: config.channels, error }, failed))
+                };
+                match run() {
+                    Ok((recording, failed)) => {
+                        let _ = done_tx.send(Ok(recording));
+                        if failed {
+                            // Closing a stream whose server is gone can hang: leave it.
+                            std::mem::forget(stream);
+                        } else {
+                            drop(stream);
+                        }
+                    }
+                    Err(e) => {
+                        let _ = done_tx.send(Err(e));
+                        std::mem::forget(stream);
                     }
                 }
-                drop(stream);
-                native.extend(rx.try_iter().flatten());
-                let samples = scrivo_audio::resample(&native, config.sample_rate, TARGET_RATE).map_err(CaptureError::Resample)?;
-                Ok(Recording { samples, native_rate: config.sample_rate, native_channels: config.channels, error })
             })
             .map_err(|e| CaptureError::Device(format!("capture thread: {e}")))?;
         match ready_rx.recv() {
-            Ok(Ok(())) => Ok(Capture { stop, thread: Some(thread) }),
+            Ok(Ok(())) => Ok(Capture { stop, samples, done, thread: Some(thread) }),
             Ok(Err(e)) => {
                 let _ = thread.join();
                 Err(e)
@@ -189,22 +254,43 @@ impl Capture {
         }
     }
 
+    /// The 16 kHz samples captured so far (the recording goes on).
+    pub fn snapshot(&self) -> Vec<f32> {
+        self.samples.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    /// Seconds captured so far.
+    pub fn seconds(&self) -> f64 {
+        self.samples.lock().unwrap_or_else(|p| p.into_inner()).len() as f64 / f64::from(TARGET_RATE)
+    }
+
+    /// Whether the capture thread has ended (the device failed or the stream closed).
+    pub fn is_finished(&self) -> bool {
+        self.thread.as_ref().is_none_or(JoinHandle::is_finished)
+    }
+
     /// Ends the recording and returns it (16 kHz mono).
     pub fn stop(mut self) -> Result<Recording, CaptureError> {
         self.stop.store(true, Ordering::Relaxed);
-        match self.thread.take().map(JoinHandle::join) {
-            Some(Ok(r)) => r,
-            _ => Err(CaptureError::Device("capture thread panicked".into())),
+        let result = match self.done.recv_timeout(Duration::from_secs(10)) {
+            Ok(r) => r,
+            Err(_) => {
+                // The thread is stuck or gone: the samples it already passed on are the recording.
+                let samples = std::mem::take(&mut *self.samples.lock().unwrap_or_else(|p| p.into_inner()));
+                Ok(Recording { samples, native_rate: TARGET_RATE, native_channels: 1, error: Some("the capture thread stopped answering".into()) })
+            }
+        };
+        // Reaped only when it has ended; a thread blocked in a dead server's stream is left.
+        if let Some(t) = self.thread.take().filter(|t| t.is_finished()) {
+            let _ = t.join();
         }
+        result
     }
 }
 
 impl Drop for Capture {
     fn drop(&mut self) {
         self.stop.store(true, Ordering::Relaxed);
-        if let Some(t) = self.thread.take() {
-            let _ = t.join();
-        }
     }
 }
 

@@ -191,3 +191,91 @@ pub fn bias_context(
     };
     Ok(scorer.map(|s| s as Arc<dyn scrivo_bias::ContextModel + Send + Sync>))
 }
+
+/// Which biasing lists a run uses.
+#[derive(clap::Args, Debug, Clone)]
+pub struct ListArgs {
+    /// Use this biasing list (a name or a .toml file) instead of the enabled ones (repeatable).
+    #[arg(long = "bias-list")]
+    pub bias_lists: Vec<String>,
+    /// Use no biasing list.
+    #[arg(long, conflicts_with = "bias_lists")]
+    pub no_bias: bool,
+    /// The folder of your biasing lists.
+    #[arg(long, env = "SCRIVO_BIAS_DIR")]
+    pub lists_dir: Option<PathBuf>,
+    #[command(flatten)]
+    pub context: crate::bias_cmd::ContextArgs,
+}
+
+/// The recogniser, polishing and list options of the commands that turn one recording into
+/// text (`dictate`, `history rerun`).
+#[derive(clap::Args, Debug, Clone)]
+pub struct PipelineArgs {
+    /// Speech model id or ggml file.
+    #[arg(long)]
+    pub model: Option<String>,
+    #[command(flatten)]
+    pub engine: EngineArgs,
+    /// Keep the recogniser's raw text only.
+    #[arg(long)]
+    pub no_polish: bool,
+    #[command(flatten)]
+    pub lists: ListArgs,
+}
+
+/// Everything that turns one recording into text, loaded once: the speech model, the lists'
+/// prompt and corrector with its context check, and the polisher.
+pub struct Pipeline {
+    pub model: scrivo_asr::WhisperModel,
+    pub model_name: String,
+    prompt: Option<String>,
+    bias: Option<Arc<scrivo_bias::Corrector>>,
+    bias_context: Option<Arc<dyn scrivo_bias::ContextModel + Send + Sync>>,
+    polisher: Option<(Box<dyn Polisher>, String)>,
+}
+
+impl Pipeline {
+    pub fn load(args: &PipelineArgs, models: &ModelStore) -> Result<Self> {
+        let (path, model_name) = resolve_model(models, args.model.as_deref())?;
+        let model = scrivo_asr::WhisperModel::load(&path)?;
+        let lists = &args.lists;
+        let (prompt, bias) = if lists.no_bias { (None, None) } else { biasing(lists.lists_dir.clone(), &lists.bias_lists, &model, models)? };
+        let terms: Vec<String> = bias.as_ref().map(|c| c.terms().map(String::from).collect()).unwrap_or_default();
+        let context = bias.is_some() && !lists.context.no_bias_context;
+        let makers = (!args.no_polish).then(|| PolisherMaker::new(&args.engine, models, &terms, context)).transpose()?;
+        let bias_context = bias_context(&lists.context, bias.is_some(), makers.as_ref(), models)?;
+        let polisher = makers.as_ref().map(|m| Ok::<_, anyhow::Error>((m.make()?, m.name().to_owned()))).transpose()?;
+        Ok(Pipeline { model, model_name, prompt, bias, bias_context, polisher })
+    }
+
+    /// The polishing engine's name; `None` when not polishing.
+    pub fn polisher_name(&self) -> Option<&str> {
+        self.polisher.as_ref().map(|(_, n)| n.as_str())
+    }
+
+    /// Recognises `samples` (16 kHz mono; silence before and after the speech is not
+    /// decoded), corrects with the lists and polishes: (raw text, final text).
+    pub fn run(&mut self, samples: &[f32]) -> Result<(String, String)> {
+        let speech = scrivo_audio::trim_silence(samples, scrivo_audio::VadSettings::default(), std::time::Duration::from_millis(300));
+        let (_, threads) = split_cores(Some(1), None);
+        let options = scrivo_asr::DecodeOptions {
+            threads,
+            language: Some("en".into()),
+            fit_encoder_context: true,
+            initial_prompt: self.prompt.clone(),
+            ..scrivo_asr::DecodeOptions::default()
+        };
+        let raw = scrivo_asr::Transcriber::transcribe(&mut self.model.engine()?, speech, &options)?.text();
+        let biased = match (&self.bias, &self.bias_context) {
+            (Some(c), Some(context)) => c.apply_in_context(&raw, context.as_ref()).text,
+            (Some(c), None) => c.apply(&raw).text,
+            (None, _) => raw.clone(),
+        };
+        let text = match self.polisher.as_mut() {
+            Some((p, _)) => p.polish(&biased)?.text,
+            None => biased,
+        };
+        Ok((raw, text))
+    }
+}

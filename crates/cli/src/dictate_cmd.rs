@@ -1,42 +1,43 @@
 //! `scrivo devices` and `scrivo dictate`: the microphone to polished text.
+//!
+//! The recording is saved in the history (audio first, then its row) before anything else
+//! runs, so a failure later loses nothing; the text is added to the entry when it is ready.
 
 use std::io::Write as _;
-use std::path::{Path, PathBuf};
-use std::time::Duration;
+use std::path::PathBuf;
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
 use clap::Args;
-use scrivo_asr::{DecodeOptions, Transcriber, WhisperModel};
-use scrivo_capture::{CaptureEvent, Recording, TARGET_RATE};
+use scrivo_audio::{VadSettings, VoiceEvent};
+use scrivo_capture::{Capture, CaptureEvent};
+use scrivo_history::{History, NewEntry};
 use scrivo_models::store::ModelStore;
 
-use crate::asr_setup::{biasing, resolve_model, split_cores, EngineArgs, PolisherMaker};
+use crate::asr_setup::{Pipeline, PipelineArgs};
 
 #[derive(Args)]
 pub struct DictateArgs {
-    /// Input device name (see `scrivo devices`); the default input otherwise.
+    /// Input device name (see `scrivo devices`); the one chosen last time, else the default input.
     #[arg(long)]
     pub device: Option<String>,
-    /// Seconds to record.
+    /// Seconds to record (with --until-silence: the longest recording).
     #[arg(long, default_value_t = 10.0)]
     pub seconds: f64,
-    /// Speech model id or ggml file.
+    /// Hands-free: stop when the voice activity detector hears the speech end.
     #[arg(long)]
-    pub model: Option<String>,
+    pub until_silence: bool,
+    /// Silence that ends the speech with --until-silence, in seconds (a pause for thought is
+    /// not the end: JFK's "fellow Americans ... ask not" pause is over a second).
+    #[arg(long, default_value_t = 1.5)]
+    pub silence: f64,
     #[command(flatten)]
-    pub engine: EngineArgs,
-    /// Keep the recogniser's raw text only.
-    #[arg(long)]
-    pub no_polish: bool,
-    /// Folder the recording is saved in before anything else runs (default: the user data
-    /// dir, scrivo/dictations).
-    #[arg(long, env = "SCRIVO_DICTATIONS_DIR")]
-    pub save_dir: Option<PathBuf>,
-    /// The folder of your biasing lists.
-    #[arg(long, env = "SCRIVO_BIAS_DIR")]
-    pub lists_dir: Option<PathBuf>,
-    #[command(flatten)]
-    pub bias_context: crate::bias_cmd::ContextArgs,
+    pub pipeline: PipelineArgs,
+    /// The history folder: every dictation's audio and text (default: the user data dir,
+    /// scrivo/history).
+    #[arg(long, env = "SCRIVO_HISTORY_DIR")]
+    pub history_dir: Option<PathBuf>,
 }
 
 pub fn devices() -> Result<i32> {
@@ -44,71 +45,128 @@ pub fn devices() -> Result<i32> {
     if devices.is_empty() {
         println!("no input devices");
     }
+    let remembered = crate::settings::Settings::load().input_device;
     for d in devices {
-        println!("{}{}", d.name, if d.is_default { "  (default)" } else { "" });
+        let mut notes = Vec::new();
+        if d.is_default {
+            notes.push("default");
+        }
+        if remembered.as_deref() == Some(d.name.as_str()) {
+            notes.push("chosen");
+        }
+        println!("{}{}", d.name, if notes.is_empty() { String::new() } else { format!("  ({})", notes.join(", ")) });
     }
     Ok(0)
 }
 
-/// Writes 16 kHz mono samples as 16-bit PCM, atomically.
-fn save_wav(path: &Path, samples: &[f32]) -> Result<()> {
-    let file = scrivo_models::AtomicFile::create(path)?;
-    let spec = hound::WavSpec { channels: 1, sample_rate: TARGET_RATE, bits_per_sample: 16, sample_format: hound::SampleFormat::Int };
-    let mut w = hound::WavWriter::new(std::io::BufWriter::new(file.handle()), spec).with_context(|| format!("writing {}", path.display()))?;
-    for s in samples {
-        w.write_sample((s.clamp(-1.0, 1.0) * i16::MAX as f32) as i16).with_context(|| format!("writing {}", path.display()))?;
-    }
-    w.finalize().with_context(|| format!("writing {}", path.display()))?;
-    file.commit()?;
-    Ok(())
+/// The history store at `dir` (or the user's).
+pub fn history(dir: Option<PathBuf>) -> Result<History> {
+    let dir = dir.unwrap_or_else(|| crate::paths::data("history"));
+    History::open(&dir).with_context(|| format!("opening the history in {}", dir.display()))
+}
+
+/// Why the recording stopped.
+enum Stop {
+    Time,
+    Silence,
+    DeviceLost,
 }
 
 pub fn dictate(args: DictateArgs, models: &ModelStore) -> Result<i32> {
     // Load the models first, so the recording is not held up afterwards.
-    let (model_path, _) = resolve_model(models, args.model.as_deref())?;
-    let model = WhisperModel::load(&model_path)?;
-    let (prompt, bias) = biasing(args.lists_dir.clone(), &[], &model, models)?;
-    let terms: Vec<String> = bias.as_ref().map(|c| c.terms().map(String::from).collect()).unwrap_or_default();
-    let context = bias.is_some() && !args.bias_context.no_bias_context;
-    let polishers = (!args.no_polish).then(|| PolisherMaker::new(&args.engine, models, &terms, context)).transpose()?;
-    let bias_context = crate::asr_setup::bias_context(&args.bias_context, bias.is_some(), polishers.as_ref(), models)?;
-    let mut polisher = polishers.as_ref().map(PolisherMaker::make).transpose()?;
+    let mut pipeline = Pipeline::load(&args.pipeline, models)?;
+    let history = history(args.history_dir.clone())?;
 
-    let meter = std::io::IsTerminal::is_terminal(&std::io::stderr());
-    eprintln!("recording {:.0} s ...", args.seconds);
-    let recording: Recording = scrivo_capture::record_for(args.device.as_deref(), Duration::from_secs_f64(args.seconds.max(0.1)), move |event| {
-        if meter {
-            let CaptureEvent::Level { rms, .. } = event;
-            let bars = ((rms * 60.0).sqrt() * 20.0).min(30.0) as usize;
-            eprint!("\r[{:<30}]", "#".repeat(bars));
+    let mut settings = crate::settings::Settings::load();
+    let device = match (&args.device, &settings.input_device) {
+        (Some(d), _) => Some(d.clone()),
+        // The device chosen last time, if it is still there.
+        (None, Some(d)) if scrivo_capture::input_devices().is_ok_and(|all| all.iter().any(|x| &x.name == d)) => Some(d.clone()),
+        (None, Some(d)) => {
+            eprintln!("the input device chosen last time ({d}) is not there; using the default input");
+            None
         }
+        (None, None) => None,
+    };
+    let vad = VadSettings { hangover: Duration::from_secs_f64(args.silence.clamp(0.1, 10.0)), ..VadSettings::default() };
+    let meter = std::io::IsTerminal::is_terminal(&std::io::stderr());
+    let (tx, rx) = mpsc::channel::<CaptureEvent>();
+    let capture = Capture::start_with(device.as_deref(), vad, move |event| {
+        if meter {
+            if let CaptureEvent::Level { rms, .. } = event {
+                let bars = ((rms * 60.0).sqrt() * 20.0).min(30.0) as usize;
+                eprint!("\r[{:<30}]", "#".repeat(bars));
+            }
+        }
+        let _ = tx.send(event);
     })?;
+    if let Some(name) = &args.device {
+        settings.input_device = Some(name.clone());
+        if let Err(e) = settings.save() {
+            tracing::warn!("the device choice was not saved: {e:#}");
+        }
+    }
+    eprintln!("recording{} ...", if args.until_silence { " until you stop speaking" } else { "" });
+    let limit = Duration::from_secs_f64(args.seconds.max(0.1));
+    let started = Instant::now();
+    let mut heard = false;
+    let stop = loop {
+        match rx.recv_timeout(Duration::from_millis(20)) {
+            Ok(CaptureEvent::Voice(VoiceEvent::Started { .. })) => heard = true,
+            Ok(CaptureEvent::Voice(VoiceEvent::Ended { .. })) if heard && args.until_silence => break Stop::Silence,
+            Ok(CaptureEvent::DeviceLost) => break Stop::DeviceLost,
+            Ok(_) | Err(mpsc::RecvTimeoutError::Timeout) => {}
+            Err(mpsc::RecvTimeoutError::Disconnected) => break Stop::DeviceLost,
+        }
+        if started.elapsed() >= limit {
+            break Stop::Time;
+        }
+        if capture.is_finished() {
+            break Stop::DeviceLost;
+        }
+    };
+    let recording = capture.stop()?;
     if meter {
         eprintln!();
     }
     // Saved before anything else can fail.
-    let stamp = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis()).unwrap_or(0);
-    let wav = args.save_dir.unwrap_or_else(|| crate::paths::data("dictations")).join(format!("dictation-{stamp}.wav"));
-    save_wav(&wav, &recording.samples)?;
-    eprintln!("{:.1} s recorded ({} Hz, {} channel(s)), saved to {}", recording.seconds(), recording.native_rate, recording.native_channels, wav.display());
+    let entry = history.record(
+        &recording.samples,
+        NewEntry {
+            device: device.clone(),
+            asr_model: Some(pipeline.model_name.clone()),
+            polisher: pipeline.polisher_name().map(String::from),
+            bias_lists: args.pipeline.lists.bias_lists.clone(),
+        },
+    )?;
+    let why = match stop {
+        Stop::Time => "time limit",
+        Stop::Silence => "speech ended",
+        Stop::DeviceLost => "input device lost",
+    };
+    eprintln!(
+        "{:.1} s recorded ({} Hz, {} channel(s); {why}), saved as history entry {} ({})",
+        recording.seconds(),
+        recording.native_rate,
+        recording.native_channels,
+        entry.id,
+        history.audio_path(&entry).display()
+    );
     if let Some(e) = &recording.error {
         eprintln!("warning: the input device failed during the recording ({e}); what was captured is kept and transcribed");
     }
 
-    let (_, threads) = split_cores(Some(1), None);
-    let options = DecodeOptions { threads, language: Some("en".into()), fit_encoder_context: true, initial_prompt: prompt, ..DecodeOptions::default() };
-    let transcript = model.engine()?.transcribe(&recording.samples, &options)?;
-    let raw = transcript.text();
-    let biased = match (&bias, &bias_context) {
-        (Some(c), Some(context)) => c.apply_in_context(&raw, context.as_ref()).text,
-        (Some(c), None) => c.apply(&raw).text,
-        (None, _) => raw.clone(),
-    };
-    let text = match polisher.as_mut() {
-        Some(p) => p.polish(&biased)?.text,
-        None => biased,
-    };
-    let mut out = std::io::stdout();
-    writeln!(out, "{text}")?;
-    Ok(0)
+    let result = pipeline.run(&recording.samples);
+    match result {
+        Ok((raw, text)) => {
+            history.set_result(entry.id, &raw, &text, None, None)?;
+            let mut out = std::io::stdout();
+            writeln!(out, "{text}")?;
+            Ok(0)
+        }
+        Err(e) => {
+            history.set_error(entry.id, &format!("{e:#}"))?;
+            Err(e.context(format!("the recording is kept as history entry {}; try `scrivo history rerun {}`", entry.id, entry.id)))
+        }
+    }
 }

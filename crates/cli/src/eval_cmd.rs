@@ -26,6 +26,8 @@ pub enum EvalCommand {
     Bias(crate::eval_bias::BiasArgs),
     /// Over-correction: changes a biasing list makes to text that is already right.
     Overcorrect(crate::eval_bias::OvercorrectArgs),
+    /// The voice activity detector on speech clips between silences, and on noise.
+    Vad(crate::eval_vad::VadArgs),
 }
 
 #[derive(Args)]
@@ -100,6 +102,7 @@ pub fn run(cmd: EvalCommand, store: &ModelStore) -> Result<i32> {
         EvalCommand::Polish(args) => polish(args, store),
         EvalCommand::Fillers(args) => fillers(args, store),
         EvalCommand::Bias(args) => crate::eval_bias::bias(args, crate::bias_cmd::lexicon(store), store),
+        EvalCommand::Vad(args) => crate::eval_vad::vad(args),
         EvalCommand::Overcorrect(args) => crate::eval_bias::overcorrect(args, crate::bias_cmd::lexicon(store), store),
     }
 }

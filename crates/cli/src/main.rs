@@ -5,10 +5,13 @@ mod bias_cmd;
 mod dictate_cmd;
 mod eval_bias;
 mod eval_cmd;
+mod eval_vad;
 mod models_cmd;
 mod paths;
 mod polish_cmd;
 mod progress;
+mod settings;
+mod history_cmd;
 mod train_cmd;
 mod transcribe_cmd;
 
@@ -48,6 +51,8 @@ enum Command {
     Devices,
     /// Record from the microphone and print the polished text.
     Dictate(dictate_cmd::DictateArgs),
+    /// Past dictations: list, show, re-run, delete.
+    History(history_cmd::HistoryArgs),
     /// Train the polishing engine's learned parts.
     #[command(subcommand)]
     Train(train_cmd::TrainCommand),
@@ -84,6 +89,7 @@ fn run(cli: Cli) -> Result<i32> {
         Command::Bias(args) => bias_cmd::run(args, &store),
         Command::Devices => dictate_cmd::devices(),
         Command::Dictate(args) => dictate_cmd::dictate(args, &store),
+        Command::History(args) => history_cmd::run(args, &store),
         Command::Train(cmd) => train_cmd::run(cmd, &store),
     }
 }

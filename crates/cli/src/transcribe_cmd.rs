@@ -45,17 +45,8 @@ pub struct TranscribeArgs {
     /// Always decode with whisper's full 30 s window (slower; for comparison).
     #[arg(long)]
     pub full_context: bool,
-    /// Use this biasing list (a name or a .toml file) instead of the enabled ones (repeatable).
-    #[arg(long = "bias-list")]
-    pub bias_lists: Vec<String>,
-    /// Use no biasing list.
-    #[arg(long, conflicts_with = "bias_lists")]
-    pub no_bias: bool,
-    /// The folder of your biasing lists.
-    #[arg(long, env = "SCRIVO_BIAS_DIR")]
-    pub lists_dir: Option<PathBuf>,
     #[command(flatten)]
-    pub bias_context: crate::bias_cmd::ContextArgs,
+    pub lists: crate::asr_setup::ListArgs,
 }
 
 pub fn run(args: TranscribeArgs, store: &ModelStore) -> Result<i32> {
@@ -64,11 +55,12 @@ pub fn run(args: TranscribeArgs, store: &ModelStore) -> Result<i32> {
     let (model_path, model_name) = resolve_model(store, args.model.as_deref())?;
     let model = WhisperModel::load(&model_path)?;
     let (jobs, threads) = split_cores(args.jobs, args.threads);
-    let (prompt, bias) = if args.no_bias { (None, None) } else { biasing(args.lists_dir.clone(), &args.bias_lists, &model, store)? };
+    let lists = &args.lists;
+    let (prompt, bias) = if lists.no_bias { (None, None) } else { biasing(lists.lists_dir.clone(), &lists.bias_lists, &model, store)? };
     let protected: Vec<String> = bias.as_ref().map(|c| c.terms().map(String::from).collect()).unwrap_or_default();
-    let context = bias.is_some() && !args.bias_context.no_bias_context;
+    let context = bias.is_some() && !lists.context.no_bias_context;
     let polishers = (!args.no_polish).then(|| PolisherMaker::new(&args.engine, store, &protected, context)).transpose()?;
-    let bias_context = crate::asr_setup::bias_context(&args.bias_context, bias.is_some(), polishers.as_ref(), store)?;
+    let bias_context = crate::asr_setup::bias_context(&lists.context, bias.is_some(), polishers.as_ref(), store)?;
     let settings = Settings {
         jobs,
         decode: DecodeOptions {

@@ -1,0 +1,117 @@
+//! `scrivo history`: past dictations (audio, raw and polished text), listed, shown, re-run
+//! with another model or list, and deleted.
+
+use std::path::PathBuf;
+
+use anyhow::Result;
+use clap::{Args, Subcommand};
+use scrivo_models::store::ModelStore;
+
+use crate::asr_setup::{Pipeline, PipelineArgs};
+
+#[derive(Args)]
+pub struct HistoryArgs {
+    /// The history folder (default: the user data dir, scrivo/history).
+    #[arg(long, env = "SCRIVO_HISTORY_DIR", global = true)]
+    pub history_dir: Option<PathBuf>,
+    #[command(subcommand)]
+    pub command: HistoryCommand,
+}
+
+#[derive(Subcommand)]
+pub enum HistoryCommand {
+    /// Past dictations, newest first.
+    List {
+        #[arg(long, default_value_t = 20)]
+        limit: usize,
+        #[arg(long)]
+        json: bool,
+    },
+    /// One dictation in full.
+    Show {
+        id: i64,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Transcribe a dictation's audio again (another model, list or engine) and keep the new text.
+    Rerun(RerunArgs),
+    /// Delete a dictation and its audio.
+    Delete { id: i64 },
+}
+
+#[derive(Args)]
+pub struct RerunArgs {
+    pub id: i64,
+    #[command(flatten)]
+    pub pipeline: PipelineArgs,
+}
+
+fn when(ms: i64) -> String {
+    let secs = ms / 1000;
+    let (days, rest) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
+    // Civil date from days since 1970-01-01 (proleptic Gregorian).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!("{year:04}-{month:02}-{day:02} {:02}:{:02} UTC", rest / 3600, rest % 3600 / 60)
+}
+
+fn status(e: &scrivo_history::Entry) -> String {
+    serde_json::to_value(e.status).ok().and_then(|v| v.as_str().map(String::from)).unwrap_or_default()
+}
+
+pub fn run(args: HistoryArgs, models: &ModelStore) -> Result<i32> {
+    let history = crate::dictate_cmd::history(args.history_dir)?;
+    match args.command {
+        HistoryCommand::List { limit, json } => {
+            let entries = history.list(limit)?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&entries)?);
+                return Ok(0);
+            }
+            if entries.is_empty() {
+                println!("no dictations yet");
+            }
+            for e in entries {
+                let text = e.text.as_deref().or(e.error.as_deref()).unwrap_or("");
+                let short: String = text.chars().take(70).collect();
+                println!("{:>5}  {}  {:>5.1} s  {:<11}  {short}{}", e.id, when(e.created), e.duration_seconds, status(&e), if text.chars().count() > 70 { "..." } else { "" });
+            }
+        }
+        HistoryCommand::Show { id, json } => {
+            let e = history.get(id)?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&e)?);
+                return Ok(0);
+            }
+            println!("dictation {} ({}), {:.1} s, {}", e.id, when(e.created), e.duration_seconds, status(&e));
+            println!("audio:     {}", history.audio_path(&e).display());
+            println!("device:    {}", e.device.as_deref().unwrap_or("default input"));
+            println!("models:    {} / {}", e.asr_model.as_deref().unwrap_or("-"), e.polisher.as_deref().unwrap_or("not polished"));
+            if let Some(err) = &e.error {
+                println!("error:     {err}");
+            }
+            println!("raw:       {}", e.raw_text.as_deref().unwrap_or(""));
+            println!("polished:  {}", e.text.as_deref().unwrap_or(""));
+        }
+        HistoryCommand::Rerun(r) => {
+            let entry = history.get(r.id)?;
+            let samples = history.read_audio(&entry)?;
+            let mut pipeline = Pipeline::load(&r.pipeline, models)?;
+            let (raw, text) = pipeline.run(&samples)?;
+            history.set_result(entry.id, &raw, &text, Some(&pipeline.model_name), Some(pipeline.polisher_name().unwrap_or("none")))?;
+            println!("{text}");
+        }
+        HistoryCommand::Delete { id } => {
+            history.delete(id)?;
+            println!("dictation {id} deleted");
+        }
+    }
+    Ok(0)
+}

@@ -1,0 +1,42 @@
+//! The user's settings that outlive a run (`settings.toml` in the config dir, or the file named
+//! by `SCRIVO_SETTINGS`): the chosen input device. Saved atomically; a missing or unreadable
+//! file gives the defaults (with a warning for an unreadable one), never an error.
+
+use std::path::PathBuf;
+
+use anyhow::{Context, Result};
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Settings {
+    /// The input device chosen with `--device`, used when none is given.
+    pub input_device: Option<String>,
+}
+
+fn path() -> PathBuf {
+    std::env::var_os("SCRIVO_SETTINGS").map(PathBuf::from).unwrap_or_else(|| crate::paths::config("settings.toml"))
+}
+
+impl Settings {
+    pub fn load() -> Settings {
+        let path = path();
+        match std::fs::read_to_string(&path) {
+            Ok(text) => toml::from_str(&text).unwrap_or_else(|e| {
+                tracing::warn!("{}: {e}; using the default settings", path.display());
+                Settings::default()
+            }),
+            Err(_) => Settings::default(),
+        }
+    }
+
+    pub fn save(&self) -> Result<()> {
+        let path = path();
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+        }
+        let text = toml::to_string(self).context("settings as TOML")?;
+        scrivo_batch::write_atomically(&path, &text)?;
+        Ok(())
+    }
+}

@@ -1,0 +1,547 @@
+//! The dictation history: every recording's audio and what became of it, kept in one folder.
+//!
+//! ```text
+//! dir/history.sqlite3   one row per dictation (WAL mode, schema version in PRAGMA user_version)
+//! dir/audio/            dictation-<created ms>-<random>.wav, 16-bit PCM, 16 kHz mono
+//! ```
+//!
+//! **Audio first, then the row.** [`History::record`] writes the WAV to a temporary file in
+//! `audio/`, syncs it and renames it into place before inserting the row, so a row never claims
+//! audio that is not on disk; a crash in between leaves at worst a WAV without a row.
+//! [`History::delete`] goes the other way: the row, then the file.
+//!
+//! **Statuses.** An entry starts [`Status::Recorded`] (audio saved, no text yet); it becomes
+//! [`Status::Transcribed`] when [`History::set_result`] saves its text, or [`Status::Failed`] when
+//! [`History::set_error`] says why transcription did not finish (the audio stays, so it can be
+//! transcribed again). A `Recorded` entry found after a restart is one whose transcription was cut
+//! off.
+//!
+//! [`History`] is `Send + Sync`: one connection behind a mutex, shared by the app's threads.
+//!
+//! ```
+//! use scrivo_history::{History, NewEntry, Status};
+//! let dir = tempfile::tempdir()?;
+//! let history = History::open(dir.path())?;
+//! let entry = history.record(&[0.0; 16_000], NewEntry::default())?;
+//! history.set_result(entry.id, "um hello", "Hello.", Some("base.en"), Some("rules"))?;
+//! assert_eq!(history.get(entry.id)?.status, Status::Transcribed);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+
+use std::hash::BuildHasher;
+use std::io::{self, BufWriter};
+use std::path::{Path, PathBuf};
+use std::sync::{Mutex, MutexGuard};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use rusqlite::{params, Connection, OptionalExtension, Row, TransactionBehavior};
+use serde::{Deserialize, Serialize};
+
+/// The sample rate of every history WAV.
+pub const SAMPLE_RATE: u32 = 16_000;
+const DATABASE: &str = "history.sqlite3";
+const AUDIO_DIR: &str = "audio";
+const SCHEMA_VERSION: i64 = 1;
+const COLUMNS: &str = "id, created, audio_file, duration_seconds, device, asr_model, polisher, \
+                       bias_lists, raw_text, text, error, status";
+
+/// What can go wrong with the history; each names the file concerned.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum HistoryError {
+    #[error("{}: {source}", path.display())]
+    Io { path: PathBuf, source: io::Error },
+    #[error("{}: history database: {source}", path.display())]
+    Database { path: PathBuf, source: rusqlite::Error },
+    #[error("{}: written by a newer Scrivo (schema version {found}; this one knows up to {SCHEMA_VERSION})", path.display())]
+    NewerSchema { path: PathBuf, found: i64 },
+    #[error("{}: entry {id}: {message}", path.display())]
+    Corrupt { path: PathBuf, id: i64, message: String },
+    #[error("{}: {source}", path.display())]
+    Wav { path: PathBuf, source: hound::Error },
+    #[error("{}: expected 16 kHz mono, found {channels} channel(s) at {sample_rate} Hz", path.display())]
+    WavFormat { path: PathBuf, channels: u16, sample_rate: u32 },
+    #[error("no dictation with id {id} in {}", path.display())]
+    NotFound { id: i64, path: PathBuf },
+}
+
+pub type Result<T, E = HistoryError> = std::result::Result<T, E>;
+
+/// Where a dictation stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    /// The audio is saved; no text yet.
+    Recorded,
+    /// The text is saved.
+    Transcribed,
+    /// Transcription did not finish; [`Entry::error`] says why.
+    Failed,
+}
+
+impl Status {
+    fn as_str(self) -> &'static str {
+        match self {
+            Status::Recorded => "recorded",
+            Status::Transcribed => "transcribed",
+            Status::Failed => "failed",
+        }
+    }
+
+    fn parse(s: &str) -> Option<Status> {
+        [Status::Recorded, Status::Transcribed, Status::Failed].into_iter().find(|status| status.as_str() == s)
+    }
+}
+
+/// One dictation.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Entry {
+    pub id: i64,
+    /// When it was recorded, in milliseconds since the Unix epoch.
+    pub created: i64,
+    /// The WAV, relative to the history folder (see [`History::audio_path`]).
+    pub audio_file: String,
+    pub duration_seconds: f64,
+    /// The microphone it was recorded from.
+    pub device: Option<String>,
+    pub asr_model: Option<String>,
+    pub polisher: Option<String>,
+    /// The names of the biasing lists that were enabled.
+    pub bias_lists: Vec<String>,
+    /// The recogniser's text, before polishing.
+    pub raw_text: Option<String>,
+    /// The polished text.
+    pub text: Option<String>,
+    /// Why transcription did not finish (for example, the device was lost).
+    pub error: Option<String>,
+    pub status: Status,
+}
+
+/// What is known about a dictation when its audio is saved.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct NewEntry {
+    pub device: Option<String>,
+    pub asr_model: Option<String>,
+    pub polisher: Option<String>,
+    pub bias_lists: Vec<String>,
+}
+
+/// The history folder: its database and its audio.
+#[derive(Debug)]
+pub struct History {
+    dir: PathBuf,
+    database: PathBuf,
+    connection: Mutex<Connection>,
+}
+
+impl History {
+    /// Opens the history in `dir`, creating the folder, its database and `audio/` as needed and
+    /// bringing the schema up to date.
+    pub fn open(dir: &Path) -> Result<History> {
+        let audio = dir.join(AUDIO_DIR);
+        std::fs::create_dir_all(&audio).map_err(|source| HistoryError::Io { path: audio, source })?;
+        let database = dir.join(DATABASE);
+        let db_error = |source| HistoryError::Database { path: database.clone(), source };
+        let mut connection = Connection::open(&database).map_err(db_error)?;
+        connection.busy_timeout(Duration::from_secs(5)).map_err(db_error)?;
+        connection.pragma_update_and_check(None, "journal_mode", "WAL", |_| Ok(())).map_err(db_error)?;
+        migrate(&mut connection, &database)?;
+        Ok(History { dir: dir.to_path_buf(), database, connection: Mutex::new(connection) })
+    }
+
+    /// Saves a recording (16 kHz mono samples in [-1, 1]) as a WAV, then its row, `Recorded`.
+    pub fn record(&self, samples_16k_mono: &[f32], meta: NewEntry) -> Result<Entry> {
+        let created = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis() as i64);
+        let audio_file = self.write_wav(created, samples_16k_mono)?;
+        let mut entry = Entry {
+            id: 0,
+            created,
+            audio_file,
+            duration_seconds: samples_16k_mono.len() as f64 / f64::from(SAMPLE_RATE),
+            device: meta.device,
+            asr_model: meta.asr_model,
+            polisher: meta.polisher,
+            bias_lists: meta.bias_lists,
+            raw_text: None,
+            text: None,
+            error: None,
+            status: Status::Recorded,
+        };
+        let bias_lists = serde_json::to_string(&entry.bias_lists).unwrap_or_else(|_| "[]".into());
+        let connection = self.lock();
+        let inserted = connection.execute(
+            "INSERT INTO entries (created, audio_file, duration_seconds, device, asr_model, polisher, bias_lists, status)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+            params![
+                entry.created,
+                entry.audio_file,
+                entry.duration_seconds,
+                entry.device,
+                entry.asr_model,
+                entry.polisher,
+                bias_lists,
+                entry.status.as_str()
+            ],
+        );
+        if let Err(source) = inserted {
+            // No row claims the WAV: remove it rather than leave it orphaned.
+            let _ = std::fs::remove_file(self.audio_path(&entry));
+            return Err(self.db_error(source));
+        }
+        entry.id = connection.last_insert_rowid();
+        Ok(entry)
+    }
+
+    /// Saves the text of a dictation: `Transcribed`, error cleared. A `None` model or polisher
+    /// keeps the one recorded before.
+    pub fn set_result(
+        &self,
+        id: i64,
+        raw_text: &str,
+        text: &str,
+        asr_model: Option<&str>,
+        polisher: Option<&str>,
+    ) -> Result<()> {
+        self.update(
+            id,
+            "UPDATE entries SET raw_text = ?2, text = ?3, asr_model = COALESCE(?4, asr_model),
+             polisher = COALESCE(?5, polisher), error = NULL, status = 'transcribed' WHERE id = ?1",
+            params![id, raw_text, text, asr_model, polisher],
+        )
+    }
+
+    /// Marks a dictation `Failed` with the reason; its audio and any text stay.
+    pub fn set_error(&self, id: i64, error: &str) -> Result<()> {
+        self.update(id, "UPDATE entries SET error = ?2, status = 'failed' WHERE id = ?1", params![id, error])
+    }
+
+    /// The newest `limit` dictations, newest first.
+    pub fn list(&self, limit: usize) -> Result<Vec<Entry>> {
+        let connection = self.lock();
+        let sql = format!("SELECT {COLUMNS} FROM entries ORDER BY created DESC, id DESC LIMIT ?1");
+        let mut statement = connection.prepare_cached(&sql).map_err(|e| self.db_error(e))?;
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        let rows = statement.query_map([limit], read_row).map_err(|e| self.db_error(e))?;
+        let mut entries = Vec::new();
+        for row in rows {
+            entries.push(self.check_row(row.map_err(|e| self.db_error(e))?)?);
+        }
+        Ok(entries)
+    }
+
+    /// One dictation, or [`HistoryError::NotFound`].
+    pub fn get(&self, id: i64) -> Result<Entry> {
+        let sql = format!("SELECT {COLUMNS} FROM entries WHERE id = ?1");
+        let row = self.lock().query_row(&sql, [id], read_row).optional().map_err(|e| self.db_error(e))?;
+        self.check_row(row.ok_or_else(|| self.not_found(id))?)
+    }
+
+    /// Removes a dictation: its row, then its audio. If the file cannot be removed the row is
+    /// already gone and the error names the file left behind.
+    pub fn delete(&self, id: i64) -> Result<()> {
+        let entry = self.get(id)?;
+        self.update(id, "DELETE FROM entries WHERE id = ?1", params![id])?;
+        let path = self.audio_path(&entry);
+        match std::fs::remove_file(&path) {
+            Err(source) if source.kind() != io::ErrorKind::NotFound => Err(HistoryError::Io { path, source }),
+            _ => Ok(()),
+        }
+    }
+
+    /// The full path of a dictation's WAV.
+    pub fn audio_path(&self, entry: &Entry) -> PathBuf {
+        self.dir.join(&entry.audio_file)
+    }
+
+    /// A dictation's audio as 16 kHz mono samples in [-1, 1].
+    pub fn read_audio(&self, entry: &Entry) -> Result<Vec<f32>> {
+        let path = self.audio_path(entry);
+        let wav_error = |source| HistoryError::Wav { path: path.clone(), source };
+        let reader = hound::WavReader::open(&path).map_err(wav_error)?;
+        let spec = reader.spec();
+        if spec.channels != 1 || spec.sample_rate != SAMPLE_RATE {
+            return Err(HistoryError::WavFormat { path, channels: spec.channels, sample_rate: spec.sample_rate });
+        }
+        match spec.sample_format {
+            hound::SampleFormat::Float => reader.into_samples::<f32>().collect::<Result<_, _>>().map_err(wav_error),
+            hound::SampleFormat::Int => {
+                let scale = ((1_i64 << (spec.bits_per_sample - 1)) - 1) as f32;
+                reader
+                    .into_samples::<i32>()
+                    .map(|s| s.map(|s| s as f32 / scale))
+                    .collect::<Result<_, _>>()
+                    .map_err(wav_error)
+            }
+        }
+    }
+
+    /// Writes `audio/dictation-<created>-<random>.wav` atomically and returns its relative path.
+    fn write_wav(&self, created: i64, samples: &[f32]) -> Result<String> {
+        let audio_dir = self.dir.join(AUDIO_DIR);
+        let io_error = |path: &Path| {
+            let path = path.to_path_buf();
+            move |source| HistoryError::Io { path, source }
+        };
+        let mut temp = tempfile::Builder::new()
+            .prefix(".dictation-")
+            .suffix(".wav.tmp")
+            .tempfile_in(&audio_dir)
+            .map_err(io_error(&audio_dir))?;
+        let temp_path = temp.path().to_path_buf();
+        let wav_error = |source| HistoryError::Wav { path: temp_path.clone(), source };
+        let spec = hound::WavSpec {
+            channels: 1,
+            sample_rate: SAMPLE_RATE,
+            bits_per_sample: 16,
+            sample_format: hound::SampleFormat::Int,
+        };
+        let mut writer = hound::WavWriter::new(BufWriter::new(temp.as_file_mut()), spec).map_err(wav_error)?;
+        for &sample in samples {
+            writer.write_sample((sample.clamp(-1.0, 1.0) * 32767.0).round() as i16).map_err(wav_error)?;
+        }
+        writer.finalize().map_err(wav_error)?;
+        temp.as_file().sync_all().map_err(io_error(&temp_path))?;
+        // Never replace another dictation's audio: on a clash, draw another name.
+        loop {
+            let name =
+                format!("dictation-{created}-{:08x}.wav", std::hash::RandomState::new().hash_one(created) as u32);
+            let path = audio_dir.join(&name);
+            match temp.persist_noclobber(&path) {
+                Ok(_) => break sync_dir(&audio_dir).map(|()| format!("{AUDIO_DIR}/{name}")),
+                Err(e) if e.error.kind() == io::ErrorKind::AlreadyExists => temp = e.file,
+                Err(e) => break Err(HistoryError::Io { path, source: e.error }),
+            }
+        }
+    }
+
+    fn update(&self, id: i64, sql: &str, params: impl rusqlite::Params) -> Result<()> {
+        match self.lock().execute(sql, params) {
+            Ok(0) => Err(self.not_found(id)),
+            Ok(_) => Ok(()),
+            Err(source) => Err(self.db_error(source)),
+        }
+    }
+
+    fn check_row(&self, row: RawRow) -> Result<Entry> {
+        let corrupt =
+            |message: String| HistoryError::Corrupt { path: self.database.clone(), id: row.entry.id, message };
+        let status = Status::parse(&row.status).ok_or_else(|| corrupt(format!("unknown status {:?}", row.status)))?;
+        let bias_lists = serde_json::from_str(&row.bias_lists)
+            .map_err(|e| corrupt(format!("bias_lists {:?}: {e}", row.bias_lists)))?;
+        Ok(Entry { status, bias_lists, ..row.entry })
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Connection> {
+        // A panic while holding the lock leaves no half-done work: SQLite rolls it back.
+        self.connection.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    fn db_error(&self, source: rusqlite::Error) -> HistoryError {
+        HistoryError::Database { path: self.database.clone(), source }
+    }
+
+    fn not_found(&self, id: i64) -> HistoryError {
+        HistoryError::NotFound { id, path: self.database.clone() }
+    }
+}
+
+/// A row as stored, before its status and biasing lists are checked.
+struct RawRow {
+    entry: Entry,
+    status: String,
+    bias_lists: String,
+}
+
+fn read_row(row: &Row) -> rusqlite::Result<RawRow> {
+    Ok(RawRow {
+        entry: Entry {
+            id: row.get(0)?,
+            created: row.get(1)?,
+            audio_file: row.get(2)?,
+            duration_seconds: row.get(3)?,
+            device: row.get(4)?,
+            asr_model: row.get(5)?,
+            polisher: row.get(6)?,
+            bias_lists: Vec::new(),
+            raw_text: row.get(8)?,
+            text: row.get(9)?,
+            error: row.get(10)?,
+            status: Status::Recorded,
+        },
+        bias_lists: row.get(7)?,
+        status: row.get(11)?,
+    })
+}
+
+/// Brings the schema to [`SCHEMA_VERSION`], one step per version, in one transaction.
+fn migrate(connection: &mut Connection, database: &Path) -> Result<()> {
+    let db_error = |source| HistoryError::Database { path: database.to_path_buf(), source };
+    let tx = connection.transaction_with_behavior(TransactionBehavior::Immediate).map_err(db_error)?;
+    let found: i64 = tx.pragma_query_value(None, "user_version", |row| row.get(0)).map_err(db_error)?;
+    if found > SCHEMA_VERSION {
+        return Err(HistoryError::NewerSchema { path: database.to_path_buf(), found });
+    }
+    if found < 1 {
+        tx.execute_batch(
+            "CREATE TABLE entries (
+                 id INTEGER PRIMARY KEY AUTOINCREMENT,
+                 created INTEGER NOT NULL,
+                 audio_file TEXT NOT NULL,
+                 duration_seconds REAL NOT NULL,
+                 device TEXT,
+                 asr_model TEXT,
+                 polisher TEXT,
+                 bias_lists TEXT NOT NULL DEFAULT '[]',
+                 raw_text TEXT,
+                 text TEXT,
+                 error TEXT,
+                 status TEXT NOT NULL
+             );
+             CREATE INDEX entries_by_created ON entries (created DESC, id DESC);",
+        )
+        .map_err(db_error)?;
+    }
+    tx.pragma_update(None, "user_version", SCHEMA_VERSION).map_err(db_error)?;
+    tx.commit().map_err(db_error)
+}
+
+/// Makes a rename in `dir` durable (Unix; elsewhere the rename itself is all there is).
+fn sync_dir(dir: &Path) -> Result<()> {
+    #[cfg(unix)]
+    std::fs::File::open(dir)
+        .and_then(|d| d.sync_all())
+        .map_err(|source| HistoryError::Io { path: dir.to_path_buf(), source })?;
+    #[cfg(not(unix))]
+    let _ = dir;
+    Ok(())
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    fn sine(n: usize) -> Vec<f32> {
+        (0..n).map(|i| (i as f32 * 0.05).sin() * 0.8).collect()
+    }
+
+    fn meta() -> NewEntry {
+        NewEntry {
+            device: Some("USB mic".into()),
+            bias_lists: vec!["work".into(), "names".into()],
+            ..NewEntry::default()
+        }
+    }
+
+    #[test]
+    fn record_saves_audio_then_a_recorded_row() {
+        let dir = tempfile::tempdir().unwrap();
+        let history = History::open(dir.path()).unwrap();
+        let samples = sine(8_000);
+        let entry = history.record(&samples, meta()).unwrap();
+        assert_eq!(entry.status, Status::Recorded);
+        assert_eq!(entry.duration_seconds, 0.5);
+        assert!(entry.audio_file.starts_with("audio/dictation-"), "{}", entry.audio_file);
+        assert!(history.audio_path(&entry).is_file());
+        assert_eq!(history.get(entry.id).unwrap(), entry);
+        assert_eq!(history.list(10).unwrap(), vec![entry.clone()]);
+        let back = history.read_audio(&entry).unwrap();
+        assert_eq!(back.len(), samples.len());
+        assert!(back.iter().zip(&samples).all(|(a, b)| (a - b).abs() <= 1.0 / 32767.0));
+        let temps = std::fs::read_dir(dir.path().join(AUDIO_DIR)).unwrap().count();
+        assert_eq!(temps, 1, "only the WAV itself is left in audio/");
+    }
+
+    #[test]
+    fn list_is_newest_first_and_limited() {
+        let dir = tempfile::tempdir().unwrap();
+        let history = History::open(dir.path()).unwrap();
+        let ids: Vec<i64> = (0..3).map(|_| history.record(&sine(10), NewEntry::default()).unwrap().id).collect();
+        let listed: Vec<i64> = history.list(2).unwrap().iter().map(|e| e.id).collect();
+        assert_eq!(listed, vec![ids[2], ids[1]]);
+    }
+
+    #[test]
+    fn results_and_errors_update_the_entry() {
+        let dir = tempfile::tempdir().unwrap();
+        let history = History::open(dir.path()).unwrap();
+        let entry = history.record(&sine(100), meta()).unwrap();
+        history.set_error(entry.id, "device lost").unwrap();
+        let failed = history.get(entry.id).unwrap();
+        assert_eq!((failed.status, failed.error.as_deref()), (Status::Failed, Some("device lost")));
+        assert!(history.audio_path(&failed).is_file());
+
+        history.set_result(entry.id, "um hello", "Hello.", Some("base.en"), None).unwrap();
+        let done = history.get(entry.id).unwrap();
+        assert_eq!(done.status, Status::Transcribed);
+        assert_eq!((done.raw_text.as_deref(), done.text.as_deref()), (Some("um hello"), Some("Hello.")));
+        assert_eq!((done.asr_model.as_deref(), done.polisher, done.error), (Some("base.en"), None, None));
+        assert_eq!(done.bias_lists, ["work", "names"]);
+        assert!(matches!(history.set_error(999, "x"), Err(HistoryError::NotFound { id: 999, .. })));
+    }
+
+    #[test]
+    fn delete_removes_row_and_audio() {
+        let dir = tempfile::tempdir().unwrap();
+        let history = History::open(dir.path()).unwrap();
+        let entry = history.record(&sine(100), NewEntry::default()).unwrap();
+        history.delete(entry.id).unwrap();
+        assert!(!history.audio_path(&entry).exists());
+        assert!(history.list(10).unwrap().is_empty());
+        assert!(matches!(history.delete(entry.id), Err(HistoryError::NotFound { .. })));
+    }
+
+    #[test]
+    fn missing_id_is_not_found() {
+        let dir = tempfile::tempdir().unwrap();
+        let history = History::open(dir.path()).unwrap();
+        let error = history.get(42).unwrap_err();
+        assert!(matches!(error, HistoryError::NotFound { id: 42, .. }));
+        assert!(error.to_string().contains("no dictation with id 42"), "{error}");
+    }
+
+    #[test]
+    fn reopening_keeps_entries() {
+        let dir = tempfile::tempdir().unwrap();
+        let entry = History::open(dir.path()).unwrap().record(&sine(100), meta()).unwrap();
+        let history = History::open(dir.path()).unwrap();
+        assert_eq!(history.get(entry.id).unwrap(), entry);
+        let version: i64 = history.lock().pragma_query_value(None, "user_version", |r| r.get(0)).unwrap();
+        assert_eq!(version, SCHEMA_VERSION);
+    }
+
+    #[test]
+    fn a_newer_schema_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        drop(History::open(dir.path()).unwrap());
+        Connection::open(dir.path().join(DATABASE)).unwrap().pragma_update(None, "user_version", 99).unwrap();
+        let error = History::open(dir.path()).unwrap_err();
+        assert!(matches!(error, HistoryError::NewerSchema { found: 99, .. }), "{error}");
+    }
+
+    #[test]
+    fn a_corrupt_database_names_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let database = dir.path().join(DATABASE);
+        std::fs::write(&database, vec![0x5a; 4096]).unwrap();
+        let error = History::open(dir.path()).unwrap_err();
+        assert!(matches!(error, HistoryError::Database { .. }), "{error}");
+        assert!(error.to_string().contains(&database.display().to_string()), "{error}");
+    }
+
+    #[test]
+    fn threads_share_one_history() {
+        fn send_sync<T: Send + Sync>() {}
+        send_sync::<History>();
+        let dir = tempfile::tempdir().unwrap();
+        let history = History::open(dir.path()).unwrap();
+        std::thread::scope(|scope| {
+            for _ in 0..4 {
+                scope.spawn(|| (0..5).for_each(|_| drop(history.record(&sine(10), NewEntry::default()).unwrap())));
+            }
+        });
+        let entries = history.list(100).unwrap();
+        assert_eq!(entries.len(), 20);
+        assert!(entries.iter().all(|e| history.audio_path(e).is_file()));
+    }
+}
