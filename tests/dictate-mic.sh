@@ -27,7 +27,6 @@ cleanup() {
   rm -rf "$RUN"
 }
 trap cleanup EXIT
-[ -n "${KEEP_RUN:-}" ] && trap - EXIT
 
 cat >"$RUN/fake-mic.pa" <<PA
 load-module module-native-protocol-unix auth-anonymous=1 socket=$RUN/native
@@ -63,6 +62,9 @@ grep -q "$EXPECTED" <<<"$(norm <<<"$OUT")" || fail "expected \"$EXPECTED\" in th
 grep -q "speech ended" "$RUN/dictate.err" || fail "the recording did not end on silence: $(cat "$RUN/dictate.err")"
 ls "$RUN"/history/audio/dictation-*.wav >/dev/null 2>&1 || fail "the recording was not saved"
 "$SCRIVO" history list | grep -q "transcribed" || fail "the dictation is not in the history: $("$SCRIVO" history list)"
+grep -q "^partial " "$RUN/dictate.err" || fail "no partial text while speaking: $(cat "$RUN/dictate.err")"
+grep "^partial " "$RUN/dictate.err" | sed -n '1p;$p' | sed 's/^/  /'
+grep "^first partial" "$RUN/dictate.err" | sed 's/^/  /'
 echo "dictate-mic: PASS hands-free ($(grep -o '[0-9.]* s recorded.*), saved' "$RUN/dictate.err" | head -1); ${ELAPSED} s in all)"
 
 # 2. The audio server dies mid-dictation: what was recorded is saved and transcribed.

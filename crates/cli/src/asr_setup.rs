@@ -233,6 +233,8 @@ pub struct Pipeline {
     bias: Option<Arc<scrivo_bias::Corrector>>,
     bias_context: Option<Arc<dyn scrivo_bias::ContextModel + Send + Sync>>,
     polisher: Option<(Box<dyn Polisher>, String)>,
+    /// The decoding state for partial passes, made on first use.
+    partial_engine: Option<scrivo_asr::WhisperEngine>,
 }
 
 impl Pipeline {
@@ -246,7 +248,7 @@ impl Pipeline {
         let makers = (!args.no_polish).then(|| PolisherMaker::new(&args.engine, models, &terms, context)).transpose()?;
         let bias_context = bias_context(&lists.context, bias.is_some(), makers.as_ref(), models)?;
         let polisher = makers.as_ref().map(|m| Ok::<_, anyhow::Error>((m.make()?, m.name().to_owned()))).transpose()?;
-        Ok(Pipeline { model, model_name, prompt, bias, bias_context, polisher })
+        Ok(Pipeline { model, model_name, prompt, bias, bias_context, polisher, partial_engine: None })
     }
 
     /// The polishing engine's name; `None` when not polishing.
@@ -254,19 +256,39 @@ impl Pipeline {
         self.polisher.as_ref().map(|(_, n)| n.as_str())
     }
 
-    /// Recognises `samples` (16 kHz mono; silence before and after the speech is not
-    /// decoded), corrects with the lists and polishes: (raw text, final text).
-    pub fn run(&mut self, samples: &[f32]) -> Result<(String, String)> {
-        let speech = scrivo_audio::trim_silence(samples, scrivo_audio::VadSettings::default(), std::time::Duration::from_millis(300));
+    fn options(&self) -> scrivo_asr::DecodeOptions {
         let (_, threads) = split_cores(Some(1), None);
-        let options = scrivo_asr::DecodeOptions {
+        scrivo_asr::DecodeOptions {
             threads,
             language: Some("en".into()),
             fit_encoder_context: true,
             initial_prompt: self.prompt.clone(),
             ..scrivo_asr::DecodeOptions::default()
+        }
+    }
+
+    /// A quick pass over the utterance so far (the last 30 s of it at most): the recogniser's
+    /// text only, for partial results while the user speaks.
+    pub fn partial(&mut self, samples: &[f32]) -> Result<String> {
+        let options = self.options();
+        let window = &samples[samples.len().saturating_sub(30 * scrivo_audio::SAMPLE_RATE as usize)..];
+        let engine = match self.partial_engine.as_mut() {
+            Some(e) => e,
+            None => self.partial_engine.insert(self.model.engine()?),
         };
-        let raw = scrivo_asr::Transcriber::transcribe(&mut self.model.engine()?, speech, &options)?.text();
+        Ok(scrivo_asr::Transcriber::transcribe(engine, window, &options)?.text())
+    }
+
+    /// Recognises `samples` (16 kHz mono; silence before and after the speech is not
+    /// decoded), corrects with the lists and polishes: (raw text, final text).
+    pub fn run(&mut self, samples: &[f32]) -> Result<(String, String)> {
+        let speech = scrivo_audio::trim_silence(samples, scrivo_audio::VadSettings::default(), std::time::Duration::from_millis(300));
+        let options = self.options();
+        let engine = match self.partial_engine.as_mut() {
+            Some(e) => e,
+            None => self.partial_engine.insert(self.model.engine()?),
+        };
+        let raw = scrivo_asr::Transcriber::transcribe(engine, speech, &options)?.text();
         let biased = match (&self.bias, &self.bias_context) {
             (Some(c), Some(context)) => c.apply_in_context(&raw, context.as_ref()).text,
             (Some(c), None) => c.apply(&raw).text,

@@ -28,6 +28,9 @@ pub struct DictateArgs {
     /// Hands-free: stop when the voice activity detector hears the speech end.
     #[arg(long)]
     pub until_silence: bool,
+    /// No partial text while speaking.
+    #[arg(long)]
+    pub no_partials: bool,
     /// Silence that ends the speech with --until-silence, in seconds (a pause for thought is
     /// not the end: JFK's "fellow Americans ... ask not" pause is over a second).
     #[arg(long, default_value_t = 1.5)]
@@ -64,6 +67,10 @@ pub fn history(dir: Option<PathBuf>) -> Result<History> {
     let dir = dir.unwrap_or_else(|| crate::paths::data("history"));
     History::open(&dir).with_context(|| format!("opening the history in {}", dir.display()))
 }
+
+/// Audio heard before the first partial pass, and the time between passes.
+const FIRST_PARTIAL: Duration = Duration::from_millis(700);
+const PARTIAL_EVERY: Duration = Duration::from_millis(1000);
 
 /// Why the recording stopped.
 enum Stop {
@@ -110,9 +117,37 @@ pub fn dictate(args: DictateArgs, models: &ModelStore) -> Result<i32> {
     let limit = Duration::from_secs_f64(args.seconds.max(0.1));
     let started = Instant::now();
     let mut heard = false;
+    // Partial passes: the first soon after speech starts, then one a second.
+    let mut agreement = scrivo_transcript::PrefixAgreement::new();
+    let mut speech_started: Option<Instant> = None;
+    let mut next_partial: Option<Instant> = None;
+    let mut first_partial: Option<f64> = None;
     let stop = loop {
+        if let (Some(due), false) = (next_partial, args.no_partials) {
+            if Instant::now() >= due {
+                let samples = capture.snapshot();
+                let text = pipeline.partial(&samples)?;
+                let partial = agreement.update(&text);
+                let since = speech_started.map_or(0.0, |s| s.elapsed().as_secs_f64());
+                first_partial.get_or_insert(since);
+                if meter {
+                    let line: String = partial.text().chars().rev().take(100).collect::<Vec<_>>().into_iter().rev().collect();
+                    eprint!("\r\x1b[K{line}");
+                } else {
+                    eprintln!("partial {since:.2} s after speech started: [{}] {}", partial.committed, partial.tentative);
+                }
+                next_partial = Some(Instant::now() + PARTIAL_EVERY);
+            }
+        }
         match rx.recv_timeout(Duration::from_millis(20)) {
-            Ok(CaptureEvent::Voice(VoiceEvent::Started { .. })) => heard = true,
+            Ok(CaptureEvent::Voice(VoiceEvent::Started { at })) => {
+                if !heard {
+                    let began = started + Duration::from_secs_f64(at);
+                    speech_started = Some(began);
+                    next_partial = Some(began + FIRST_PARTIAL);
+                }
+                heard = true;
+            }
             Ok(CaptureEvent::Voice(VoiceEvent::Ended { .. })) if heard && args.until_silence => break Stop::Silence,
             Ok(CaptureEvent::DeviceLost) => break Stop::DeviceLost,
             Ok(_) | Err(mpsc::RecvTimeoutError::Timeout) => {}
@@ -126,6 +161,7 @@ pub fn dictate(args: DictateArgs, models: &ModelStore) -> Result<i32> {
         }
     };
     let recording = capture.stop()?;
+    let stopped = Instant::now();
     if meter {
         eprintln!();
     }
@@ -157,6 +193,9 @@ pub fn dictate(args: DictateArgs, models: &ModelStore) -> Result<i32> {
     }
 
     let result = pipeline.run(&recording.samples);
+    if let Some(t) = first_partial {
+        eprintln!("first partial text {t:.2} s after speech started; final text {:.2} s after the recording stopped", stopped.elapsed().as_secs_f64());
+    }
     match result {
         Ok((raw, text)) => {
             history.set_result(entry.id, &raw, &text, None, None)?;

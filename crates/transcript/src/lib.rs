@@ -5,8 +5,10 @@
 //! with both, rendered by [`Format::render`] as plain text, JSON, SRT or WebVTT.
 
 mod format;
+pub mod partial;
 
 pub use format::{Format, UnknownFormat};
+pub use partial::{Partial, PrefixAgreement};
 use serde::{Deserialize, Serialize};
 
 /// One stretch of recognised speech, times in seconds from the start of the recording.
