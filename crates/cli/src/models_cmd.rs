@@ -6,7 +6,7 @@ use std::time::Instant;
 use anyhow::{bail, Context, Result};
 use clap::{Subcommand, ValueEnum};
 use scrivo_models::convert::WeightType;
-use scrivo_models::manifest::Manifest;
+use scrivo_models::manifest::{Manifest, Role};
 use scrivo_models::store::{import_ct2, ModelStore, SourceChoice};
 use scrivo_models::{ggml, gguf};
 
@@ -42,6 +42,16 @@ pub enum ModelsCommand {
     Check { path: PathBuf },
     /// Delete an installed model.
     Remove { id: String },
+    /// Load the default speech and polishing models through the model manager, under the
+    /// memory budget, and show what each takes in memory (measured) and what stayed loaded.
+    Status {
+        /// The memory budget for both models, in MB (default: `memory_budget_mb` in
+        /// settings.toml, else 450).
+        #[arg(long)]
+        budget_mb: Option<u64>,
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -63,8 +73,61 @@ fn mb(bytes: u64) -> String {
     format!("{:.1} MB", bytes as f64 / 1e6)
 }
 
+/// Loads the default models through a [`scrivo_models::resident::Resident`] and reports.
+fn status(store: &ModelStore, budget_mb: Option<u64>, json: bool) -> Result<i32> {
+    use scrivo_models::resident::{resident_set_bytes, Resident, ResidentEvent};
+    let settings = crate::settings::Settings::load();
+    let budget = budget_mb.or(settings.memory_budget_mb).unwrap_or(DEFAULT_BUDGET_MB) << 20;
+    let events = std::sync::Arc::new(std::sync::Mutex::new(Vec::<ResidentEvent>::new()));
+    let seen = std::sync::Arc::clone(&events);
+    let resident = Resident::new(budget, std::time::Duration::from_secs(settings.idle_unload_seconds.unwrap_or(DEFAULT_IDLE_SECONDS)))
+        .with_listener(move |e| seen.lock().unwrap_or_else(|p| p.into_inner()).push(e.clone()));
+    let start = resident_set_bytes();
+    for role in [Role::Asr, Role::Polish] {
+        let Some(entry) = store.manifest.default_for(role) else { continue };
+        let Ok(path) = store.installed(&entry.id) else {
+            eprintln!("{} is not installed (`scrivo models fetch {}`)", entry.id, entry.id);
+            continue;
+        };
+        let estimate = entry.resident_bytes.unwrap_or(entry.size_bytes);
+        match role {
+            Role::Asr => drop(resident.get(&entry.id, estimate, || scrivo_asr::WhisperModel::load(&path))?),
+            _ => drop(resident.get(&entry.id, estimate, || scrivo_llm::Model::load(&path))?),
+        }
+    }
+    let status = resident.status();
+    let events = events.lock().unwrap_or_else(|p| p.into_inner()).clone();
+    if json {
+        println!("{}", serde_json::to_string_pretty(&serde_json::json!({ "status": status, "events": events, "process_rss_bytes": resident_set_bytes() }))?);
+        return Ok(0);
+    }
+    for e in &events {
+        match e {
+            ResidentEvent::Loaded { id, bytes, seconds } => println!("loaded   {id:<24} {:>6} MB in {seconds:.2} s", bytes >> 20),
+            ResidentEvent::Unloaded { id, bytes, reason } => println!("unloaded {id:<24} {:>6} MB ({reason:?})", bytes >> 20),
+        }
+    }
+    println!(
+        "resident now: {} MB of models, budget {} MB, unload after {:.0} s idle; process {} MB (was {} MB before loading)",
+        status.resident_bytes >> 20,
+        status.budget_bytes >> 20,
+        status.idle_timeout_seconds,
+        resident_set_bytes().unwrap_or(0) >> 20,
+        start.unwrap_or(0) >> 20
+    );
+    for m in &status.models {
+        println!("  {:<24} {:>6} MB", m.id, m.bytes >> 20);
+    }
+    Ok(0)
+}
+
+/// Both default models with room to spare (tiny.en q8_0 and SmolLM2 q8_0 take about 300 MB).
+const DEFAULT_BUDGET_MB: u64 = 450;
+const DEFAULT_IDLE_SECONDS: u64 = 300;
+
 pub fn run(cmd: ModelsCommand, store: &ModelStore) -> Result<i32> {
     match cmd {
+        ModelsCommand::Status { budget_mb, json } => status(store, budget_mb, json),
         ModelsCommand::List { json } => {
             let list = store.list();
             if json {

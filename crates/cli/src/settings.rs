@@ -1,5 +1,5 @@
 //! The user's settings that outlive a run (`settings.toml` in the config dir, or the file named
-//! by `SCRIVO_SETTINGS`): the chosen input device. Saved atomically; a missing or unreadable
+//! by `SCRIVO_SETTINGS`): the chosen input device, the models' memory budget and idle timeout. Saved atomically; a missing or unreadable
 //! file gives the defaults (with a warning for an unreadable one), never an error.
 
 use std::path::PathBuf;
@@ -12,6 +12,10 @@ use serde::{Deserialize, Serialize};
 pub struct Settings {
     /// The input device chosen with `--device`, used when none is given.
     pub input_device: Option<String>,
+    /// Memory for the speech and polishing models together, in MB.
+    pub memory_budget_mb: Option<u64>,
+    /// Unload a model not used for this many seconds.
+    pub idle_unload_seconds: Option<u64>,
 }
 
 fn path() -> PathBuf {

@@ -268,3 +268,25 @@ fn train_tagger_writes_a_head_that_polishes() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("not-a-head.safetensors") && err.contains("not a tagger head"), "{err}");
 }
+
+/// Both default models through the model manager: with room for both they stay; with a
+/// budget for one, the speech model is unloaded to make room for the polishing model.
+#[test]
+fn models_status_loads_both_models_within_the_budget() {
+    if !default_model_installed() || !polishing_model_installed() {
+        return;
+    }
+    let run = |budget: &str| -> serde_json::Value {
+        let out = scrivo(&["models", "status", "--budget-mb", budget, "--json"]);
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        serde_json::from_slice(&out.stdout).expect("json")
+    };
+    let roomy = run("450");
+    let ids = |v: &serde_json::Value| -> Vec<String> { v["status"]["models"].as_array().expect("models").iter().map(|m| m["id"].as_str().expect("id").to_owned()).collect() };
+    assert_eq!(ids(&roomy), ["smollm2-135m-instruct", "whisper-tiny.en-q8_0"]);
+    assert!(roomy["status"]["resident_bytes"].as_u64().expect("bytes") > 100 << 20, "{roomy}");
+    let tight = run("200");
+    assert_eq!(ids(&tight), ["smollm2-135m-instruct"]);
+    let events = tight["events"].as_array().expect("events");
+    assert!(events.iter().any(|e| e["event"] == "unloaded" && e["id"] == "whisper-tiny.en-q8_0" && e["reason"] == "budget"), "{tight}");
+}

@@ -28,6 +28,7 @@ pub mod gguf;
 pub mod manifest;
 pub mod mel;
 pub mod quant;
+pub mod resident;
 pub mod store;
 pub mod vocab;
 pub mod wheel;
