@@ -113,29 +113,42 @@ impl PolisherMaker {
     /// With `context`, every block of the model is loaded (for any engine) so that the
     /// biasing lists' context check ([`PolisherMaker::context_scorer`]) shares it.
     pub fn new(args: &EngineArgs, models: &ModelStore, terms: &[String], context: bool) -> Result<Self> {
+        let mut maker = Self::with_model(args, terms, None)?;
+        if maker.needs_model(context) {
+            let loaded = polishing_model_path(models).and_then(|path| Ok(scrivo_llm::Model::load_blocks(&path, maker.blocks(context))?));
+            match loaded {
+                Ok((model, tokenizer)) => maker.model = Some((Arc::new(model), Arc::new(tokenizer))),
+                Err(e) if args.engine == Engine::Rules => tracing::warn!("no context check for biasing lists: {e:#}"),
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(maker)
+    }
+
+    /// A maker over a polishing model loaded elsewhere (the model manager), or none yet.
+    pub fn with_model(args: &EngineArgs, terms: &[String], model: Option<(Arc<scrivo_llm::Model>, Arc<scrivo_llm::TextTokenizer>)>) -> Result<Self> {
         let rules = RulePolisher::english().with_protected_terms(terms.iter().map(String::as_str));
         let head = match (args.engine, &args.tagger_head) {
             (Engine::Tagger, Some(path)) => Some(scrivo_llm::TaggerHead::load(path)?),
             (Engine::Tagger, None) => Some(scrivo_llm::TaggerHead::shipped()?),
             _ => None,
         };
-        let model = if args.engine == Engine::Rules && !context {
+        Ok(PolisherMaker { rules, engine: args.engine, model, head, name: args.describe() })
+    }
+
+    /// Whether the polishing model is needed: for the engine, or for the context check.
+    pub fn needs_model(&self, context: bool) -> bool {
+        self.engine != Engine::Rules || context
+    }
+
+    /// The blocks to load: the tagger reads one block's states, so the blocks after it are
+    /// not loaded unless the context check needs the whole model (`None`: all).
+    pub fn blocks(&self, context: bool) -> Option<usize> {
+        if context {
             None
         } else {
-            // The tagger reads one block's states: the blocks after it are not loaded unless
-            // the context check needs the whole model.
-            let blocks = if context { None } else { head.as_ref().map(|h| h.block) };
-            let loaded = polishing_model_path(models).and_then(|path| Ok(scrivo_llm::Model::load_blocks(&path, blocks)?));
-            match loaded {
-                Ok((model, tokenizer)) => Some((Arc::new(model), Arc::new(tokenizer))),
-                Err(e) if args.engine == Engine::Rules => {
-                    tracing::warn!("no context check for biasing lists: {e:#}");
-                    None
-                }
-                Err(e) => return Err(e),
-            }
-        };
-        Ok(PolisherMaker { rules, engine: args.engine, model, head, name: args.describe() })
+            self.head.as_ref().map(|h| h.block)
+        }
     }
 
     /// The biasing lists' context check over the loaded model, when every block is loaded.
@@ -224,36 +237,96 @@ pub struct PipelineArgs {
     pub lists: ListArgs,
 }
 
-/// Everything that turns one recording into text, loaded once: the speech model, the lists'
-/// prompt and corrector with its context check, and the polisher.
+/// The polishing model as the model manager keeps it.
+pub struct LanguageModel {
+    pub model: Arc<scrivo_llm::Model>,
+    pub tokenizer: Arc<scrivo_llm::TextTokenizer>,
+}
+
+/// An installed model the pipeline loads through the manager.
+struct ModelFile {
+    id: String,
+    path: PathBuf,
+    estimate: u64,
+    /// Blocks to load (the polishing model); `None`: all.
+    blocks: Option<usize>,
+}
+
+/// Everything that turns one recording into text. The speech and polishing models come from
+/// the model manager ([`scrivo_models::resident::Resident`]) when a step needs them and are
+/// let go after it, so under a budget too small for both they take turns.
 pub struct Pipeline {
-    pub model: scrivo_asr::WhisperModel,
+    resident: Arc<scrivo_models::resident::Resident>,
+    speech: ModelFile,
+    language: Option<ModelFile>,
     pub model_name: String,
     prompt: Option<String>,
     bias: Option<Arc<scrivo_bias::Corrector>>,
-    bias_context: Option<Arc<dyn scrivo_bias::ContextModel + Send + Sync>>,
-    polisher: Option<(Box<dyn Polisher>, String)>,
-    /// The decoding state for partial passes, made on first use.
-    partial_engine: Option<scrivo_asr::WhisperEngine>,
+    context: bool,
+    /// Without a model: the rule pass or nothing.
+    maker: Option<PolisherMaker>,
+    engine: EngineArgs,
+    terms: Vec<String>,
+    /// The speech model and a decoding state, held while an utterance is being recorded.
+    partial: Option<(Arc<scrivo_asr::WhisperModel>, scrivo_asr::WhisperEngine)>,
 }
 
 impl Pipeline {
-    pub fn load(args: &PipelineArgs, models: &ModelStore) -> Result<Self> {
+    pub fn load(args: &PipelineArgs, models: &ModelStore, resident: Arc<scrivo_models::resident::Resident>) -> Result<Self> {
         let (path, model_name) = resolve_model(models, args.model.as_deref())?;
-        let model = scrivo_asr::WhisperModel::load(&path)?;
+        let estimate = models.manifest.get(&model_name).ok().map_or_else(
+            || std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0),
+            |e| e.resident_bytes.unwrap_or(e.size_bytes),
+        );
+        let speech = ModelFile { id: model_name.clone(), path, estimate, blocks: None };
+        let model = resident.get(&speech.id, speech.estimate, || scrivo_asr::WhisperModel::load(&speech.path))?;
         let lists = &args.lists;
         let (prompt, bias) = if lists.no_bias { (None, None) } else { biasing(lists.lists_dir.clone(), &lists.bias_lists, &model, models)? };
+        drop(model);
         let terms: Vec<String> = bias.as_ref().map(|c| c.terms().map(String::from).collect()).unwrap_or_default();
         let context = bias.is_some() && !lists.context.no_bias_context;
-        let makers = (!args.no_polish).then(|| PolisherMaker::new(&args.engine, models, &terms, context)).transpose()?;
-        let bias_context = bias_context(&lists.context, bias.is_some(), makers.as_ref(), models)?;
-        let polisher = makers.as_ref().map(|m| Ok::<_, anyhow::Error>((m.make()?, m.name().to_owned()))).transpose()?;
-        Ok(Pipeline { model, model_name, prompt, bias, bias_context, polisher, partial_engine: None })
+        let maker = (!args.no_polish).then(|| PolisherMaker::with_model(&args.engine, &terms, None)).transpose()?;
+        let wants_model = maker.as_ref().map_or(context, |m| m.needs_model(context));
+        let language = if wants_model {
+            let entry = models.manifest.default_for(Role::Polish).context("the manifest has no default polishing model")?;
+            match models.installed(&entry.id) {
+                Ok(path) => Some(ModelFile {
+                    id: entry.id.clone(),
+                    path,
+                    estimate: entry.resident_bytes.unwrap_or(entry.size_bytes),
+                    blocks: maker.as_ref().and_then(|m| m.blocks(context)),
+                }),
+                Err(e) if maker.as_ref().is_none_or(|m| !m.needs_model(false)) => {
+                    tracing::warn!("no context check for biasing lists: {e:#}");
+                    None
+                }
+                Err(e) => return Err(e.into()),
+            }
+        } else {
+            None
+        };
+        let context = context && language.is_some();
+        Ok(Pipeline { resident, speech, language, model_name, prompt, bias, context, maker, engine: args.engine.clone(), terms, partial: None })
     }
 
     /// The polishing engine's name; `None` when not polishing.
     pub fn polisher_name(&self) -> Option<&str> {
-        self.polisher.as_ref().map(|(_, n)| n.as_str())
+        self.maker.as_ref().map(PolisherMaker::name)
+    }
+
+    fn language_model(&self) -> Result<Option<Arc<LanguageModel>>> {
+        let Some(l) = &self.language else { return Ok(None) };
+        Ok(Some(self.resident.get(&l.id, l.estimate, || {
+            scrivo_llm::Model::load_blocks(&l.path, l.blocks).map(|(m, t)| LanguageModel { model: Arc::new(m), tokenizer: Arc::new(t) })
+        })?))
+    }
+
+    /// Loads both models now (before a recording, so its end is not held up by a load); they
+    /// stay resident as the budget allows.
+    pub fn preload(&mut self) -> Result<()> {
+        self.decoder()?;
+        self.language_model()?;
+        Ok(())
     }
 
     fn options(&self) -> scrivo_asr::DecodeOptions {
@@ -267,35 +340,53 @@ impl Pipeline {
         }
     }
 
+    fn decoder(&mut self) -> Result<&mut scrivo_asr::WhisperEngine> {
+        if self.partial.is_none() {
+            let s = &self.speech;
+            let model = self.resident.get(&s.id, s.estimate, || scrivo_asr::WhisperModel::load(&s.path))?;
+            let engine = model.engine()?;
+            self.partial = Some((model, engine));
+        }
+        match self.partial.as_mut() {
+            Some((_, engine)) => Ok(engine),
+            None => anyhow::bail!("no decoding state"),
+        }
+    }
+
     /// A quick pass over the utterance so far (the last 30 s of it at most): the recogniser's
-    /// text only, for partial results while the user speaks.
+    /// text only, for partial results while the user speaks. The speech model stays held
+    /// until [`Pipeline::run`].
     pub fn partial(&mut self, samples: &[f32]) -> Result<String> {
         let options = self.options();
         let window = &samples[samples.len().saturating_sub(30 * scrivo_audio::SAMPLE_RATE as usize)..];
-        let engine = match self.partial_engine.as_mut() {
-            Some(e) => e,
-            None => self.partial_engine.insert(self.model.engine()?),
-        };
-        Ok(scrivo_asr::Transcriber::transcribe(engine, window, &options)?.text())
+        Ok(scrivo_asr::Transcriber::transcribe(self.decoder()?, window, &options)?.text())
     }
 
     /// Recognises `samples` (16 kHz mono; silence before and after the speech is not
-    /// decoded), corrects with the lists and polishes: (raw text, final text).
+    /// decoded), corrects with the lists and polishes: (raw text, final text). Both models
+    /// are let go at the end.
     pub fn run(&mut self, samples: &[f32]) -> Result<(String, String)> {
         let speech = scrivo_audio::trim_silence(samples, scrivo_audio::VadSettings::default(), std::time::Duration::from_millis(300));
         let options = self.options();
-        let engine = match self.partial_engine.as_mut() {
-            Some(e) => e,
-            None => self.partial_engine.insert(self.model.engine()?),
+        let raw = scrivo_asr::Transcriber::transcribe(self.decoder()?, speech, &options);
+        // The speech model is idle from here: under a tight budget it makes room.
+        self.partial = None;
+        let raw = raw?.text();
+        let lm = self.language_model()?;
+        let scorer = match (&lm, self.context) {
+            (Some(lm), true) => Some(scrivo_llm::ContextScorer::new(Arc::clone(&lm.model), Arc::clone(&lm.tokenizer))?),
+            _ => None,
         };
-        let raw = scrivo_asr::Transcriber::transcribe(engine, speech, &options)?.text();
-        let biased = match (&self.bias, &self.bias_context) {
-            (Some(c), Some(context)) => c.apply_in_context(&raw, context.as_ref()).text,
+        let biased = match (&self.bias, &scorer) {
+            (Some(c), Some(s)) => c.apply_in_context(&raw, s).text,
             (Some(c), None) => c.apply(&raw).text,
             (None, _) => raw.clone(),
         };
-        let text = match self.polisher.as_mut() {
-            Some((p, _)) => p.polish(&biased)?.text,
+        let text = match &self.maker {
+            Some(_) => {
+                let model = lm.as_ref().map(|l| (Arc::clone(&l.model), Arc::clone(&l.tokenizer)));
+                PolisherMaker::with_model(&self.engine, &self.terms, model)?.make()?.polish(&biased)?.text
+            }
             None => biased,
         };
         Ok((raw, text))

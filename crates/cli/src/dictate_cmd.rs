@@ -81,7 +81,8 @@ enum Stop {
 
 pub fn dictate(args: DictateArgs, models: &ModelStore) -> Result<i32> {
     // Load the models first, so the recording is not held up afterwards.
-    let mut pipeline = Pipeline::load(&args.pipeline, models)?;
+    let mut pipeline = Pipeline::load(&args.pipeline, models, std::sync::Arc::new(crate::settings::Settings::load().resident(None)))?;
+    pipeline.preload()?;
     let history = history(args.history_dir.clone())?;
 
     let mut settings = crate::settings::Settings::load();

@@ -103,7 +103,7 @@ pub fn run(args: HistoryArgs, models: &ModelStore) -> Result<i32> {
         HistoryCommand::Rerun(r) => {
             let entry = history.get(r.id)?;
             let samples = history.read_audio(&entry)?;
-            let mut pipeline = Pipeline::load(&r.pipeline, models)?;
+            let mut pipeline = Pipeline::load(&r.pipeline, models, std::sync::Arc::new(crate::settings::Settings::load().resident(None)))?;
             let (raw, text) = pipeline.run(&samples)?;
             history.set_result(entry.id, &raw, &text, Some(&pipeline.model_name), Some(pipeline.polisher_name().unwrap_or("none")))?;
             println!("{text}");

@@ -75,12 +75,11 @@ fn mb(bytes: u64) -> String {
 
 /// Loads the default models through a [`scrivo_models::resident::Resident`] and reports.
 fn status(store: &ModelStore, budget_mb: Option<u64>, json: bool) -> Result<i32> {
-    use scrivo_models::resident::{resident_set_bytes, Resident, ResidentEvent};
-    let settings = crate::settings::Settings::load();
-    let budget = budget_mb.or(settings.memory_budget_mb).unwrap_or(DEFAULT_BUDGET_MB) << 20;
+    use scrivo_models::resident::{resident_set_bytes, ResidentEvent};
     let events = std::sync::Arc::new(std::sync::Mutex::new(Vec::<ResidentEvent>::new()));
     let seen = std::sync::Arc::clone(&events);
-    let resident = Resident::new(budget, std::time::Duration::from_secs(settings.idle_unload_seconds.unwrap_or(DEFAULT_IDLE_SECONDS)))
+    let resident = crate::settings::Settings::load()
+        .resident(budget_mb)
         .with_listener(move |e| seen.lock().unwrap_or_else(|p| p.into_inner()).push(e.clone()));
     let start = resident_set_bytes();
     for role in [Role::Asr, Role::Polish] {
@@ -120,10 +119,6 @@ fn status(store: &ModelStore, budget_mb: Option<u64>, json: bool) -> Result<i32>
     }
     Ok(0)
 }
-
-/// Both default models with room to spare (tiny.en q8_0 and SmolLM2 q8_0 take about 300 MB).
-const DEFAULT_BUDGET_MB: u64 = 450;
-const DEFAULT_IDLE_SECONDS: u64 = 300;
 
 pub fn run(cmd: ModelsCommand, store: &ModelStore) -> Result<i32> {
     match cmd {

@@ -22,7 +22,17 @@ fn path() -> PathBuf {
     std::env::var_os("SCRIVO_SETTINGS").map(PathBuf::from).unwrap_or_else(|| crate::paths::config("settings.toml"))
 }
 
+/// Both default models with room to spare (tiny.en q8_0 and SmolLM2 q8_0 measured 243 MB).
+pub const DEFAULT_BUDGET_MB: u64 = 450;
+pub const DEFAULT_IDLE_SECONDS: u64 = 300;
+
 impl Settings {
+    /// The model manager these settings ask for, with `budget_mb` over the saved budget.
+    pub fn resident(&self, budget_mb: Option<u64>) -> scrivo_models::resident::Resident {
+        let budget = budget_mb.or(self.memory_budget_mb).unwrap_or(DEFAULT_BUDGET_MB) << 20;
+        scrivo_models::resident::Resident::new(budget, std::time::Duration::from_secs(self.idle_unload_seconds.unwrap_or(DEFAULT_IDLE_SECONDS)))
+    }
+
     pub fn load() -> Settings {
         let path = path();
         match std::fs::read_to_string(&path) {
