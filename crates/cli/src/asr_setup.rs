@@ -322,10 +322,12 @@ impl Pipeline {
     }
 
     /// Loads both models now (before a recording, so its end is not held up by a load); they
-    /// stay resident as the budget allows.
+    /// stay resident as the budget allows. The polishing model is loaded first and let go, so
+    /// under a budget too small for both it makes room for the speech model, which is held
+    /// for the recording.
     pub fn preload(&mut self) -> Result<()> {
-        self.decoder()?;
         self.language_model()?;
+        self.decoder()?;
         Ok(())
     }
 

@@ -28,6 +28,9 @@ pub enum EvalCommand {
     Overcorrect(crate::eval_bias::OvercorrectArgs),
     /// The voice activity detector on speech clips between silences, and on noise.
     Vad(crate::eval_vad::VadArgs),
+    /// The dictation pipeline on simulated input: memory over a long session, under a budget,
+    /// after the idle unload.
+    Dictation(crate::eval_dictation::DictationArgs),
 }
 
 #[derive(Args)]
@@ -103,6 +106,7 @@ pub fn run(cmd: EvalCommand, store: &ModelStore) -> Result<i32> {
         EvalCommand::Fillers(args) => fillers(args, store),
         EvalCommand::Bias(args) => crate::eval_bias::bias(args, crate::bias_cmd::lexicon(store), store),
         EvalCommand::Vad(args) => crate::eval_vad::vad(args),
+        EvalCommand::Dictation(args) => crate::eval_dictation::dictation(args, store),
         EvalCommand::Overcorrect(args) => crate::eval_bias::overcorrect(args, crate::bias_cmd::lexicon(store), store),
     }
 }
