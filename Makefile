@@ -18,7 +18,7 @@ APT_PACKAGES := build-essential pkg-config cmake clang libclang-dev \
 	xvfb xdotool imagemagick time python3-venv espeak-ng \
 	pulseaudio pulseaudio-utils libasound2-plugins
 
-.PHONY: run test build deps models test-data bench eval-bias train clean
+.PHONY: run test build deps models test-data bench soak eval-bias train clean
 
 deps:
 	@missing=$$(for p in $(APT_PACKAGES); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q '^install ok installed' || echo $$p; done; \
@@ -78,6 +78,15 @@ bench: models $(CT2_TINY_EN)/model.bin
 		--peer-python $(BENCH_VENV)/bin/python --peer-model-dir $(CT2_TINY_EN); \
 	python3 bench/polish_bench.py --scrivo $(SCRIVO) --pairs $(EVAL)/text/disfl-qa.dev.tsv --limit 200 \
 		--model $(POLISH_MODEL) --peer-python $(BENCH_VENV)/bin/python
+	$(MAKE) --no-print-directory soak
+
+# Dictation memory: an hour of simulated dictation (jfk.wav again and again, faster than real
+# time; VAD, partial passes, final pass, polishing), then the idle unload; and a budget too
+# small for both models. About 20 minutes on 2 cores.
+SOAK_MINUTES ?= 60
+soak: models test-data
+	$(SCRIVO) eval dictation --wav $(SCRIVO_TEST_DATA)/jfk.wav --minutes $(SOAK_MINUTES) --idle-seconds 5
+	$(SCRIVO) eval dictation --wav $(SCRIVO_TEST_DATA)/jfk.wav --minutes 2 --idle-seconds 5 --budget-mb 180
 
 # Biasing lists: LibriSpeech test-other lists, Earnings-21 over-correction, espeak-ng audio.
 eval-bias: models

@@ -121,10 +121,9 @@ pub fn transcribe(engine: &mut WhisperEngine, mut polisher: Option<&mut (dyn Pol
     let biased: Vec<String> = transcript
         .segments
         .iter()
-        .map(|seg| match (&settings.bias, &settings.bias_context) {
-            (Some(c), Some(context)) => c.apply_in_context(&seg.text, context.as_ref()).text,
-            (Some(c), None) => c.apply(&seg.text).text,
-            (None, _) => seg.text.clone(),
+        .map(|seg| match &settings.bias {
+            Some(c) => c.apply_with(&seg.text, settings.bias_context.as_deref().map(|m| m as &dyn scrivo_bias::ContextModel)).text,
+            None => seg.text.clone(),
         })
         .collect();
     // The segments are polished as one text: a segment alone ("ask what you can do for your

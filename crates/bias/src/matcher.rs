@@ -342,7 +342,8 @@ impl Corrector {
         self.apply_with(text, Some(model))
     }
 
-    fn apply_with(&self, text: &str, model: Option<&dyn ContextModel>) -> Corrected {
+    /// [`Corrector::apply_in_context`] when there is a model, [`Corrector::apply`] otherwise.
+    pub fn apply_with(&self, text: &str, model: Option<&dyn ContextModel>) -> Corrected {
         let words = tokens(text);
         let mut claimed = vec![false; words.len()];
         let mut changes = Vec::new();

@@ -379,10 +379,9 @@ impl Pipeline {
             (Some(lm), true) => Some(scrivo_llm::ContextScorer::new(Arc::clone(&lm.model), Arc::clone(&lm.tokenizer))?),
             _ => None,
         };
-        let biased = match (&self.bias, &scorer) {
-            (Some(c), Some(s)) => c.apply_in_context(&raw, s).text,
-            (Some(c), None) => c.apply(&raw).text,
-            (None, _) => raw.clone(),
+        let biased = match &self.bias {
+            Some(c) => c.apply_with(&raw, scorer.as_ref().map(|s| s as &dyn scrivo_bias::ContextModel)).text,
+            None => raw.clone(),
         };
         let text = match &self.maker {
             Some(_) => {

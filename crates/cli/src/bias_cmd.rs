@@ -143,13 +143,6 @@ impl ContextArgs {
     }
 }
 
-/// `text` corrected, with the context check when there is a scorer.
-pub fn correct(corrector: &Corrector, text: &str, context: Option<&scrivo_llm::ContextScorer>) -> scrivo_bias::Corrected {
-    match context {
-        Some(scorer) => corrector.apply_in_context(text, scorer),
-        None => corrector.apply(text),
-    }
-}
 
 fn read_text(text: Option<String>) -> Result<String> {
     match text {
@@ -248,7 +241,7 @@ pub fn run(args: BiasArgs, models: &ModelStore) -> Result<i32> {
             let text = read_text(text)?;
             let corrector = corrector(&lists, lexicon(models));
             let scorer = if corrector.is_empty() { None } else { context.scorer(models)? };
-            let corrected = correct(&corrector, text.trim_end_matches('\n'), scorer.as_ref());
+            let corrected = corrector.apply_with(text.trim_end_matches('\n'), scorer.as_ref().map(|s| s as &dyn scrivo_bias::ContextModel));
             if json {
                 println!("{}", serde_json::to_string_pretty(&corrected)?);
             } else {

@@ -79,7 +79,8 @@ fn present(rare: &[String], hypothesis: &str) -> usize {
 }
 
 pub fn bias(args: BiasArgs, lexicon: Lexicon, models: &scrivo_models::store::ModelStore) -> Result<i32> {
-    let context = args.context.scorer(models)?;
+    let scorer = args.context.scorer(models)?;
+    let context = scorer.as_ref().map(|s| s as &dyn scrivo_bias::ContextModel);
     let started = std::time::Instant::now();
     let table = Table::read(&args.cases)?;
     let hyp_col = if table.has("hypothesis") { "hypothesis" } else { "asr_hypothesis_baseline_rnnt" };
@@ -98,7 +99,7 @@ pub fn bias(args: BiasArgs, lexicon: Lexicon, models: &scrivo_models::store::Mod
         let list = json_words(row.get("biasing_list_100")?, "biasing_list_100", line)?;
         let entries: Vec<Entry> = list.into_iter().map(Entry::new).collect();
         let corrector = Corrector::for_entries(&entries, lexicon.clone());
-        let corrected = crate::bias_cmd::correct(&corrector, hyp, context.as_ref());
+        let corrected = corrector.apply_with(hyp, context);
         let after = corrected.text.as_str();
         changes += corrected.changes.len();
         if !corrected.changes.is_empty() {
@@ -184,7 +185,8 @@ fn per_10k(n: usize, words: usize) -> f64 {
 }
 
 pub fn overcorrect(args: OvercorrectArgs, lexicon: Lexicon, models: &scrivo_models::store::ModelStore) -> Result<i32> {
-    let context = args.context.scorer(models)?;
+    let scorer = args.context.scorer(models)?;
+    let context = scorer.as_ref().map(|s| s as &dyn scrivo_bias::ContextModel);
     let entries = scrivo_bias::store::import(&args.list)?;
     let corrector = Corrector::for_entries(&entries, lexicon);
     let entities: std::collections::HashSet<String> = match &args.entities {
@@ -199,7 +201,7 @@ pub fn overcorrect(args: OvercorrectArgs, lexicon: Lexicon, models: &scrivo_mode
         let text = row.get("text_verbatim")?;
         turns += 1;
         words += text.split_whitespace().count();
-        for c in crate::bias_cmd::correct(&corrector, text, context.as_ref()).changes {
+        for c in corrector.apply_with(text, context).changes {
             changes += 1;
             if c.kind == ChangeKind::Exact {
                 casing += 1;
