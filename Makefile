@@ -70,7 +70,7 @@ CT2_TINY_EN := $(CACHE)/ct2/tiny.en
 POLISH_MODEL ?= $(or $(SCRIVO_MODELS_DIR),models)/smollm2-135m-instruct-q8_0.gguf
 BENCH_ROUNDS ?= 3
 
-bench: models $(CT2_TINY_EN)/model.bin
+bench: models test-data $(CT2_TINY_EN)/model.bin
 	@if [ ! -f $(EVAL)/asr/manifest.tsv ]; then echo "SKIP: $(EVAL)/asr/manifest.tsv not found"; exit 0; fi; \
 	set -ex; \
 	bench/setup-peer-venv.sh $(BENCH_VENV); \
@@ -78,6 +78,9 @@ bench: models $(CT2_TINY_EN)/model.bin
 		--peer-python $(BENCH_VENV)/bin/python --peer-model-dir $(CT2_TINY_EN); \
 	python3 bench/polish_bench.py --scrivo $(SCRIVO) --pairs $(EVAL)/text/disfl-qa.dev.tsv --limit 200 \
 		--model $(POLISH_MODEL) --peer-python $(BENCH_VENV)/bin/python
+	bench/setup-peer-venv.sh $(BENCH_VENV)
+	python3 bench/dictation_bench.py --scrivo $(SCRIVO) --wav $(SCRIVO_TEST_DATA)/jfk.wav \
+		--peer-python $(BENCH_VENV)/bin/python --peer-model-dir $(CT2_TINY_EN) --gguf $(POLISH_MODEL)
 	$(MAKE) --no-print-directory soak
 
 # Dictation memory: an hour of simulated dictation (jfk.wav again and again, faster than real

@@ -56,6 +56,9 @@ struct DictationReport {
     peak_mb: f64,
     /// After the idle timeout and the unload.
     rss_after_idle_mb: f64,
+    /// Seconds from the end of an utterance's audio to its final polished text (the final
+    /// pass, the lists and polishing; models resident as the budget allows), median.
+    final_seconds_p50: f64,
     /// The last utterance's text (to see the pipeline worked).
     last_text: String,
 }
@@ -95,6 +98,7 @@ pub fn dictation(args: DictationArgs, models: &ModelStore) -> Result<i32> {
     let (mut utterances, mut audio_seconds) = (0usize, 0.0f64);
     let mut samples: Vec<(f64, f64)> = Vec::new();
     let mut last_text = String::new();
+    let mut finals: Vec<f64> = Vec::new();
     while audio_seconds < args.minutes * 60.0 {
         pipeline.preload()?;
         let mut vad = VoiceDetector::new(VadSettings::default());
@@ -110,7 +114,9 @@ pub fn dictation(args: DictationArgs, models: &ModelStore) -> Result<i32> {
                 pipeline.partial(so_far).context("partial pass")?;
             }
         }
+        let finished = Instant::now();
         let (_, text) = pipeline.run(&clip)?;
+        finals.push(finished.elapsed().as_secs_f64());
         last_text = text;
         utterances += 1;
         audio_seconds += clip.len() as f64 / f64::from(SAMPLE_RATE);
@@ -131,6 +137,10 @@ pub fn dictation(args: DictationArgs, models: &ModelStore) -> Result<i32> {
         rss_slope_mb_per_hour: slope(&samples),
         peak_mb: mb(peak_bytes().unwrap_or(0)),
         rss_after_idle_mb: mb(resident_set_bytes().unwrap_or(0)),
+        final_seconds_p50: {
+            finals.sort_by(f64::total_cmp);
+            finals.get(finals.len() / 2).copied().unwrap_or(0.0)
+        },
         last_text,
     };
     if args.json {
@@ -140,6 +150,7 @@ pub fn dictation(args: DictationArgs, models: &ModelStore) -> Result<i32> {
         println!("{} utterances, {:.1} min of audio in {:.0} s, budget {} MB", r.utterances, r.audio_minutes, r.wall_seconds, r.budget_mb);
         println!("RSS after the first {:.0} MB, max {:.0} MB, last {:.0} MB; slope {:+.1} MB per hour of audio", r.rss_first_mb, r.rss_max_mb, r.rss_last_mb, r.rss_slope_mb_per_hour);
         println!("peak RSS {:.0} MB; after {} s idle and the unload {:.0} MB", r.peak_mb, args.idle_seconds, r.rss_after_idle_mb);
+        println!("final text {:.3} s after the end of an utterance (median)", r.final_seconds_p50);
         println!("last text: {}", r.last_text);
     }
     Ok(0)
