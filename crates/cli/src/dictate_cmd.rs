@@ -81,11 +81,11 @@ enum Stop {
 
 pub fn dictate(args: DictateArgs, models: &ModelStore) -> Result<i32> {
     // Load the models first, so the recording is not held up afterwards.
-    let mut pipeline = Pipeline::load(&args.pipeline, models, std::sync::Arc::new(crate::settings::Settings::load().resident(None)))?;
+    let mut settings = crate::settings::Settings::load();
+    let mut pipeline = Pipeline::load(&args.pipeline, models, std::sync::Arc::new(settings.resident(None)))?;
     pipeline.preload()?;
     let history = history(args.history_dir.clone())?;
 
-    let mut settings = crate::settings::Settings::load();
     let device = match (&args.device, &settings.input_device) {
         (Some(d), _) => Some(d.clone()),
         // The device chosen last time, if it is still there.
