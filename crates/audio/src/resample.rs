@@ -140,6 +140,8 @@ impl StreamResampler {
     /// The rest of the output, once the input has ended.
     pub fn finish(mut self) -> Result<Vec<f32>, String> {
         let expected = (self.pushed * u64::from(self.to) + u64::from(self.from) / 2) / u64::from(self.from);
+        // Output already handed out by `push`; the rest of `expected` is owed now.
+        let owed = expected.saturating_sub(self.produced) as usize;
         let mut out = Vec::new();
         let Some(mut inner) = self.inner.take() else { return Ok(out) };
         let mut chunks = Vec::new();
@@ -158,8 +160,7 @@ impl StreamResampler {
         for c in chunks {
             self.emit(&c, &mut out);
         }
-        let keep = expected.saturating_sub(self.produced - out.len() as u64) as usize;
-        out.truncate(keep.min(out.len()));
+        out.truncate(owed);
         Ok(out)
     }
 }

@@ -570,23 +570,25 @@ impl Corrector {
             let (span_start, span_end) = (words[from].start, words[to - 1].end);
             let mut continuations = vec![text[prefix_end..end].to_string()];
             continuations.extend(group.iter().map(|c| format!("{}{}{}", &text[prefix_end..span_start], self.terms[c.term].text, &text[span_end..end])));
-            match model.log_probs(&text[prefix_start..prefix_end], &continuations) {
-                Ok(lp) if lp.len() == continuations.len() => {
-                    for (c, l) in group.into_iter().zip(&lp[1..]) {
-                        let gain = l - lp[0];
-                        let keep = if c.score >= c.needed { gain >= self.settings.context_veto } else { gain >= self.settings.context_margin };
-                        if keep {
-                            kept.push(c);
-                        }
-                    }
-                }
+            let scores = match model.log_probs(&text[prefix_start..prefix_end], &continuations) {
+                Ok(lp) if lp.len() == continuations.len() => Some(lp),
                 Ok(_) => {
                     tracing::warn!("the context model gave the wrong number of scores; the guards decide");
-                    kept.extend(group.into_iter().filter(|c| c.score >= c.needed));
+                    None
                 }
                 Err(e) => {
                     tracing::warn!("context model: {e}; the guards decide");
-                    kept.extend(group.into_iter().filter(|c| c.score >= c.needed));
+                    None
+                }
+            };
+            for (i, c) in group.into_iter().enumerate() {
+                let keep = match &scores {
+                    Some(lp) if c.score >= c.needed => lp[i + 1] - lp[0] >= self.settings.context_veto,
+                    Some(lp) => lp[i + 1] - lp[0] >= self.settings.context_margin,
+                    None => c.score >= c.needed,
+                };
+                if keep {
+                    kept.push(c);
                 }
             }
         }

@@ -293,13 +293,3 @@ impl Drop for Capture {
         self.stop.store(true, Ordering::Relaxed);
     }
 }
-
-/// Records `duration` from `device` (default input when None).
-pub fn record_for(device: Option<&str>, duration: Duration, on_event: impl Fn(CaptureEvent) + Send + 'static) -> Result<Recording, CaptureError> {
-    let capture = Capture::start(device, on_event)?;
-    let until = Instant::now() + duration;
-    while Instant::now() < until {
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    capture.stop()
-}

@@ -163,8 +163,14 @@ impl PolisherMaker {
     }
 
     pub fn make(&self) -> Result<Box<dyn Polisher>> {
+        self.make_on(self.model.clone())
+    }
+
+    /// A polisher over `model` (the polishing model as loaded now), with this maker's rules
+    /// and head.
+    pub fn make_on(&self, model: Option<(Arc<scrivo_llm::Model>, Arc<scrivo_llm::TextTokenizer>)>) -> Result<Box<dyn Polisher>> {
         let rules = self.rules.clone();
-        let Some((model, tokenizer)) = self.model.clone().filter(|_| self.engine != Engine::Rules) else { return Ok(Box::new(rules)) };
+        let Some((model, tokenizer)) = model.filter(|_| self.engine != Engine::Rules) else { return Ok(Box::new(rules)) };
         Ok(match &self.head {
             Some(head) => Box::new(scrivo_llm::TaggerPolisher::new(model, tokenizer, head.clone(), rules)?),
             None => Box::new(scrivo_llm::LlmPolisher::new(model, tokenizer, rules)?),
@@ -263,10 +269,8 @@ pub struct Pipeline {
     prompt: Option<String>,
     bias: Option<Arc<scrivo_bias::Corrector>>,
     context: bool,
-    /// Without a model: the rule pass or nothing.
+    /// `None`: not polishing.
     maker: Option<PolisherMaker>,
-    engine: EngineArgs,
-    terms: Vec<String>,
     /// The speech model and a decoding state, held while an utterance is being recorded.
     partial: Option<(Arc<scrivo_asr::WhisperModel>, scrivo_asr::WhisperEngine)>,
 }
@@ -306,7 +310,7 @@ impl Pipeline {
             None
         };
         let context = context && language.is_some();
-        Ok(Pipeline { resident, speech, language, model_name, prompt, bias, context, maker, engine: args.engine.clone(), terms, partial: None })
+        Ok(Pipeline { resident, speech, language, model_name, prompt, bias, context, maker, partial: None })
     }
 
     /// The polishing engine's name; `None` when not polishing.
@@ -384,10 +388,7 @@ impl Pipeline {
             None => raw.clone(),
         };
         let text = match &self.maker {
-            Some(_) => {
-                let model = lm.as_ref().map(|l| (Arc::clone(&l.model), Arc::clone(&l.tokenizer)));
-                PolisherMaker::with_model(&self.engine, &self.terms, model)?.make()?.polish(&biased)?.text
-            }
+            Some(maker) => maker.make_on(lm.as_ref().map(|l| (Arc::clone(&l.model), Arc::clone(&l.tokenizer))))?.polish(&biased)?.text,
             None => biased,
         };
         Ok((raw, text))

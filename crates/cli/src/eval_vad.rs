@@ -93,8 +93,8 @@ pub fn vad(args: VadArgs) -> Result<i32> {
         let spans = speech_spans(&signal, VadSettings::default());
         clips += 1;
         padding += 2.0 * pad as f64 / rate;
-        let inside = |(a, b): (usize, usize)| (a.max(pad), b.min(pad + clip));
-        let outside: usize = spans.iter().map(|&(a, b)| (b - a) - inside((a, b)).1.saturating_sub(inside((a, b)).0)).sum();
+        // Each span's samples outside the clip: its length less its overlap with the clip.
+        let outside: usize = spans.iter().map(|&(a, b)| (b - a) - b.min(pad + clip).saturating_sub(a.max(pad))).sum();
         false_alarm += outside as f64 / rate;
         if let (Some(first), Some(last)) = (spans.iter().find(|&&(a, b)| b > pad && a < pad + clip), spans.iter().rev().find(|&&(a, b)| b > pad && a < pad + clip)) {
             found += 1;
