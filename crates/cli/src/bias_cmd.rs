@@ -1,11 +1,12 @@
 //! `scrivo bias ...`: the user's biasing lists.
 
 use std::io::Read;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use anyhow::{bail, Context, Result};
 use clap::{Args, Subcommand};
-use scrivo_bias::{store, BiasingList, Corrector, Entry, Lexicon, Store};
+use scrivo_bias::{store, BiasingList, Entry, Store};
+pub use scrivo_session::lists::{corrector, lexicon, lists_for, user_store};
 use scrivo_models::store::ModelStore;
 
 #[derive(Args)]
@@ -58,63 +59,6 @@ pub enum BiasCommand {
     },
 }
 
-/// The folder of the user's lists.
-pub fn user_store(dir: Option<PathBuf>) -> Store {
-    Store::new(dir.unwrap_or_else(|| crate::paths::config("biasing-lists")))
-}
-
-/// Common words: the top English words plus every lower-case whole-word token of the installed
-/// default speech model's vocabulary (words it already spells well), when one is installed; its
-/// capitalised whole-word tokens are known names.
-pub fn lexicon(models: &ModelStore) -> Lexicon {
-    let base = Lexicon::english();
-    let Some(path) = crate::asr_setup::resolve_model(models, None).ok().map(|(p, _)| p) else { return base };
-    match scrivo_models::ggml::vocabulary(&path) {
-        Ok(tokens) => {
-            let words: Vec<(usize, &str)> = tokens
-                .iter()
-                .enumerate()
-                .filter_map(|(id, t)| Some((id, std::str::from_utf8(t.strip_prefix(b" ")?).ok()?)))
-                .filter(|(_, w)| w.len() >= 2 && w.chars().all(char::is_alphabetic))
-                .collect();
-            let is_lower = |w: &str| w.chars().next().is_some_and(char::is_lowercase);
-            base.with_frequent_words(words.iter().filter(|(id, w)| *id < FREQUENT_TOKEN_IDS && is_lower(w)).map(|(_, w)| *w))
-                .with_words(words.iter().filter(|(_, w)| is_lower(w)).map(|(_, w)| *w))
-                .with_names(words.iter().filter(|(_, w)| !is_lower(w)).map(|(_, w)| *w))
-        }
-        Err(e) => {
-            tracing::warn!("common words from {} not read: {e}", path.display());
-            base
-        }
-    }
-}
-
-/// Whole-word tokens below this id count as the most frequent words (measured: 20,000 kept
-/// LibriSpeech over-correction lower than 10,000 at a small cost in recall).
-const FREQUENT_TOKEN_IDS: usize = 20_000;
-
-/// The lists named in `names` (list names or .toml paths), or the enabled ones when empty.
-pub fn lists_for(store: &Store, names: &[String]) -> Result<Vec<BiasingList>> {
-    if names.is_empty() {
-        return Ok(store.enabled()?);
-    }
-    names
-        .iter()
-        .map(|n| {
-            let path = Path::new(n);
-            if path.extension().is_some_and(|e| e == "toml") && path.is_file() {
-                Ok(store::load(path)?)
-            } else {
-                Ok(store.get(n)?.1)
-            }
-        })
-        .collect()
-}
-
-pub fn corrector(lists: &[BiasingList], lexicon: Lexicon) -> Corrector {
-    Corrector::for_entries(lists.iter().flat_map(|l| &l.entries), lexicon)
-}
-
 /// Whether sound-alike changes are checked against their context by the polishing model.
 #[derive(clap::Args, Debug, Clone, Default)]
 pub struct ContextArgs {
@@ -126,20 +70,12 @@ pub struct ContextArgs {
 
 impl ContextArgs {
     /// The context scorer, unless turned off; `None` with a warning when the polishing model
-    /// is not installed or does not load.
+    /// is not installed.
     pub fn scorer(&self, models: &ModelStore) -> Result<Option<scrivo_llm::ContextScorer>> {
         if self.no_bias_context {
             return Ok(None);
         }
-        let path = match crate::asr_setup::polishing_model_path(models) {
-            Ok(p) => p,
-            Err(e) => {
-                tracing::warn!("no context check for biasing lists: {e:#}");
-                return Ok(None);
-            }
-        };
-        let (model, tokenizer) = scrivo_llm::Model::load(&path)?;
-        Ok(Some(scrivo_llm::ContextScorer::new(std::sync::Arc::new(model), std::sync::Arc::new(tokenizer))?))
+        Ok(scrivo_session::lists::context_scorer(models)?)
     }
 }
 

@@ -5,14 +5,13 @@
 
 use std::io::Write as _;
 use std::path::PathBuf;
-use std::sync::mpsc;
-use std::time::{Duration, Instant};
+use std::sync::atomic::AtomicBool;
+use std::time::Duration;
 
 use anyhow::{Context, Result};
 use clap::Args;
-use scrivo_audio::{VadSettings, VoiceEvent};
-use scrivo_capture::{Capture, CaptureEvent};
-use scrivo_history::{History, NewEntry};
+use scrivo_history::History;
+use scrivo_session::dictation;
 use scrivo_models::store::ModelStore;
 
 use crate::asr_setup::{Pipeline, PipelineArgs};
@@ -48,7 +47,7 @@ pub fn devices() -> Result<i32> {
     if devices.is_empty() {
         println!("no input devices");
     }
-    let remembered = crate::settings::Settings::load().input_device;
+    let remembered = scrivo_session::settings::Settings::load().input_device;
     for d in devices {
         let mut notes = Vec::new();
         if d.is_default {
@@ -64,25 +63,15 @@ pub fn devices() -> Result<i32> {
 
 /// The history store at `dir` (or the user's).
 pub fn history(dir: Option<PathBuf>) -> Result<History> {
-    let dir = dir.unwrap_or_else(|| crate::paths::data("history"));
-    History::open(&dir).with_context(|| format!("opening the history in {}", dir.display()))
-}
-
-/// Audio heard before the first partial pass, and the time between passes.
-const FIRST_PARTIAL: Duration = Duration::from_millis(700);
-const PARTIAL_EVERY: Duration = Duration::from_millis(1000);
-
-/// Why the recording stopped.
-enum Stop {
-    Time,
-    Silence,
-    DeviceLost,
+    let shown = dir.clone().unwrap_or_else(|| scrivo_session::paths::data("history"));
+    scrivo_session::history(dir).with_context(|| format!("opening the history in {}", shown.display()))
 }
 
 pub fn dictate(args: DictateArgs, models: &ModelStore) -> Result<i32> {
     // Load the models first, so the recording is not held up afterwards.
-    let mut settings = crate::settings::Settings::load();
-    let mut pipeline = Pipeline::load(&args.pipeline, models, std::sync::Arc::new(settings.resident(None)))?;
+    let mut settings = scrivo_session::settings::Settings::load();
+    let config = args.pipeline.config();
+    let mut pipeline = Pipeline::load(&config, models, std::sync::Arc::new(settings.resident(None)))?;
     pipeline.preload()?;
     let history = history(args.history_dir.clone())?;
 
@@ -96,117 +85,58 @@ pub fn dictate(args: DictateArgs, models: &ModelStore) -> Result<i32> {
         }
         (None, None) => None,
     };
-    let vad = VadSettings { hangover: Duration::from_secs_f64(args.silence.clamp(0.1, 10.0)), ..VadSettings::default() };
-    let meter = std::io::IsTerminal::is_terminal(&std::io::stderr());
-    let (tx, rx) = mpsc::channel::<CaptureEvent>();
-    let capture = Capture::start_with(device.as_deref(), vad, move |event| {
-        if meter {
-            if let CaptureEvent::Level { rms, .. } = event {
-                let bars = ((rms * 60.0).sqrt() * 20.0).min(30.0) as usize;
-                eprint!("\r[{:<30}]", "#".repeat(bars));
-            }
-        }
-        let _ = tx.send(event);
-    })?;
+    let options = dictation::Options {
+        device: device.clone(),
+        max_duration: Duration::from_secs_f64(args.seconds.max(0.1)),
+        hands_free: args.until_silence,
+        silence: Duration::from_secs_f64(args.silence.clamp(0.1, 10.0)),
+        partials: !args.no_partials,
+        transcribe: true,
+        bias_lists: config.lists.bias_lists.clone(),
+    };
     if let Some(name) = &args.device {
         settings.input_device = Some(name.clone());
         if let Err(e) = settings.save() {
-            tracing::warn!("the device choice was not saved: {e:#}");
+            tracing::warn!("the device choice was not saved: {e}");
         }
     }
+    let terminal = std::io::IsTerminal::is_terminal(&std::io::stderr());
     eprintln!("recording{} ...", if args.until_silence { " until you stop speaking" } else { "" });
-    let limit = Duration::from_secs_f64(args.seconds.max(0.1));
-    let started = Instant::now();
-    let mut heard = false;
-    // Partial passes: the first soon after speech starts, then one a second.
-    let mut agreement = scrivo_transcript::PrefixAgreement::new();
-    let mut speech_started: Option<Instant> = None;
-    let mut next_partial: Option<Instant> = None;
-    let mut first_partial: Option<f64> = None;
-    let stop = loop {
-        if let (Some(due), false) = (next_partial, args.no_partials) {
-            if Instant::now() >= due {
-                let samples = capture.snapshot();
-                let text = pipeline.partial(&samples)?;
-                let partial = agreement.update(&text);
-                let since = speech_started.map_or(0.0, |s| s.elapsed().as_secs_f64());
-                first_partial.get_or_insert(since);
-                if meter {
-                    let line: String = partial.text().chars().rev().take(100).collect::<Vec<_>>().into_iter().rev().collect();
-                    eprint!("\r\x1b[K{line}");
-                } else {
-                    eprintln!("partial {since:.2} s after speech started: [{}] {}", partial.committed, partial.tentative);
-                }
-                next_partial = Some(Instant::now() + PARTIAL_EVERY);
+    let result = dictation::dictate(&mut pipeline, &history, &options, &AtomicBool::new(false), |event| match event {
+        dictation::Event::Level { rms, .. } if terminal => {
+            let bars = ((rms * 60.0).sqrt() * 20.0).min(30.0) as usize;
+            eprint!("\r[{:<30}]", "#".repeat(bars));
+        }
+        dictation::Event::Partial { committed, tentative, seconds_since_speech } => {
+            if terminal {
+                let text = format!("{committed} {tentative}");
+                let line: String = text.trim().chars().rev().take(100).collect::<Vec<_>>().into_iter().rev().collect();
+                eprint!("\r\x1b[K{line}");
+            } else {
+                eprintln!("partial {seconds_since_speech:.2} s after speech started: [{committed}] {tentative}");
             }
         }
-        match rx.recv_timeout(Duration::from_millis(20)) {
-            Ok(CaptureEvent::Voice(VoiceEvent::Started { at })) => {
-                if !heard {
-                    let began = started + Duration::from_secs_f64(at);
-                    speech_started = Some(began);
-                    next_partial = Some(began + FIRST_PARTIAL);
-                }
-                heard = true;
+        dictation::Event::Recorded { entry, reason, native_rate, native_channels, warning } => {
+            if terminal {
+                eprintln!();
             }
-            Ok(CaptureEvent::Voice(VoiceEvent::Ended { .. })) if heard && args.until_silence => break Stop::Silence,
-            Ok(CaptureEvent::DeviceLost) => break Stop::DeviceLost,
-            Ok(_) | Err(mpsc::RecvTimeoutError::Timeout) => {}
-            Err(mpsc::RecvTimeoutError::Disconnected) => break Stop::DeviceLost,
+            eprintln!(
+                "{:.1} s recorded ({native_rate} Hz, {native_channels} channel(s); {}), saved as history entry {} ({})",
+                entry.duration_seconds,
+                reason.describe(),
+                entry.id,
+                history.audio_path(&entry).display()
+            );
+            if let Some(w) = warning {
+                eprintln!("warning: {w}");
+            }
         }
-        if started.elapsed() >= limit {
-            break Stop::Time;
-        }
-        if capture.is_finished() {
-            break Stop::DeviceLost;
-        }
-    };
-    let recording = capture.stop()?;
-    let stopped = Instant::now();
-    if meter {
-        eprintln!();
+        _ => {}
+    });
+    let outcome = result?;
+    if let Some(t) = outcome.first_partial {
+        eprintln!("first partial text {:.2} s after speech started; final text {:.2} s after the recording stopped", t.as_secs_f64(), outcome.latency.as_secs_f64());
     }
-    // Saved before anything else can fail.
-    let entry = history.record(
-        &recording.samples,
-        NewEntry {
-            device: device.clone(),
-            asr_model: Some(pipeline.model_name.clone()),
-            polisher: pipeline.polisher_name().map(String::from),
-            bias_lists: args.pipeline.lists.bias_lists.clone(),
-        },
-    )?;
-    let why = match stop {
-        Stop::Time => "time limit",
-        Stop::Silence => "speech ended",
-        Stop::DeviceLost => "input device lost",
-    };
-    eprintln!(
-        "{:.1} s recorded ({} Hz, {} channel(s); {why}), saved as history entry {} ({})",
-        recording.seconds(),
-        recording.native_rate,
-        recording.native_channels,
-        entry.id,
-        history.audio_path(&entry).display()
-    );
-    if let Some(e) = &recording.error {
-        eprintln!("warning: the input device failed during the recording ({e}); what was captured is kept and transcribed");
-    }
-
-    let result = pipeline.run(&recording.samples);
-    if let Some(t) = first_partial {
-        eprintln!("first partial text {t:.2} s after speech started; final text {:.2} s after the recording stopped", stopped.elapsed().as_secs_f64());
-    }
-    match result {
-        Ok((raw, text)) => {
-            history.set_result(entry.id, &raw, &text, None, None)?;
-            let mut out = std::io::stdout();
-            writeln!(out, "{text}")?;
-            Ok(0)
-        }
-        Err(e) => {
-            history.set_error(entry.id, &format!("{e:#}"))?;
-            Err(e.context(format!("the recording is kept as history entry {}; try `scrivo history rerun {}`", entry.id, entry.id)))
-        }
-    }
+    writeln!(std::io::stdout(), "{}", outcome.text)?;
+    Ok(0)
 }

@@ -29,7 +29,7 @@ pub struct DictationArgs {
     #[arg(long, default_value_t = 60.0)]
     pub minutes: f64,
     /// The model manager's budget for both models, in MB.
-    #[arg(long, default_value_t = crate::settings::DEFAULT_BUDGET_MB)]
+    #[arg(long, default_value_t = scrivo_session::settings::DEFAULT_BUDGET_MB)]
     pub budget_mb: u64,
     /// Seconds without use after which the models are unloaded.
     #[arg(long, default_value_t = 5)]
@@ -92,7 +92,7 @@ pub fn dictation(args: DictationArgs, models: &ModelStore) -> Result<i32> {
     let clip = scrivo_audio::read_wav(&args.wav)?.samples;
     anyhow::ensure!(!clip.is_empty(), "{}: no audio", args.wav.display());
     let resident = Arc::new(scrivo_models::resident::Resident::new(args.budget_mb << 20, Duration::from_secs(args.idle_seconds)));
-    let mut pipeline = Pipeline::load(&args.pipeline, models, Arc::clone(&resident))?;
+    let mut pipeline = Pipeline::load(&args.pipeline.config(), models, Arc::clone(&resident))?;
     let started = Instant::now();
     let second = SAMPLE_RATE as usize;
     let (mut utterances, mut audio_seconds) = (0usize, 0.0f64);

@@ -89,12 +89,9 @@ pub fn run(args: HistoryArgs, models: &ModelStore) -> Result<i32> {
             println!("polished:  {}", e.text.as_deref().unwrap_or(""));
         }
         HistoryCommand::Rerun(r) => {
-            let entry = history.get(r.id)?;
-            let samples = history.read_audio(&entry)?;
-            let mut pipeline = Pipeline::load(&r.pipeline, models, std::sync::Arc::new(crate::settings::Settings::load().resident(None)))?;
-            let (raw, text) = pipeline.run(&samples)?;
-            history.set_result(entry.id, &raw, &text, Some(&pipeline.model_name), Some(pipeline.polisher_name().unwrap_or("none")))?;
-            println!("{text}");
+            let mut pipeline = Pipeline::load(&r.pipeline.config(), models, std::sync::Arc::new(scrivo_session::settings::Settings::load().resident(None)))?;
+            let entry = scrivo_session::dictation::rerun(&mut pipeline, &history, r.id)?;
+            println!("{}", entry.text.unwrap_or_default());
         }
         HistoryCommand::Delete { id } => {
             history.delete(id)?;

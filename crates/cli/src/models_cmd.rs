@@ -6,7 +6,7 @@ use std::time::Instant;
 use anyhow::{bail, Context, Result};
 use clap::{Subcommand, ValueEnum};
 use scrivo_models::convert::WeightType;
-use scrivo_models::manifest::{Manifest, Role};
+use scrivo_models::manifest::Role;
 use scrivo_models::store::{import_ct2, ModelStore, SourceChoice};
 use scrivo_models::{ggml, gguf};
 
@@ -64,9 +64,7 @@ pub enum Source {
 /// The models directory: `--models-dir`/`SCRIVO_MODELS_DIR`, else `./models` in a checkout,
 /// else the user data directory.
 pub fn open_store(dir: Option<PathBuf>) -> Result<ModelStore> {
-    let dir = dir.unwrap_or_else(|| if PathBuf::from("models/manifest.toml").is_file() { PathBuf::from("models") } else { crate::paths::data("models") });
-    let cache = std::env::var_os("SCRIVO_WHEEL_CACHE").map(PathBuf::from).unwrap_or_else(|| crate::paths::cache("wheels"));
-    Ok(ModelStore::new(dir, Manifest::builtin()?, cache))
+    Ok(scrivo_session::models_store(dir)?)
 }
 
 fn mb(bytes: u64) -> String {
@@ -78,7 +76,7 @@ fn status(store: &ModelStore, budget_mb: Option<u64>, json: bool) -> Result<i32>
     use scrivo_models::resident::{resident_set_bytes, ResidentEvent};
     let events = std::sync::Arc::new(std::sync::Mutex::new(Vec::<ResidentEvent>::new()));
     let seen = std::sync::Arc::clone(&events);
-    let resident = crate::settings::Settings::load()
+    let resident = scrivo_session::settings::Settings::load()
         .resident(budget_mb)
         .with_listener(move |e| seen.lock().unwrap_or_else(|p| p.into_inner()).push(e.clone()));
     let start = resident_set_bytes();

@@ -59,7 +59,7 @@ pub fn run(args: TranscribeArgs, store: &ModelStore) -> Result<i32> {
     let (prompt, bias) = if lists.no_bias { (None, None) } else { biasing(lists.lists_dir.clone(), &lists.bias_lists, &model, store)? };
     let protected: Vec<String> = bias.as_ref().map(|c| c.terms().map(String::from).collect()).unwrap_or_default();
     let context = bias.is_some() && !lists.context.no_bias_context;
-    let polishers = (!args.no_polish).then(|| PolisherMaker::new(&args.engine, store, &protected, context)).transpose()?;
+    let polishers = (!args.no_polish).then(|| PolisherMaker::new(&args.engine.choice(), store, &protected, context)).transpose()?;
     let bias_context = crate::asr_setup::bias_context(&lists.context, bias.is_some(), polishers.as_ref(), store)?;
     let settings = Settings {
         jobs,

@@ -5,9 +5,11 @@
 //! with both, rendered by [`Format::render`] as plain text, JSON, SRT or WebVTT.
 
 mod format;
+mod changes;
 pub mod partial;
 
 pub use format::{Format, UnknownFormat};
+pub use changes::{changes, Change, ChangeKind};
 pub use partial::{Partial, PrefixAgreement};
 use serde::{Deserialize, Serialize};
 

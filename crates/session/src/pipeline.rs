@@ -1,0 +1,365 @@
+//! One recording to polished text: choosing the speech model, the thread split, the biasing
+//! lists and the polisher; [`Pipeline`] takes both models from the model manager.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use scrivo_models::manifest::Role;
+use scrivo_models::store::ModelStore;
+use scrivo_polish::{Polisher, RulePolisher};
+
+use crate::{Result, SessionError};
+
+/// The speech model to load: an installed id, a ggml file path, or the manifest's default.
+/// Returns the path and the name recorded in outputs.
+pub fn resolve_model(store: &ModelStore, model: Option<&str>) -> Result<(PathBuf, String)> {
+    match model {
+        Some(m) if PathBuf::from(m).is_file() => {
+            let path = PathBuf::from(m);
+            let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| m.to_owned());
+            Ok((path, name))
+        }
+        Some(id) => Ok((store.installed(id)?, id.to_owned())),
+        None => {
+            let entry = store.manifest.default_for(Role::Asr).ok_or_else(|| SessionError::Missing("the manifest has no default speech model".into()))?;
+            Ok((store.installed(&entry.id)?, entry.id.clone()))
+        }
+    }
+}
+
+/// `(jobs, threads per job)`. Measured on 2 cores with tiny.en over the 32 eval clips:
+/// see ARCHITECTURE.md ("Batch: jobs and threads"). One job using every core wins, because
+/// whisper.cpp's encoder scales across threads and two jobs double the memory.
+pub fn split_cores(jobs: Option<usize>, threads: Option<usize>) -> (usize, usize) {
+    let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2);
+    let jobs = jobs.unwrap_or(1).max(1);
+    let threads = threads.unwrap_or_else(|| (cores / jobs).max(1)).max(1);
+    (jobs, threads)
+}
+
+/// The enabled biasing lists (or `names`) as the speech model's initial prompt and a
+/// corrector; `(None, None)` when there are no terms.
+pub fn biasing(
+    lists_dir: Option<PathBuf>,
+    names: &[String],
+    model: &scrivo_asr::WhisperModel,
+    models: &ModelStore,
+) -> Result<(Option<String>, Option<std::sync::Arc<scrivo_bias::Corrector>>)> {
+    let store = crate::lists::user_store(lists_dir);
+    let lists = crate::lists::lists_for(&store, names)?;
+    let corrector = crate::lists::corrector(&lists, crate::lists::lexicon(models));
+    if corrector.is_empty() {
+        return Ok((None, None));
+    }
+    let terms: Vec<&str> = corrector.terms().collect();
+    let prompt = scrivo_bias::prompt::initial_prompt(&terms, scrivo_bias::prompt::DEFAULT_TOKEN_BUDGET, |t| model.count_tokens(t));
+    tracing::info!(terms = terms.len(), prompt = prompt.as_deref().unwrap_or(""), "biasing lists in use");
+    Ok((prompt, Some(std::sync::Arc::new(corrector))))
+}
+
+/// Which polishing engine.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Engine {
+    /// The deterministic rule pass.
+    Rules,
+    /// The rule pass, then SmolLM2's keep/delete tagger (the text read twice; deletions only).
+    #[default]
+    Tagger,
+    /// The rule pass as a draft, checked and changed by SmolLM2 under copy-constrained decoding.
+    Llm,
+}
+
+/// The polishing engine and, for the tagger, its head.
+#[derive(Debug, Clone, Default)]
+pub struct EngineChoice {
+    pub engine: Engine,
+    /// A tagger head other than the shipped one (written by `scrivo train tagger`).
+    pub tagger_head: Option<PathBuf>,
+}
+
+impl EngineChoice {
+    /// A short description for reports.
+    pub fn describe(&self) -> String {
+        match self.engine {
+            Engine::Rules => "rules".into(),
+            Engine::Tagger => match &self.tagger_head {
+                Some(p) => format!("tagger (SmolLM2-135M, head {})", p.display()),
+                None => "tagger (SmolLM2-135M, shipped head)".into(),
+            },
+            Engine::Llm => "llm (SmolLM2-135M, copy-constrained, rule draft)".into(),
+        }
+    }
+}
+
+/// Which biasing lists a run uses.
+#[derive(Debug, Clone, Default)]
+pub struct ListChoice {
+    /// These lists (names or .toml files) instead of the enabled ones.
+    pub bias_lists: Vec<String>,
+    /// No list at all.
+    pub no_bias: bool,
+    /// The folder of the user's lists (default: the config dir's).
+    pub lists_dir: Option<PathBuf>,
+    /// Judge sound-alikes by the matcher's guards alone, without the polishing model's
+    /// context check.
+    pub no_context: bool,
+}
+
+/// What [`Pipeline::load`] sets up.
+#[derive(Debug, Clone, Default)]
+pub struct PipelineConfig {
+    /// Speech model id or ggml file (default: the manifest's).
+    pub model: Option<String>,
+    pub engine: EngineChoice,
+    /// Keep the recogniser's raw text (with the lists applied).
+    pub no_polish: bool,
+    pub lists: ListChoice,
+}
+
+/// The installed default polishing model.
+pub fn polishing_model_path(models: &ModelStore) -> Result<PathBuf> {
+    let entry = models.manifest.default_for(Role::Polish).ok_or_else(|| SessionError::Missing("the manifest has no default polishing model".into()))?;
+    Ok(models.installed(&entry.id)?)
+}
+
+/// Makes polishers as `args` say, protecting `terms`: the polishing model (when the engine
+/// needs one) is loaded once and shared by every polisher made.
+pub struct PolisherMaker {
+    rules: RulePolisher,
+    engine: Engine,
+    model: Option<(Arc<scrivo_llm::Model>, Arc<scrivo_llm::TextTokenizer>)>,
+    /// The tagger's head; `None` with a model means the copy-constrained generator.
+    head: Option<scrivo_llm::TaggerHead>,
+    name: String,
+}
+
+impl PolisherMaker {
+    /// With `context`, every block of the model is loaded (for any engine) so that the
+    /// biasing lists' context check ([`PolisherMaker::context_scorer`]) shares it.
+    pub fn new(args: &EngineChoice, models: &ModelStore, terms: &[String], context: bool) -> Result<Self> {
+        let mut maker = Self::with_model(args, terms, None)?;
+        if maker.needs_model(context) {
+            let loaded = polishing_model_path(models).and_then(|path| Ok(scrivo_llm::Model::load_blocks(&path, maker.blocks(context))?));
+            match loaded {
+                Ok((model, tokenizer)) => maker.model = Some((Arc::new(model), Arc::new(tokenizer))),
+                Err(e) if args.engine == Engine::Rules => tracing::warn!("no context check for biasing lists: {e}"),
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(maker)
+    }
+
+    /// A maker over a polishing model loaded elsewhere (the model manager), or none yet.
+    pub fn with_model(args: &EngineChoice, terms: &[String], model: Option<(Arc<scrivo_llm::Model>, Arc<scrivo_llm::TextTokenizer>)>) -> Result<Self> {
+        let rules = RulePolisher::english().with_protected_terms(terms.iter().map(String::as_str));
+        let head = match (args.engine, &args.tagger_head) {
+            (Engine::Tagger, Some(path)) => Some(scrivo_llm::TaggerHead::load(path)?),
+            (Engine::Tagger, None) => Some(scrivo_llm::TaggerHead::shipped()?),
+            _ => None,
+        };
+        Ok(PolisherMaker { rules, engine: args.engine, model, head, name: args.describe() })
+    }
+
+    /// Whether the polishing model is needed: for the engine, or for the context check.
+    pub fn needs_model(&self, context: bool) -> bool {
+        self.engine != Engine::Rules || context
+    }
+
+    /// The blocks to load: the tagger reads one block's states, so the blocks after it are
+    /// not loaded unless the context check needs the whole model (`None`: all).
+    pub fn blocks(&self, context: bool) -> Option<usize> {
+        if context {
+            None
+        } else {
+            self.head.as_ref().map(|h| h.block)
+        }
+    }
+
+    /// The biasing lists' context check over the loaded model, when every block is loaded.
+    pub fn context_scorer(&self) -> Option<Arc<scrivo_llm::ContextScorer>> {
+        let (model, tokenizer) = self.model.clone()?;
+        scrivo_llm::ContextScorer::new(model, tokenizer).ok().map(Arc::new)
+    }
+
+    /// What goes into outputs as the polisher's name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    pub fn make(&self) -> Result<Box<dyn Polisher>> {
+        self.make_on(self.model.clone())
+    }
+
+    /// A polisher over `model` (the polishing model as loaded now), with this maker's rules
+    /// and head.
+    pub fn make_on(&self, model: Option<(Arc<scrivo_llm::Model>, Arc<scrivo_llm::TextTokenizer>)>) -> Result<Box<dyn Polisher>> {
+        let rules = self.rules.clone();
+        let Some((model, tokenizer)) = model.filter(|_| self.engine != Engine::Rules) else { return Ok(Box::new(rules)) };
+        Ok(match &self.head {
+            Some(head) => Box::new(scrivo_llm::TaggerPolisher::new(model, tokenizer, head.clone(), rules)?),
+            None => Box::new(scrivo_llm::LlmPolisher::new(model, tokenizer, rules)?),
+        })
+    }
+
+    /// A polisher per batch worker; one that cannot be made falls back to the rule pass.
+    pub fn factory(&self) -> impl Fn() -> Option<Box<dyn Polisher>> + Sync + '_ {
+        move || {
+            Some(self.make().unwrap_or_else(|e| {
+                tracing::warn!("polishing model unavailable, using the rule pass: {e:#}");
+                Box::new(self.rules.clone()) as Box<dyn Polisher>
+            }))
+        }
+    }
+}
+
+/// The polishing model as the model manager keeps it.
+pub struct LanguageModel {
+    pub model: Arc<scrivo_llm::Model>,
+    pub tokenizer: Arc<scrivo_llm::TextTokenizer>,
+}
+
+/// An installed model the pipeline loads through the manager.
+struct ModelFile {
+    id: String,
+    path: PathBuf,
+    estimate: u64,
+    /// Blocks to load (the polishing model); `None`: all.
+    blocks: Option<usize>,
+}
+
+/// Everything that turns one recording into text. The speech and polishing models come from
+/// the model manager ([`scrivo_models::resident::Resident`]) when a step needs them and are
+/// let go after it, so under a budget too small for both they take turns.
+pub struct Pipeline {
+    resident: Arc<scrivo_models::resident::Resident>,
+    speech: ModelFile,
+    language: Option<ModelFile>,
+    pub model_name: String,
+    prompt: Option<String>,
+    bias: Option<Arc<scrivo_bias::Corrector>>,
+    context: bool,
+    /// `None`: not polishing.
+    maker: Option<PolisherMaker>,
+    /// The speech model and a decoding state, held while an utterance is being recorded.
+    partial: Option<(Arc<scrivo_asr::WhisperModel>, scrivo_asr::WhisperEngine)>,
+}
+
+impl Pipeline {
+    pub fn load(args: &PipelineConfig, models: &ModelStore, resident: Arc<scrivo_models::resident::Resident>) -> Result<Self> {
+        let (path, model_name) = resolve_model(models, args.model.as_deref())?;
+        let estimate = models.manifest.get(&model_name).ok().map_or_else(
+            || std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0),
+            |e| e.resident_bytes.unwrap_or(e.size_bytes),
+        );
+        let speech = ModelFile { id: model_name.clone(), path, estimate, blocks: None };
+        let model = resident.get(&speech.id, speech.estimate, || scrivo_asr::WhisperModel::load(&speech.path))?;
+        let lists = &args.lists;
+        let (prompt, bias) = if lists.no_bias { (None, None) } else { biasing(lists.lists_dir.clone(), &lists.bias_lists, &model, models)? };
+        drop(model);
+        let terms: Vec<String> = bias.as_ref().map(|c| c.terms().map(String::from).collect()).unwrap_or_default();
+        let context = bias.is_some() && !lists.no_context;
+        let maker = (!args.no_polish).then(|| PolisherMaker::with_model(&args.engine, &terms, None)).transpose()?;
+        let wants_model = maker.as_ref().map_or(context, |m| m.needs_model(context));
+        let language = if wants_model {
+            let entry = models.manifest.default_for(Role::Polish).ok_or_else(|| SessionError::Missing("the manifest has no default polishing model".into()))?;
+            match models.installed(&entry.id) {
+                Ok(path) => Some(ModelFile {
+                    id: entry.id.clone(),
+                    path,
+                    estimate: entry.resident_bytes.unwrap_or(entry.size_bytes),
+                    blocks: maker.as_ref().and_then(|m| m.blocks(context)),
+                }),
+                Err(e) if maker.as_ref().is_none_or(|m| !m.needs_model(false)) => {
+                    tracing::warn!("no context check for biasing lists: {e}");
+                    None
+                }
+                Err(e) => return Err(e.into()),
+            }
+        } else {
+            None
+        };
+        let context = context && language.is_some();
+        Ok(Pipeline { resident, speech, language, model_name, prompt, bias, context, maker, partial: None })
+    }
+
+    /// The polishing engine's name; `None` when not polishing.
+    pub fn polisher_name(&self) -> Option<&str> {
+        self.maker.as_ref().map(PolisherMaker::name)
+    }
+
+    fn language_model(&self) -> Result<Option<Arc<LanguageModel>>> {
+        let Some(l) = &self.language else { return Ok(None) };
+        Ok(Some(self.resident.get(&l.id, l.estimate, || {
+            scrivo_llm::Model::load_blocks(&l.path, l.blocks).map(|(m, t)| LanguageModel { model: Arc::new(m), tokenizer: Arc::new(t) })
+        })?))
+    }
+
+    /// Loads both models now (before a recording, so its end is not held up by a load); they
+    /// stay resident as the budget allows. The polishing model is loaded first and let go, so
+    /// under a budget too small for both it makes room for the speech model, which is held
+    /// for the recording.
+    pub fn preload(&mut self) -> Result<()> {
+        self.language_model()?;
+        self.decoder()?;
+        Ok(())
+    }
+
+    fn options(&self) -> scrivo_asr::DecodeOptions {
+        let (_, threads) = split_cores(Some(1), None);
+        scrivo_asr::DecodeOptions {
+            threads,
+            language: Some("en".into()),
+            fit_encoder_context: true,
+            initial_prompt: self.prompt.clone(),
+            ..scrivo_asr::DecodeOptions::default()
+        }
+    }
+
+    fn decoder(&mut self) -> Result<&mut scrivo_asr::WhisperEngine> {
+        if self.partial.is_none() {
+            let s = &self.speech;
+            let model = self.resident.get(&s.id, s.estimate, || scrivo_asr::WhisperModel::load(&s.path))?;
+            let engine = model.engine()?;
+            self.partial = Some((model, engine));
+        }
+        match self.partial.as_mut() {
+            Some((_, engine)) => Ok(engine),
+            None => Err(SessionError::Missing("no decoding state".into())),
+        }
+    }
+
+    /// A quick pass over the utterance so far (the last 30 s of it at most): the recogniser's
+    /// text only, for partial results while the user speaks. The speech model stays held
+    /// until [`Pipeline::run`].
+    pub fn partial(&mut self, samples: &[f32]) -> Result<String> {
+        let options = self.options();
+        let window = &samples[samples.len().saturating_sub(30 * scrivo_audio::SAMPLE_RATE as usize)..];
+        Ok(scrivo_asr::Transcriber::transcribe(self.decoder()?, window, &options)?.text())
+    }
+
+    /// Recognises `samples` (16 kHz mono; silence before and after the speech is not
+    /// decoded), corrects with the lists and polishes: (raw text, final text). Both models
+    /// are let go at the end.
+    pub fn run(&mut self, samples: &[f32]) -> Result<(String, String)> {
+        let speech = scrivo_audio::trim_silence(samples, scrivo_audio::VadSettings::default(), std::time::Duration::from_millis(300));
+        let options = self.options();
+        let raw = scrivo_asr::Transcriber::transcribe(self.decoder()?, speech, &options);
+        // The speech model is idle from here: under a tight budget it makes room.
+        self.partial = None;
+        let raw = raw?.text();
+        let lm = self.language_model()?;
+        let scorer = match (&lm, self.context) {
+            (Some(lm), true) => Some(scrivo_llm::ContextScorer::new(Arc::clone(&lm.model), Arc::clone(&lm.tokenizer))?),
+            _ => None,
+        };
+        let biased = match &self.bias {
+            Some(c) => c.apply_with(&raw, scorer.as_ref().map(|s| s as &dyn scrivo_bias::ContextModel)).text,
+            None => raw.clone(),
+        };
+        let text = match &self.maker {
+            Some(maker) => maker.make_on(lm.as_ref().map(|l| (Arc::clone(&l.model), Arc::clone(&l.tokenizer))))?.polish(&biased)?.text,
+            None => biased,
+        };
+        Ok((raw, text))
+    }
+}
