@@ -36,6 +36,21 @@ pub enum BatchError {
     Cancelled { path: PathBuf },
 }
 
+impl BatchError {
+    /// The input (or output) file the error is about, when it names one.
+    pub fn path(&self) -> Option<&std::path::Path> {
+        match self {
+            BatchError::Audio(_) => None,
+            BatchError::Asr { path, .. }
+            | BatchError::Polish { path, .. }
+            | BatchError::Io { path, .. }
+            | BatchError::Input { path, .. }
+            | BatchError::Output { path, .. }
+            | BatchError::Cancelled { path } => Some(path),
+        }
+    }
+}
+
 /// A finished recording: the document and what the sink made of it (e.g. the output path).
 #[derive(Debug)]
 pub struct Done<T> {

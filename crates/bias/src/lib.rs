@@ -25,7 +25,7 @@ pub mod text;
 use std::path::PathBuf;
 
 pub use lexicon::Lexicon;
-pub use list::{BiasingList, Entry, Problem, Problems};
+pub use list::{entry_problems, BiasingList, Entry, EntryField, EntryProblem, Problem, Problems};
 pub use matcher::{Change, ChangeKind, ContextModel, Corrected, Corrector, Settings};
 pub use store::Store;
 

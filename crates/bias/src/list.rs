@@ -109,6 +109,52 @@ struct RawEntry {
     note: Option<String>,
 }
 
+/// The field of an entry a problem is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub enum EntryField {
+    Term,
+    SoundsLike,
+    Note,
+}
+
+/// A problem with one entry of a list being edited (`row` indexes the entries).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EntryProblem {
+    pub row: usize,
+    pub field: EntryField,
+    pub message: String,
+}
+
+/// What [`parse`] would reject in these entries, row by row, for an editor to show next to
+/// each field before the list is saved.
+pub fn entry_problems(entries: &[Entry]) -> Vec<EntryProblem> {
+    let mut problems = Vec::new();
+    let mut seen: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
+    for (row, e) in entries.iter().enumerate() {
+        let mut problem = |field, message: String| problems.push(EntryProblem { row, field, message });
+        let key = fold(&e.term);
+        if key.is_empty() {
+            problem(EntryField::Term, "the term needs at least one letter or digit".into());
+        } else if let Some(first) = seen.get(&key) {
+            problem(EntryField::Term, format!("{:?} is already in the list (row {})", e.term.trim(), first + 1));
+        } else {
+            seen.insert(key.clone(), row);
+        }
+        for s in &e.sounds_like {
+            if fold(s).is_empty() {
+                problem(EntryField::SoundsLike, "a sounds-like spelling is empty".into());
+            } else if !key.is_empty() && fold(s) == key {
+                problem(EntryField::SoundsLike, format!("{:?} is the term itself", s.trim()));
+            }
+        }
+        if e.note.as_deref().is_some_and(|n| n.contains('\n')) {
+            problem(EntryField::Note, "a note is one line".into());
+        }
+    }
+    problems
+}
+
 /// 1-based line and column of byte `offset` in `text`.
 pub fn line_column(text: &str, offset: usize) -> (usize, usize) {
     let before = &text[..offset.min(text.len())];
@@ -233,6 +279,17 @@ impl BiasingList {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn entry_problems_name_the_row_and_field() {
+        let entry = |t: &str, s: &[&str]| Entry { term: t.into(), sounds_like: s.iter().map(|x| x.to_string()).collect(), note: None };
+        let got: Vec<(usize, EntryField)> = entry_problems(&[entry("Kubernetes", &["cube nettys"]), entry(" ", &[]), entry("kubernetes", &[""]), entry("Scrivo", &["scrivo"])])
+            .iter()
+            .map(|p| (p.row, p.field))
+            .collect();
+        assert_eq!(got, [(1, EntryField::Term), (2, EntryField::Term), (2, EntryField::SoundsLike), (3, EntryField::SoundsLike)]);
+        assert!(entry_problems(&[entry("Kubernetes", &["cube nettys"])]).is_empty());
+    }
 
     fn check_err(text: &str, expected: &[(usize, usize, &str)]) {
         let problems = parse(text, Path::new("l.toml")).expect_err("should fail").0;

@@ -153,6 +153,22 @@ impl ModelStore {
         Ok(target)
     }
 
+    /// Installs `id` from a file the user already has (the manifest's file, copied from
+    /// another machine): its sha256 must be one the manifest accepts. Returns the installed path.
+    pub fn import_file(&self, id: &str, file: &Path) -> Result<PathBuf> {
+        let entry = self.manifest.get(id)?.clone();
+        let sha = sha256_file(file)?;
+        if !entry.accepted_sha256().iter().any(|s| s.eq_ignore_ascii_case(&sha)) {
+            return Err(Error::Checksum { path: file.to_path_buf(), expected: entry.sha256.clone(), actual: sha });
+        }
+        let target = self.path_of(&entry);
+        std::fs::create_dir_all(&self.dir).map_err(|e| Error::io(&self.dir, e))?;
+        let staging = self.dir.join(format!(".{}.import", entry.file));
+        std::fs::copy(file, &staging).map_err(|e| Error::io(&staging, e))?;
+        std::fs::rename(&staging, &target).map_err(|e| Error::io(&target, e))?;
+        Ok(target)
+    }
+
     /// Deletes an installed model.
     pub fn remove(&self, id: &str) -> Result<bool> {
         let path = self.path_of(self.manifest.get(id)?);

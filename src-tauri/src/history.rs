@@ -1,0 +1,41 @@
+//! Past dictations: list, play, re-run, delete ([`scrivo_history`]).
+
+use tauri::ipc::Response;
+use tauri::State;
+
+use crate::dto::HistoryEntry;
+use crate::error::{fail, CommandResult};
+use crate::state::AppState;
+
+/// How many entries the History view lists.
+const SHOWN: usize = 500;
+
+#[tauri::command]
+pub fn history_list(state: State<'_, AppState>) -> CommandResult<Vec<HistoryEntry>> {
+    Ok(state.history.list(SHOWN)?.iter().map(HistoryEntry::from).collect())
+}
+
+/// The recording's WAV file, as bytes (an `ArrayBuffer` on the page).
+#[tauri::command]
+pub fn history_audio(state: State<'_, AppState>, id: i64) -> CommandResult<Response> {
+    let entry = state.history.get(id)?;
+    let path = state.history.audio_path(&entry);
+    let bytes = std::fs::read(&path).map_err(|e| fail(format!("{}: {e}", path.display())))?;
+    Ok(Response::new(bytes))
+}
+
+/// Transcribes the recording again with the current settings and lists (on a worker thread:
+/// the window stays responsive).
+#[tauri::command]
+pub async fn history_rerun(state: State<'_, AppState>, id: i64) -> CommandResult<HistoryEntry> {
+    let mut pipeline = state.take_pipeline()?;
+    let result = scrivo_session::dictation::rerun(&mut pipeline, &state.history, id);
+    state.put_pipeline(pipeline);
+    Ok(HistoryEntry::from(&result?))
+}
+
+#[tauri::command]
+pub fn history_delete(state: State<'_, AppState>, id: i64) -> CommandResult<()> {
+    state.history.delete(id)?;
+    Ok(())
+}

@@ -1,0 +1,122 @@
+//! The app's one state: the libraries' stores, the settings, the model manager and what is
+//! running now. Commands reach it through `tauri::State<AppState>`.
+
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use scrivo_history::History;
+use scrivo_models::resident::Resident;
+use scrivo_models::store::ModelStore;
+use scrivo_session::pipeline::{LanguageModel, ListChoice, Pipeline, PipelineConfig};
+use scrivo_session::settings::Settings;
+
+/// A lock that survives a panicked holder (the data is plain and stays usable).
+pub fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+pub struct AppState {
+    pub models: ModelStore,
+    pub history: History,
+    /// `SCRIVO_BIAS_DIR`, else the user's config dir.
+    pub lists_dir: Option<PathBuf>,
+    pub settings: Mutex<Settings>,
+    pub resident: Mutex<Arc<Resident>>,
+    /// The dictation pipeline, kept between dictations so its models stay warm; `None` while
+    /// a dictation or re-run has it, or before it is first needed.
+    pub pipeline: Mutex<Option<Pipeline>>,
+    /// Set when the settings or the lists change: the kept pipeline is rebuilt before its next use.
+    pub pipeline_stale: AtomicBool,
+    /// The running dictation's stop flag.
+    pub dictation: Mutex<Option<Arc<AtomicBool>>>,
+    /// The running batch's cancel flag.
+    pub batch: Mutex<Option<Arc<AtomicBool>>>,
+    /// The biasing lists' common words (read once from the speech model's vocabulary).
+    pub lexicon: Mutex<Option<scrivo_bias::Lexicon>>,
+}
+
+impl AppState {
+    /// The stores from the environment (`SCRIVO_MODELS_DIR`, `SCRIVO_HISTORY_DIR`,
+    /// `SCRIVO_BIAS_DIR`, `SCRIVO_SETTINGS`) or the user's folders.
+    pub fn from_env() -> anyhow::Result<AppState> {
+        let dir = |var: &str| std::env::var_os(var).map(PathBuf::from);
+        let models = scrivo_session::models_store(dir("SCRIVO_MODELS_DIR"))?;
+        let history = scrivo_session::history(dir("SCRIVO_HISTORY_DIR"))?;
+        let settings = Settings::load();
+        let resident = Arc::new(settings.resident(None));
+        Ok(AppState {
+            models,
+            history,
+            lists_dir: dir("SCRIVO_BIAS_DIR"),
+            settings: Mutex::new(settings),
+            resident: Mutex::new(resident),
+            pipeline: Mutex::new(None),
+            pipeline_stale: AtomicBool::new(false),
+            dictation: Mutex::new(None),
+            batch: Mutex::new(None),
+            lexicon: Mutex::new(None),
+        })
+    }
+
+    pub fn settings(&self) -> Settings {
+        lock(&self.settings).clone()
+    }
+
+    pub fn resident(&self) -> Arc<Resident> {
+        Arc::clone(&lock(&self.resident))
+    }
+
+    pub fn lists(&self) -> scrivo_bias::Store {
+        scrivo_session::lists::user_store(self.lists_dir.clone())
+    }
+
+    pub fn list_choice(&self) -> ListChoice {
+        ListChoice { lists_dir: self.lists_dir.clone(), ..ListChoice::default() }
+    }
+
+    /// The pipeline the settings ask for.
+    pub fn pipeline_config(&self) -> PipelineConfig {
+        PipelineConfig { no_polish: !self.settings().polish, lists: self.list_choice(), ..PipelineConfig::default() }
+    }
+
+    /// The kept pipeline (rebuilt when stale), its models loaded: taken out of the state
+    /// until [`AppState::put_pipeline`].
+    pub fn take_pipeline(&self) -> scrivo_session::Result<Pipeline> {
+        let kept = lock(&self.pipeline).take();
+        let stale = self.pipeline_stale.swap(false, Ordering::SeqCst);
+        let mut pipeline = match kept {
+            Some(p) if !stale => p,
+            _ => Pipeline::load(&self.pipeline_config(), &self.models, self.resident())?,
+        };
+        pipeline.preload()?;
+        Ok(pipeline)
+    }
+
+    pub fn put_pipeline(&self, pipeline: Pipeline) {
+        *lock(&self.pipeline) = Some(pipeline);
+    }
+
+    /// The biasing lists' context check over the polishing model, shared through the model
+    /// manager with the pipeline; `None` when the model is not installed or loaded only in part.
+    pub fn context_scorer(&self) -> Option<Arc<scrivo_llm::ContextScorer>> {
+        let entry = self.models.manifest.default_for(scrivo_models::manifest::Role::Polish)?;
+        let path = self.models.installed(&entry.id).ok()?;
+        let estimate = entry.resident_bytes.unwrap_or(entry.size_bytes);
+        let loaded = self.resident().get(&entry.id, estimate, || {
+            scrivo_llm::Model::load(&path).map(|(m, t)| LanguageModel { model: Arc::new(m), tokenizer: Arc::new(t) })
+        });
+        match loaded.and_then(|lm| scrivo_llm::ContextScorer::new(Arc::clone(&lm.model), Arc::clone(&lm.tokenizer))) {
+            Ok(scorer) => Some(Arc::new(scorer)),
+            Err(e) => {
+                tracing::warn!("no context check for the biasing lists: {e}");
+                None
+            }
+        }
+    }
+
+    /// The lists or settings changed.
+    pub fn invalidate_pipeline(&self) {
+        self.pipeline_stale.store(true, Ordering::SeqCst);
+    }
+}
