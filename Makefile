@@ -15,10 +15,13 @@ APP                := target/release/scrivo-app
 
 APT_PACKAGES := build-essential pkg-config cmake clang libclang-dev \
 	libwebkit2gtk-4.1-dev libssl-dev librsvg2-dev libayatana-appindicator3-dev libasound2-dev \
-	xvfb xdotool imagemagick time python3-venv espeak-ng \
-	pulseaudio pulseaudio-utils libasound2-plugins
+	xvfb xdotool imagemagick time python3-venv espeak-ng curl \
+	pulseaudio pulseaudio-utils libasound2-plugins webkit2gtk-driver
 
-.PHONY: run test build deps models test-data bench soak eval-bias train clean
+E2E_VENV := $(CACHE)/e2e-venv
+TAURI_DRIVER_VERSION := 2.1.0
+
+.PHONY: run test build ui deps e2e-deps models test-data bench soak eval-bias train clean
 
 deps:
 	@missing=$$(for p in $(APT_PACKAGES); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q '^install ok installed' || echo $$p; done; \
@@ -30,8 +33,18 @@ deps:
 	fi
 	@command -v cargo >/dev/null || { echo "cargo not found: install Rust from https://rustup.rs"; exit 1; }
 
-build: deps
+# The app's page (TypeScript, ui/) is built into ui/dist and embedded into the app binary.
+ui: deps
+	cd ui && { [ -d node_modules ] && [ node_modules/.package-lock.json -nt package-lock.json ] || npm ci --no-audit --no-fund --loglevel=error; } && npm run --silent build
+
+build: ui
 	cargo build --release --locked -p scrivo-cli -p scrivo-app
+
+# What the app's end-to-end tests drive it with: tauri-driver (crates.io) and selenium (PyPI).
+e2e-deps: deps
+	@command -v tauri-driver >/dev/null || cargo install tauri-driver --version $(TAURI_DRIVER_VERSION) --locked
+	@test -x $(E2E_VENV)/bin/python || python3 -m venv $(E2E_VENV)
+	@$(E2E_VENV)/bin/python -c 'import selenium' 2>/dev/null || $(E2E_VENV)/bin/pip install --quiet selenium==4.51.0
 
 models: build
 	$(SCRIVO) models fetch whisper-tiny.en-q8_0 whisper-tiny.en whisper-base smollm2-135m-instruct --source $(MODEL_SOURCE)
@@ -57,10 +70,12 @@ run: models test-data
 		$(SCRIVO) transcribe --out - $(SCRIVO_TEST_DATA)/jfk.wav; \
 	fi
 
-test: models test-data
+test: models test-data e2e-deps
+	cd ui && npm test --silent
 	cargo test --release --locked --workspace
+	@git diff --quiet -- ui/src/bindings 2>/dev/null || { echo "ui/src/bindings changed when the Rust types were exported: commit the new files"; exit 1; }
 	tests/dictate-mic.sh $(SCRIVO) $(SCRIVO_TEST_DATA)/jfk.wav
-	tests/app-window.sh $(APP)
+	tests/app-e2e.sh $(APP) $(SCRIVO_TEST_DATA)/jfk.wav $(E2E_VENV)/bin/python
 
 # Speed, memory and accuracy against the peers, on ../shared/eval (printed as ratios).
 EVAL        ?= ../shared/eval

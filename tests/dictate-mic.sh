@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# End to end from a microphone: a private PulseAudio server with a null sink whose monitor is
-# the default input, so cpal's default ALSA device hears whatever is played into the sink.
+# End to end from a microphone: a fake PulseAudio microphone (tests/lib/fake-mic.sh) that cpal's
+# default ALSA device hears.
 # `scrivo dictate` records while the clip plays; its polished text must hold the clip's words.
 #
 #   tests/dictate-mic.sh [SCRIVO_BINARY] [CLIP.wav]
@@ -14,43 +14,24 @@ CLIP="${2:-${SCRIVO_TEST_DATA:-$HOME/.cache/scrivo/test-data}/jfk.wav}"
 EXPECTED="ask not what your country can do for you"
 
 fail() { echo "dictate-mic: FAIL: $*" >&2; exit 1; }
-for tool in pulseaudio pactl pacat paplay; do
-  command -v "$tool" >/dev/null || fail "$tool is not installed (make deps installs it)"
-done
 [ -f "$CLIP" ] || fail "clip $CLIP not found"
+# shellcheck source=lib/fake-mic.sh
+. "$ROOT/tests/lib/fake-mic.sh"
 
 RUN="$(mktemp -d)"
-KEEPER=""
 cleanup() {
-  [ -n "$KEEPER" ] && kill "$KEEPER" 2>/dev/null || true
-  PULSE_SERVER="unix:$RUN/native" pactl exit 2>/dev/null || true
+  fake_mic_stop
   rm -rf "$RUN"
 }
 trap cleanup EXIT
-
-cat >"$RUN/fake-mic.pa" <<PA
-load-module module-native-protocol-unix auth-anonymous=1 socket=$RUN/native
-load-module module-null-sink sink_name=vspk rate=48000 sink_properties=device.description=VirtualSpeaker
-set-default-sink vspk
-set-default-source vspk.monitor
-PA
-mkdir -p "$RUN/home"
-HOME="$RUN/home" XDG_RUNTIME_DIR="$RUN" pulseaudio -n -F "$RUN/fake-mic.pa" --daemonize=yes --exit-idle-time=-1 \
-  --log-target=file:"$RUN/pulse.log" || fail "pulseaudio did not start: $(cat "$RUN/pulse.log" 2>/dev/null)"
-export PULSE_SERVER="unix:$RUN/native"
-for _ in $(seq 50); do pactl info >/dev/null 2>&1 && break; sleep 0.1; done
-pactl info >/dev/null 2>&1 || fail "pulseaudio does not answer"
-# Keep the sink clocked at low latency, or its monitor lags and drops the start.
-pacat --latency-msec=20 --raw --format=s16le --rate=16000 --channels=1 /dev/zero &
-KEEPER=$!
-sleep 2.5
+fake_mic_start "$RUN" || fail "no fake microphone"
 
 echo "dictate-mic: input devices:"; "$SCRIVO" devices | sed 's/^/  /'
 export SCRIVO_HISTORY_DIR="$RUN/history" SCRIVO_BIAS_DIR="$RUN/lists" SCRIVO_SETTINGS="$RUN/settings.toml"
 norm() { tr '[:upper:]' '[:lower:]' | tr -d '.,?!'; }
 
 # 1. Hands-free: the voice activity detector ends the recording when the speech ends.
-( sleep 1; paplay --latency-msec=50 "$CLIP" ) &
+( sleep 1; fake_mic_play "$CLIP" ) &
 PLAYER=$!
 START=$(date +%s)
 OUT="$("$SCRIVO" dictate --until-silence --seconds 30 2>"$RUN/dictate.err")" \
@@ -68,9 +49,9 @@ grep "^first partial" "$RUN/dictate.err" | sed 's/^/  /'
 echo "dictate-mic: PASS hands-free ($(grep -o '[0-9.]* s recorded.*), saved' "$RUN/dictate.err" | head -1); ${ELAPSED} s in all)"
 
 # 2. The audio server dies mid-dictation: what was recorded is saved and transcribed.
-( sleep 1; paplay --latency-msec=50 "$CLIP" ) &
+( sleep 1; fake_mic_play "$CLIP" ) &
 PLAYER=$!
-( sleep 7; pkill -KILL -f "pulseaudio -n -F $RUN/fake-mic.pa" ) &
+( sleep 7; fake_mic_kill ) &
 KILLER=$!
 OUT="$("$SCRIVO" dictate --seconds 20 2>"$RUN/dictate2.err")" \
   || fail "scrivo dictate failed after the audio server died: $(cat "$RUN/dictate2.err")"

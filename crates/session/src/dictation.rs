@@ -145,21 +145,48 @@ pub fn dictate(pipeline: &mut Pipeline, history: &History, options: &Options, st
         if stop.load(Ordering::Relaxed) {
             break StopReason::Stopped;
         }
+        // Every event queued while a partial pass ran, oldest first: the end of speech must
+        // not wait behind a backlog of level readings.
+        let mut events = Vec::new();
         match rx.recv_timeout(Duration::from_millis(20)) {
-            Ok(CaptureEvent::Level { rms, peak }) => on_event(Event::Level { rms, peak }),
-            Ok(CaptureEvent::Voice(VoiceEvent::Started { at })) => {
-                if !heard {
-                    let began = started + Duration::from_secs_f64(at);
-                    speech_started = Some(began);
-                    next_partial = Some(began + FIRST_PARTIAL);
-                    on_event(Event::SpeechStarted);
-                }
-                heard = true;
-            }
-            Ok(CaptureEvent::Voice(VoiceEvent::Ended { .. })) if heard && options.hands_free => break StopReason::Silence,
-            Ok(CaptureEvent::DeviceLost) => break StopReason::DeviceLost,
-            Ok(_) | Err(mpsc::RecvTimeoutError::Timeout) => {}
+            Ok(first) => events.push(first),
+            Err(mpsc::RecvTimeoutError::Timeout) => {}
             Err(mpsc::RecvTimeoutError::Disconnected) => break StopReason::DeviceLost,
+        }
+        events.extend(rx.try_iter());
+        let mut latest_level = None;
+        let mut ended = None;
+        for event in events {
+            match event {
+                CaptureEvent::Level { rms, peak } => latest_level = Some((rms, peak)),
+                CaptureEvent::Voice(VoiceEvent::Started { at }) => {
+                    tracing::debug!(at, "speech started");
+                    if !heard {
+                        let began = started + Duration::from_secs_f64(at);
+                        speech_started = Some(began);
+                        next_partial = Some(began + FIRST_PARTIAL);
+                        on_event(Event::SpeechStarted);
+                    }
+                    heard = true;
+                }
+                CaptureEvent::Voice(VoiceEvent::Ended { at }) => {
+                    tracing::debug!(at, recorded = capture.seconds(), "speech ended");
+                    if heard && options.hands_free {
+                        ended = Some(StopReason::Silence);
+                        break;
+                    }
+                }
+                CaptureEvent::DeviceLost => {
+                    ended = Some(StopReason::DeviceLost);
+                    break;
+                }
+            }
+        }
+        if let Some((rms, peak)) = latest_level {
+            on_event(Event::Level { rms, peak });
+        }
+        if let Some(reason) = ended {
+            break reason;
         }
         if started.elapsed() >= options.max_duration {
             break StopReason::TimeLimit;

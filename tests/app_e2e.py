@@ -1,0 +1,285 @@
+#!/usr/bin/env python3
+"""End-to-end tests of the desktop app: the real window under Xvfb, driven through WebDriver
+(tauri-driver + WebKitWebDriver), with the fake microphone of tests/lib/fake-mic.sh.
+
+Run by tests/app-e2e.sh, which starts the display, the microphone and tauri-driver. Each check
+prints PASS or raises; screenshots of every view go to --shots.
+"""
+
+import argparse
+import pathlib
+import re
+import shutil
+import subprocess
+import sys
+import time
+
+from selenium import webdriver
+from selenium.common.exceptions import StaleElementReferenceException, WebDriverException
+from selenium.webdriver.common.by import By
+from selenium.webdriver.common.keys import Keys
+from selenium.webdriver.common.options import ArgOptions
+
+EXPECTED_SPEECH = "ask not what your country can do for you"
+NEW_TERM, SOUNDS_LIKE = "Amerikans", "Americans"
+VIEWS = ["dictate", "batch", "lists", "history", "settings"]
+
+
+def norm(text):
+    return re.sub(r"[^a-z' ]", "", text.lower())
+
+
+class Failure(Exception):
+    pass
+
+
+class App:
+    def __init__(self, driver, shots):
+        self.d = driver
+        self.shots = shots
+
+    def all(self, testid, within=None):
+        return (within or self.d).find_elements(By.CSS_SELECTOR, f'[data-testid="{testid}"]')
+
+    def one(self, testid, within=None):
+        found = self.all(testid, within)
+        if not found:
+            raise Failure(f"no element with data-testid={testid}")
+        return found[0]
+
+    def wait(self, what, condition, timeout=20.0):
+        """Polls condition() until it returns something truthy; fails naming `what`."""
+        deadline = time.time() + timeout
+        last = None
+        while time.time() < deadline:
+            try:
+                value = condition()
+                if value:
+                    return value
+            except (Failure, StaleElementReferenceException, WebDriverException) as e:
+                last = e
+            time.sleep(0.25)
+        raise Failure(f"timed out after {timeout:.0f} s waiting for {what}" + (f" (last error: {last})" if last else ""))
+
+    def view(self, name):
+        self.one(f"nav-{name}").click()
+        self.wait(f"the {name} view", lambda: self.one(f"view-{name}").is_displayed())
+
+    def shot(self, name):
+        time.sleep(0.6)  # a screenshot taken at once can come back stale
+        path = self.shots / f"{name}.png"
+        if not self.d.save_screenshot(str(path)):
+            raise Failure(f"screenshot {path} failed")
+        print(f"app-e2e: screenshot {path}")
+
+    def js(self, script, *args):
+        """Runs async JavaScript; the script calls done(value)."""
+        return self.d.execute_async_script("const done = arguments[arguments.length - 1];\n" + script, *args)
+
+
+def check_dictation(app, clip):
+    app.view("dictate")
+    hands_free = app.one("hands-free")
+    if not hands_free.is_selected():
+        hands_free.click()
+    button = app.one("record-button")
+    app.wait("the models to load (record button idle)", lambda: button.get_attribute("data-phase") in ("idle", "error"), 90)
+    button.click()
+    app.wait("recording to start", lambda: button.get_attribute("data-phase") == "recording", 60)
+    time.sleep(0.5)
+    subprocess.run(["paplay", "--latency-msec=50", str(clip)], check=True)
+    partial = app.one("partial-text").text
+    text = app.wait("the polished text", lambda: EXPECTED_SPEECH in norm(app.one("final-text").text) and app.one("final-text").text, 60)
+    if not text[0].isupper() or not text.rstrip().endswith((".", "!", "?")):
+        raise Failure(f"the final text is not polished (capitalised and punctuated): {text!r}")
+    app.wait("the button to be idle again", lambda: button.get_attribute("data-phase") == "idle", 20)
+    level = app.one("level-meter").get_attribute("aria-valuetext")
+    print(f"app-e2e: PASS dictation: {text!r} (partial text seen: {partial!r}; meter: {level})")
+    app.shot("dictate")
+
+
+def run_batch(app, files, what):
+    """Adds `files` to a fresh queue, runs it and returns the rows' (state, error) by file name."""
+    app.view("batch")
+    for clear in app.all("batch-clear"):
+        if clear.is_enabled():
+            clear.click()
+    result = app.js("window.scrivoUi.addBatchPaths(arguments[0]).then(() => done('ok'), (e) => done('error: ' + (e && e.message || e)))", [str(f) for f in files])
+    if result != "ok":
+        raise Failure(f"adding {what} to the batch: {result}")
+    app.wait(f"{len(files)} rows in the queue", lambda: len(app.all("batch-row")) == len(files))
+    app.one("batch-start").click()
+    app.wait(f"the batch of {what} to finish", lambda: all(r.get_attribute("data-state") in ("done", "failed", "cancelled") for r in app.all("batch-row")), 120)
+    rows = {}
+    for row in app.all("batch-row"):
+        name = pathlib.Path(row.get_attribute("data-path") or row.text).name
+        errors = app.all("batch-error", row)
+        rows[name] = (row.get_attribute("data-state"), errors[0].text if errors else "")
+    return rows
+
+
+def check_batch(app, work, clip):
+    good1, good2, bad = work / "speech-one.wav", work / "speech-two.wav", work / "corrupt.wav"
+    shutil.copy(clip, good1)
+    subprocess.run(["espeak-ng", "-w", str(good2), "Please send the quarterly report to the finance team before Friday."], check=True)
+    bad.write_bytes(b"RIFF\x24\x00\x00\x00WAVEjunk" + bytes(range(256)) * 8)
+    rows = run_batch(app, [good1, good2, bad], "three WAVs")
+    states = {name: state for name, (state, _) in rows.items()}
+    if states != {good1.name: "done", good2.name: "done", bad.name: "failed"}:
+        raise Failure(f"batch states: {rows}")
+    error = rows[bad.name][1]
+    if "corrupt.wav" not in error:
+        raise Failure(f"the failed file's error does not name it: {error!r}")
+    summary = app.wait("the batch summary", lambda: re.search(r"2 done.*1 failed", app.one("batch-summary").text) and app.one("batch-summary").text)
+    out1 = good1.with_suffix(".txt").read_text()
+    if EXPECTED_SPEECH not in norm(out1):
+        raise Failure(f"{good1.with_suffix('.txt')} lacks the words: {out1!r}")
+    if "quarterly report" not in norm(good2.with_suffix(".txt").read_text()):
+        raise Failure(f"{good2.with_suffix('.txt')} lacks the words")
+    print(f"app-e2e: PASS batch: {summary!r}; error shown: {error!r}")
+    app.shot("batch")
+
+
+def new_row(app):
+    """Adds a term row; the new row's term field takes the focus."""
+    app.one("term-add").click()
+    focused = app.wait("the new row's term field", lambda: app.d.switch_to.active_element.get_attribute("data-testid") == "term-input" and app.d.switch_to.active_element)
+    return focused.find_element(By.XPATH, "./ancestor::*[@data-testid='term-row']")
+
+
+def terms(app):
+    """The terms in the editor's rows, empty rows left out."""
+    return [v for v in (app.one("term-input", r).get_attribute("value") for r in app.all("term-row")) if v]
+
+
+def check_lists(app, work, lists_dir, clip):
+    app.view("lists")
+    app.one("list-new-name").send_keys("E2E terms")
+    app.one("list-new").click()
+    app.wait("the new list in the editor", lambda: app.all("term-add") and app.one("term-add").is_enabled())
+    row = new_row(app)
+    app.one("term-input", row).send_keys(NEW_TERM)
+    app.one("sounds-like-input", row).send_keys(SOUNDS_LIKE)
+    # A duplicate row gets an inline message and blocks the save.
+    dup = new_row(app)
+    app.one("term-input", dup).send_keys(NEW_TERM.lower())
+    message = app.wait("the duplicate's inline message", lambda: [e.text for e in app.all("field-error") if e.is_displayed() and e.text])
+    if app.one("list-save").is_enabled():
+        raise Failure("save is enabled while a row has a problem")
+    app.one("term-delete", dup).click()
+    app.wait("the problem to clear", lambda: not any(e.is_displayed() and e.text for e in app.all("field-error")))
+    save = app.one("list-save")
+    app.wait("save to be enabled", save.is_enabled, 10)
+    save.click()
+    app.wait("the saved indicator", lambda: app.one("list-saved").is_displayed())
+    files = list(lists_dir.glob("*.toml"))
+    text = "\n".join(f.read_text() for f in files)
+    if f'term = "{NEW_TERM}"' not in text or SOUNDS_LIKE not in text:
+        raise Failure(f"the term is not in the TOML file on disk ({[str(f) for f in files]}): {text!r}")
+    print(f"app-e2e: PASS editor saved {NEW_TERM!r} to {files[0]} (inline message for a duplicate: {message!r})")
+
+    try_input = app.one("try-input")
+    try_input.send_keys("And so my fellow Americans, ask not.")
+    out = app.wait("the try-it result", lambda: NEW_TERM in app.one("try-output").text and app.one("try-output").text, 30)
+    print(f"app-e2e: PASS try it: {out!r}")
+
+    # The file changes on disk behind the editor: saving shows the conflict.
+    files[0].write_text(files[0].read_text().replace(f'"{SOUNDS_LIKE}"', f'"{SOUNDS_LIKE}", "Americas"'))
+    app.one("term-input", new_row(app)).send_keys("Scrivo")
+    app.wait("save to be enabled", app.one("list-save").is_enabled, 10)
+    app.one("list-save").click()
+    app.wait("the conflict banner", lambda: app.one("list-conflict").is_displayed())
+    app.one("list-reload").click()
+    app.wait("the reloaded list", lambda: not app.one("list-conflict").is_displayed() and terms(app) == [NEW_TERM])
+    print("app-e2e: PASS a file changed on disk shows a conflict; reload reads it")
+    app.shot("lists")
+
+    # The next transcription uses the new term.
+    third = work / "speech-three.wav"
+    shutil.copy(clip, third)
+    rows = run_batch(app, [third], "one WAV after the list change")
+    if rows[third.name][0] != "done":
+        raise Failure(f"the transcription after the list change failed: {rows}")
+    result = third.with_suffix(".txt").read_text()
+    if NEW_TERM not in result:
+        raise Failure(f"the next transcription does not use the new term: {result!r}")
+    print(f"app-e2e: PASS the next transcription uses the list: {result.strip()!r}")
+
+
+def check_history(app):
+    app.view("history")
+    rows = app.wait("history rows", lambda: app.all("history-row"), 20)
+    if EXPECTED_SPEECH not in norm(rows[0].text):
+        raise Failure(f"the dictation is not in the history: {rows[0].text!r}")
+    print(f"app-e2e: PASS history lists {len(rows)} dictation(s)")
+    app.shot("history")
+
+
+def check_settings(app):
+    app.view("settings")
+    models = app.wait("model rows", lambda: app.all("model-row"), 20)
+    app.wait("the input devices", lambda: len(app.one("settings-device").find_elements(By.TAG_NAME, "option")) > 1, 20)
+    print(f"app-e2e: PASS settings: {len(models)} models listed")
+    app.shot("settings")
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--app", required=True, type=pathlib.Path)
+    ap.add_argument("--clip", required=True, type=pathlib.Path)
+    ap.add_argument("--work", required=True, type=pathlib.Path)
+    ap.add_argument("--lists-dir", required=True, type=pathlib.Path)
+    ap.add_argument("--shots", required=True, type=pathlib.Path)
+    ap.add_argument("--driver", default="http://127.0.0.1:4444")
+    ap.add_argument("--only", action="append", help="run only these checks (dictation, batch, lists, history, settings)")
+    args = ap.parse_args()
+    args.shots.mkdir(parents=True, exist_ok=True)
+    options = ArgOptions()
+    options.set_capability("browserName", "wry")
+    options.set_capability("tauri:options", {"application": str(args.app.resolve())})
+    driver = webdriver.Remote(command_executor=args.driver, options=options)
+    driver.set_script_timeout(60)
+    app = App(driver, args.shots)
+    failures = []
+    try:
+        app.wait("the app shell", lambda: app.one("nav-dictate").is_displayed(), 30)
+        for name, check in [
+            ("dictation", lambda: check_dictation(app, args.clip)),
+            ("batch", lambda: check_batch(app, args.work, args.clip)),
+            ("lists", lambda: check_lists(app, args.work, args.lists_dir, args.clip)),
+            ("history", lambda: check_history(app)),
+            ("settings", lambda: check_settings(app)),
+        ]:
+            if args.only and name not in args.only:
+                continue
+            try:
+                check()
+            except Failure as e:
+                failures.append(f"{name}: {e}")
+                print(f"app-e2e: FAIL {name}: {e}", file=sys.stderr)
+                try:
+                    app.shot(f"failed-{name.replace(' ', '-')}")
+                except Exception:  # noqa: BLE001 - the failure above is what matters
+                    pass
+        # Keyboard: Ctrl+2 switches to the Batch view.
+        driver.find_element(By.TAG_NAME, "body").send_keys(Keys.CONTROL, "2")
+        try:
+            app.wait("Ctrl+2 to open the batch view", lambda: app.one("view-batch").is_displayed(), 5)
+            print("app-e2e: PASS Ctrl+2 opens the batch view")
+        except Failure as e:
+            failures.append(f"keyboard: {e}")
+        driver.set_window_size(800, 600)
+        for name in VIEWS:
+            app.view(name)
+            app.shot(f"{name}-800x600")
+    finally:
+        driver.quit()
+    if failures:
+        print("app-e2e: FAILED:\n  " + "\n  ".join(failures), file=sys.stderr)
+        return 1
+    print("app-e2e: all checks passed")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
