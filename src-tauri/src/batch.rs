@@ -131,6 +131,11 @@ fn run(app: &AppHandle, state: &AppState, request: &BatchRequest, cancel: &Arc<A
     let cancelled = |e: &str| cancel.load(Ordering::SeqCst) && e.ends_with("cancelled");
     let on_event = |e: Event| match e {
         Event::Started { path, .. } => emit(progress(index_of(&path).unwrap_or(0), &path, BatchFileState::Running)),
+        Event::Progress { index, fraction } => {
+            if let Some(path) = jobs.get(index) {
+                emit(BatchProgress { fraction: f64::from(fraction), ..progress(index_of(path).unwrap_or(0), path, BatchFileState::Running) })
+            }
+        }
         Event::Finished { index, path, .. } => {
             let output = plan.jobs.get(index).map(|j| j.output.to_string_lossy().into_owned());
             emit(BatchProgress { output, ..progress(index_of(&path).unwrap_or(0), &path, BatchFileState::Done) })

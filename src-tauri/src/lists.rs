@@ -191,3 +191,33 @@ pub async fn bias_try(state: State<'_, AppState>, sentence: String, name: Option
     let (text, changes) = scrivo_session::lists::try_text(&corrector, scorer.as_deref().map(|s| s as &dyn scrivo_bias::ContextModel), &sentence);
     Ok(TryResult { text, changes: changes.iter().map(dto::Change::from).collect() })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(term: &str, sounds_like: &[&str]) -> TermRow {
+        TermRow { term: term.into(), sounds_like: sounds_like.iter().map(|s| s.to_string()).collect(), note: String::new() }
+    }
+
+    #[test]
+    fn a_version_changes_with_the_text_and_tells_a_missing_file_apart() {
+        assert_eq!(version_of(Some("a")), version_of(Some("a")));
+        assert_ne!(version_of(Some("a")), version_of(Some("b")));
+        assert_ne!(version_of(None), version_of(Some("")));
+    }
+
+    #[test]
+    fn problems_name_the_row_and_field_the_editor_shows() {
+        let got = problems("Team", &[row("Kubernetes", &["cube nettys"]), row("kubernetes", &[]), row("Scrivo", &["scrivo"])]);
+        let got: Vec<(Option<usize>, ProblemField)> = got.iter().map(|p| (p.row, p.field.clone())).collect();
+        assert_eq!(got, [(Some(1), ProblemField::Term), (Some(2), ProblemField::SoundsLike)]);
+        assert_eq!(problems(" ", &[])[0].field, ProblemField::Name);
+    }
+
+    #[test]
+    fn rows_become_trimmed_entries() {
+        let e = entry(&TermRow { term: " Kubernetes ".into(), sounds_like: vec![" cube nettys".into(), " ".into()], note: "  ".into() });
+        assert_eq!(e, Entry { term: "Kubernetes".into(), sounds_like: vec!["cube nettys".into()], note: None });
+    }
+}

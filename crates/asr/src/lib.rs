@@ -39,11 +39,23 @@ pub struct DecodeOptions {
     pub fit_encoder_context: bool,
     /// Set to stop a decode in progress; the call then returns [`AsrError::Cancelled`].
     pub cancel: Option<Arc<AtomicBool>>,
+    /// Told the share of the decode done so far (0..1), for a progress bar.
+    pub progress: Option<ProgressFn>,
+}
+
+/// A progress callback: the share of a decode done, 0..1.
+#[derive(Clone)]
+pub struct ProgressFn(pub Arc<dyn Fn(f32) + Send + Sync>);
+
+impl std::fmt::Debug for ProgressFn {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ProgressFn")
+    }
 }
 
 impl Default for DecodeOptions {
     fn default() -> Self {
-        DecodeOptions { threads: 2, language: Some("en".into()), initial_prompt: None, fit_encoder_context: true, cancel: None }
+        DecodeOptions { threads: 2, language: Some("en".into()), initial_prompt: None, fit_encoder_context: true, cancel: None, progress: None }
     }
 }
 

@@ -147,6 +147,9 @@ impl WhisperEngine {
             let check: Box<dyn FnMut() -> bool> = Box::new(move || cancel.load(Ordering::Relaxed));
             params.set_abort_callback_safe::<_, Box<dyn FnMut() -> bool>>(check);
         }
+        if let Some(progress) = options.progress.clone() {
+            params.set_progress_callback_safe(move |percent: i32| (progress.0)(percent.clamp(0, 100) as f32 / 100.0));
+        }
         let result = self.state.full(params, audio);
         if options.cancel.as_ref().is_some_and(|c| c.load(Ordering::Relaxed)) {
             return Err(AsrError::Cancelled);

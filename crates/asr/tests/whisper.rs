@@ -128,6 +128,23 @@ fn a_cancel_flag_stops_the_decode_and_an_unset_one_does_not() {
     assert!(matches!(err, AsrError::Cancelled), "{err}");
 }
 
+#[test]
+fn progress_rises_to_the_end_of_the_decode() {
+    let Some(model) = model("ggml-tiny.en-q8_0.bin") else { return };
+    let Some(jfk) = jfk_samples() else { return };
+    let mut engine = WhisperEngine::load(&model).expect("load");
+    let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::<f32>::new()));
+    let sink = std::sync::Arc::clone(&seen);
+    let progress = scrivo_asr::ProgressFn(std::sync::Arc::new(move |f| sink.lock().expect("lock").push(f)));
+    let options = DecodeOptions { progress: Some(progress), ..DecodeOptions::default() };
+    let t = engine.transcribe(&jfk, &options).expect("decode");
+    assert!(t.text().contains("ask not what your country"), "{t:?}");
+    let seen = seen.lock().expect("lock").clone();
+    assert!(!seen.is_empty(), "no progress reported");
+    assert!(seen.windows(2).all(|w| w[0] <= w[1]), "progress went back: {seen:?}");
+    assert!(seen.iter().all(|f| (0.0..=1.0).contains(f)), "{seen:?}");
+}
+
 fn jfk_samples() -> Option<Vec<f32>> {
     jfk().map(|p| scrivo_audio::read_wav(&p).expect("read jfk.wav").samples)
 }

@@ -1,11 +1,11 @@
 //! The worker pool.
 
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
-use std::time::Instant;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{mpsc, Arc, Mutex};
+use std::time::{Duration, Instant};
 
-use scrivo_asr::{AsrError, DecodeOptions, Transcriber, WhisperEngine, WhisperModel};
+use scrivo_asr::{AsrError, DecodeOptions, ProgressFn, Transcriber, WhisperEngine, WhisperModel};
 use scrivo_bias::Corrector;
 use scrivo_polish::Polisher;
 use scrivo_transcript::{join, Document, DocumentSegment};
@@ -33,6 +33,8 @@ pub struct Settings {
 #[derive(Debug, Clone)]
 pub enum Event {
     Started { index: usize, path: PathBuf },
+    /// The share of the recording's decode done, 0..1.
+    Progress { index: usize, fraction: f32 },
     Finished { index: usize, path: PathBuf, audio_seconds: f64, wall_seconds: f64 },
     Failed { index: usize, path: PathBuf, error: String },
 }
@@ -55,21 +57,44 @@ pub fn run<T: Send>(
     let engines = (0..workers).map(|_| model.engine()).collect::<Result<Vec<_>, _>>()?;
     let next = AtomicUsize::new(0);
     let results: Mutex<Vec<Option<Outcome<T>>>> = Mutex::new((0..inputs.len()).map(|_| None).collect());
+    // Decode progress comes from whisper.cpp's threads: it is passed on to `on_event` here.
+    let (progress_tx, progress_rx) = mpsc::channel::<(usize, f32)>();
+    let finished = AtomicBool::new(false);
     std::thread::scope(|scope| {
-        for mut engine in engines {
-            let (next, results) = (&next, &results);
-            scope.spawn(move || {
-                let mut polisher = make_polisher();
-                loop {
-                    let index = next.fetch_add(1, Ordering::Relaxed);
-                    let Some(path) = inputs.get(index) else { break };
-                    let outcome = one(&mut engine, &mut polisher, index, path, settings, on_event, sink);
-                    if let Ok(mut slots) = results.lock() {
-                        slots[index] = Some(outcome);
-                    }
+        let finished = &finished;
+        scope.spawn(move || {
+            while !finished.load(Ordering::Relaxed) {
+                if let Ok((index, fraction)) = progress_rx.recv_timeout(Duration::from_millis(100)) {
+                    on_event(Event::Progress { index, fraction });
                 }
-            });
+            }
+        });
+        let workers: Vec<_> = engines
+            .into_iter()
+            .map(|mut engine| {
+                let (next, results, progress_tx) = (&next, &results, progress_tx.clone());
+                scope.spawn(move || {
+                    let mut polisher = make_polisher();
+                    loop {
+                        let index = next.fetch_add(1, Ordering::Relaxed);
+                        let Some(path) = inputs.get(index) else { break };
+                        let mut file = settings.clone();
+                        let tx = progress_tx.clone();
+                        file.decode.progress = Some(ProgressFn(Arc::new(move |fraction| {
+                            let _ = tx.send((index, fraction));
+                        })));
+                        let outcome = one(&mut engine, &mut polisher, index, path, &file, on_event, sink);
+                        if let Ok(mut slots) = results.lock() {
+                            slots[index] = Some(outcome);
+                        }
+                    }
+                })
+            })
+            .collect();
+        for worker in workers {
+            let _ = worker.join();
         }
+        finished.store(true, Ordering::Relaxed);
     });
     let slots = results.into_inner().unwrap_or_else(|poisoned| poisoned.into_inner());
     Ok(slots

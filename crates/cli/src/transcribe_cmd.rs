@@ -80,6 +80,7 @@ pub fn run(args: TranscribeArgs, store: &ModelStore) -> Result<i32> {
     let bar = BatchBar::new(inputs.len(), total_audio);
     let on_event = |event: Event| match event {
         Event::Started { path, .. } => bar.started(&path),
+        Event::Progress { .. } => {}
         Event::Finished { audio_seconds, .. } => bar.finished(audio_seconds),
         Event::Failed { path, error, .. } => bar.failed(&path, &error),
     };
