@@ -182,7 +182,7 @@ impl Transcriber for WhisperEngine {
         let mut segments = self.decode(audio, language, fitted, options)?;
         let joined = |s: &[(Segment, f32)]| crate::join(s.iter().map(|(seg, _)| seg.text.as_str()));
         if guard::looks_looped(&joined(&segments), seconds) && fitted < FULL_CONTEXT {
-            tracing::warn!(seconds, context = fitted, "decoding looped; decoding again with the full 30 s window");
+            tracing::warn!(seconds, context = fitted, text = %joined(&segments), "decoding looped; decoding again with the full 30 s window");
             segments = self.decode(audio, language, FULL_CONTEXT, options)?;
         }
         let looped = guard::looks_looped(&joined(&segments), seconds);

@@ -31,6 +31,8 @@ pub enum EvalCommand {
     /// The dictation pipeline on simulated input: memory over a long session, under a budget,
     /// after the idle unload.
     Dictation(crate::eval_dictation::DictationArgs),
+    /// Recognising while the user speaks against recognising whole at the end: WER and latency.
+    Live(crate::eval_live::LiveArgs),
 }
 
 #[derive(Args)]
@@ -107,6 +109,7 @@ pub fn run(cmd: EvalCommand, store: &ModelStore) -> Result<i32> {
         EvalCommand::Bias(args) => crate::eval_bias::bias(args, crate::bias_cmd::lexicon(store), store),
         EvalCommand::Vad(args) => crate::eval_vad::vad(args),
         EvalCommand::Dictation(args) => crate::eval_dictation::dictation(args, store),
+        EvalCommand::Live(args) => crate::eval_live::run(args, store),
         EvalCommand::Overcorrect(args) => crate::eval_bias::overcorrect(args, crate::bias_cmd::lexicon(store), store),
     }
 }

@@ -19,6 +19,7 @@ use scrivo_models::store::ModelStore;
 use serde::Serialize;
 
 use crate::asr_setup::{Pipeline, PipelineArgs};
+use scrivo_session::live::LiveUtterance;
 
 #[derive(Args)]
 pub struct DictationArgs {
@@ -99,23 +100,41 @@ pub fn dictation(args: DictationArgs, models: &ModelStore) -> Result<i32> {
     let mut samples: Vec<(f64, f64)> = Vec::new();
     let mut last_text = String::new();
     let mut finals: Vec<f64> = Vec::new();
+    let mut stretches = 0usize;
     while audio_seconds < args.minutes * 60.0 {
         pipeline.preload()?;
         let mut vad = VoiceDetector::new(VadSettings::default());
+        let mut live = LiveUtterance::new();
         let mut speaking = false;
-        for end in (second..clip.len() + second).step_by(second) {
-            let so_far = &clip[..end.min(clip.len())];
-            for e in vad.push(&so_far[end - second..]) {
+        let mut heard = 0;
+        // The clip arrives a second at a time. The clock starts when its last piece arrives
+        // (the key is released): the work that piece causes counts.
+        let mut finished = Instant::now();
+        loop {
+            let end = (heard + second).min(clip.len());
+            let last = end == clip.len();
+            if last {
+                finished = Instant::now();
+            }
+            let so_far = &clip[..end];
+            for e in vad.push(&so_far[heard..]) {
                 if let VoiceEvent::Started { .. } = e {
                     speaking = true;
                 }
             }
+            heard = end;
             if speaking {
-                pipeline.partial(so_far).context("partial pass")?;
+                live.listen(&mut pipeline, so_far).context("finishing a stretch")?;
+                if !last {
+                    live.partial(&mut pipeline, so_far).context("partial pass")?;
+                }
+            }
+            if last {
+                break;
             }
         }
-        let finished = Instant::now();
-        let (_, text) = pipeline.run(&clip)?;
+        stretches += live.stretches();
+        let (_, text) = live.finish(&mut pipeline, &clip)?;
         finals.push(finished.elapsed().as_secs_f64());
         last_text = text;
         utterances += 1;
@@ -151,6 +170,7 @@ pub fn dictation(args: DictationArgs, models: &ModelStore) -> Result<i32> {
         println!("RSS after the first {:.0} MB, max {:.0} MB, last {:.0} MB; slope {:+.1} MB per hour of audio", r.rss_first_mb, r.rss_max_mb, r.rss_last_mb, r.rss_slope_mb_per_hour);
         println!("peak RSS {:.0} MB; after {} s idle and the unload {:.0} MB", r.peak_mb, args.idle_seconds, r.rss_after_idle_mb);
         println!("final text {:.3} s after the end of an utterance (median)", r.final_seconds_p50);
+        println!("stretches finished while speaking: {:.1} per utterance", stretches as f64 / r.utterances.max(1) as f64);
         println!("last text: {}", r.last_text);
     }
     Ok(0)

@@ -56,14 +56,31 @@ pub struct FeatureExtractor {
 impl FeatureExtractor {
     /// States from the blocks in `blocks` (1-based, see [`Model::hidden_states`]).
     pub fn new(model: Arc<Model>, tokenizer: Arc<TextTokenizer>, blocks: Vec<usize>) -> Result<Self, LlmError> {
-        let mut prefix = model.new_cache();
-        model.hidden_states(&tokenizer.encode(PREFIX)?, &mut prefix, &blocks)?;
+        Self::with_prefix(model, tokenizer, blocks, None)
+    }
+
+    /// Like [`FeatureExtractor::new`], with the prompt prefix's cache from an earlier extractor
+    /// on the same model and blocks ([`FeatureExtractor::prefix`]) instead of running it again.
+    pub fn with_prefix(model: Arc<Model>, tokenizer: Arc<TextTokenizer>, blocks: Vec<usize>, prefix: Option<Cache>) -> Result<Self, LlmError> {
+        let prefix = match prefix {
+            Some(p) => p,
+            None => {
+                let mut p = model.new_cache();
+                model.hidden_states(&tokenizer.encode(PREFIX)?, &mut p, &blocks)?;
+                p
+            }
+        };
         let middle = tokenizer.encode(MIDDLE)?;
         Ok(FeatureExtractor { model, tokenizer, blocks, prefix, middle })
     }
 
     pub fn blocks(&self) -> &[usize] {
         &self.blocks
+    }
+
+    /// The prompt prefix's cache (to start another extractor on the same model and blocks).
+    pub fn prefix(&self) -> &Cache {
+        &self.prefix
     }
 
     /// For each block, a `(words.len(), 2 * hidden)` tensor: per word of the second copy, the
@@ -261,11 +278,23 @@ pub struct TaggerPolisher {
 
 impl TaggerPolisher {
     pub fn new(model: Arc<Model>, tokenizer: Arc<TextTokenizer>, head: TaggerHead, rules: RulePolisher) -> Result<Self, LlmError> {
+        Self::with_prefix(model, tokenizer, head, rules, None)
+    }
+
+    /// Like [`TaggerPolisher::new`], reusing the prompt prefix of an earlier tagger on the same
+    /// model and head ([`TaggerPolisher::prefix`]): a tagger made per utterance then costs
+    /// nothing before its text.
+    pub fn with_prefix(model: Arc<Model>, tokenizer: Arc<TextTokenizer>, head: TaggerHead, rules: RulePolisher, prefix: Option<Cache>) -> Result<Self, LlmError> {
         if head.block > model.loaded_blocks() || head.mean.dims1()? != 2 * model.config().hidden {
             return Err(LlmError::Input(format!("the tagger head reads block {} of width {}, which this model does not have", head.block, head.mean.dims1()? / 2)));
         }
-        let features = FeatureExtractor::new(model, tokenizer, vec![head.block])?;
+        let features = FeatureExtractor::with_prefix(model, tokenizer, vec![head.block], prefix)?;
         Ok(TaggerPolisher { features, head, rules, budget: DEFAULT_BUDGET, budget_per_word: BUDGET_PER_WORD })
+    }
+
+    /// The prompt prefix's cache.
+    pub fn prefix(&self) -> Cache {
+        self.features.prefix().clone()
     }
 
     /// Sets the time budget per text, `base + per_word * words`: sentences not reached within

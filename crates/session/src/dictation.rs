@@ -14,12 +14,15 @@ use scrivo_audio::{VadSettings, VoiceEvent};
 use scrivo_capture::{Capture, CaptureEvent};
 use scrivo_history::{History, NewEntry};
 
+use crate::live::LiveUtterance;
 use crate::pipeline::Pipeline;
 use crate::{Result, SessionError};
 
 /// Audio heard before the first partial pass, and the time between passes.
 const FIRST_PARTIAL: Duration = Duration::from_millis(700);
 const PARTIAL_EVERY: Duration = Duration::from_millis(1000);
+/// How often the audio is checked for a pause that ends a stretch.
+const LISTEN_EVERY: Duration = Duration::from_millis(200);
 
 /// How one dictation runs.
 #[derive(Debug, Clone)]
@@ -121,18 +124,25 @@ pub fn dictate(pipeline: &mut Pipeline, history: &History, options: &Options, st
     })?;
     let started = Instant::now();
     let mut heard = false;
-    let mut agreement = scrivo_transcript::PrefixAgreement::new();
+    let mut live = LiveUtterance::new();
+    let mut listened = Instant::now();
     let mut speech_started: Option<Instant> = None;
     let mut next_partial: Option<Instant> = None;
     let mut first_partial: Option<Duration> = None;
     let reason = loop {
+        // Stretches before pauses are recognised while the user goes on speaking.
+        if heard && listened.elapsed() >= LISTEN_EVERY {
+            listened = Instant::now();
+            if let Err(e) = live.listen(pipeline, &capture.snapshot()) {
+                tracing::warn!("a stretch of the utterance was not recognised ahead: {e}");
+            }
+        }
         if let (Some(due), true) = (next_partial, options.partials) {
             if Instant::now() >= due {
                 let samples = capture.snapshot();
                 // A failed partial pass only loses the preview; the final pass decides.
-                match pipeline.partial(&samples) {
-                    Ok(text) => {
-                        let partial = agreement.update(&text);
+                match live.partial(pipeline, &samples) {
+                    Ok(partial) => {
                         let since = speech_started.map_or(Duration::ZERO, |s| s.elapsed());
                         first_partial.get_or_insert(since);
                         on_event(Event::Partial { committed: partial.committed.clone(), tentative: partial.tentative.clone(), seconds_since_speech: since.as_secs_f64() });
@@ -223,7 +233,7 @@ pub fn dictate(pipeline: &mut Pipeline, history: &History, options: &Options, st
     if !options.transcribe {
         return Ok(outcome);
     }
-    match pipeline.run(&recording.samples) {
+    match live.finish(pipeline, &recording.samples) {
         Ok((raw, text)) => {
             history.set_result(id, &raw, &text, None, None)?;
             outcome.latency = stopped.elapsed();

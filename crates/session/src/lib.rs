@@ -5,6 +5,8 @@
 //! - [`lists`]: the user's biasing lists as a corrector, and the common words it guards;
 //! - [`pipeline`]: one recording to polished text, with both models taken from the model
 //!   manager under one memory budget;
+//! - [`live`]: an utterance recognised while it is spoken (stretches finished at pauses,
+//!   partial text), so little is left to do when it ends;
 //! - [`dictation`]: the microphone loop (level, voice activity, partial text), saving every
 //!   recording in the history before it is transcribed;
 //! - [`paths`]: the user's folders.
@@ -26,6 +28,7 @@
 pub mod dictation;
 mod error;
 pub mod lists;
+pub mod live;
 pub mod paths;
 pub mod pipeline;
 pub mod settings;

@@ -122,6 +122,9 @@ pub fn polishing_model_path(models: &ModelStore) -> Result<PathBuf> {
     Ok(models.installed(&entry.id)?)
 }
 
+/// A tagger's prompt prefix, for the model it was computed on.
+pub type KeptPrefix = (std::sync::Weak<scrivo_llm::Model>, scrivo_llm::Cache);
+
 /// Makes polishers as `args` say, protecting `terms`: the polishing model (when the engine
 /// needs one) is loaded once and shared by every polisher made.
 pub struct PolisherMaker {
@@ -201,6 +204,17 @@ impl PolisherMaker {
         })
     }
 
+    /// Like [`PolisherMaker::make_on`], reusing the tagger's prompt prefix kept in `prefix`
+    /// from the last polisher made on the same model (and keeping the new one's there). Only
+    /// a weak reference to the model is kept: it can still be unloaded.
+    pub fn make_reusing(&self, model: Option<(Arc<scrivo_llm::Model>, Arc<scrivo_llm::TextTokenizer>)>, prefix: &mut Option<KeptPrefix>) -> Result<Box<dyn Polisher>> {
+        let (Some(head), Some((model, tokenizer)), true) = (&self.head, model.as_ref(), self.engine == Engine::Tagger) else { return self.make_on(model) };
+        let kept = prefix.take().filter(|(m, _)| m.upgrade().is_some_and(|m| Arc::ptr_eq(&m, model))).map(|(_, c)| c);
+        let polisher = scrivo_llm::TaggerPolisher::with_prefix(Arc::clone(model), Arc::clone(tokenizer), head.clone(), self.rules.clone(), kept)?;
+        *prefix = Some((Arc::downgrade(model), polisher.prefix()));
+        Ok(Box::new(polisher))
+    }
+
     /// A polisher per batch worker; one that cannot be made falls back to the rule pass.
     pub fn factory(&self) -> impl Fn() -> Option<Box<dyn Polisher>> + Sync + '_ {
         move || {
@@ -211,6 +225,10 @@ impl PolisherMaker {
         }
     }
 }
+
+/// Words of the text before a stretch that prompt its decoding (continuity of casing,
+/// punctuation and names across the stretches of an utterance).
+const CONTEXT_WORDS: usize = 30;
 
 /// The polishing model as the model manager keeps it.
 pub struct LanguageModel {
@@ -242,6 +260,8 @@ pub struct Pipeline {
     maker: Option<PolisherMaker>,
     /// The speech model and a decoding state, held while an utterance is being recorded.
     partial: Option<(Arc<scrivo_asr::WhisperModel>, scrivo_asr::WhisperEngine)>,
+    /// The tagger's prompt prefix from the last utterance.
+    prefix: Option<KeptPrefix>,
 }
 
 impl Pipeline {
@@ -279,7 +299,7 @@ impl Pipeline {
             None
         };
         let context = context && language.is_some();
-        Ok(Pipeline { resident, speech, language, model_name, prompt, bias, context, maker, partial: None })
+        Ok(Pipeline { resident, speech, language, model_name, prompt, bias, context, maker, partial: None, prefix: None })
     }
 
     /// The polishing engine's name; `None` when not polishing.
@@ -328,25 +348,44 @@ impl Pipeline {
         }
     }
 
-    /// A quick pass over the utterance so far (the last 30 s of it at most): the recogniser's
-    /// text only, for partial results while the user speaks. The speech model stays held
-    /// until [`Pipeline::run`].
-    pub fn partial(&mut self, samples: &[f32]) -> Result<String> {
-        let options = self.options();
-        let window = &samples[samples.len().saturating_sub(30 * scrivo_audio::SAMPLE_RATE as usize)..];
-        Ok(scrivo_asr::Transcriber::transcribe(self.decoder()?, window, &options)?.text())
+    /// Recognises `samples`, the decoder prompted with the end of `context` (the utterance's
+    /// text before them). With `trim`, silence before and after the speech (by the voice
+    /// detector) is not decoded; the recogniser's own energy bounds apply either way.
+    fn recognise(&mut self, samples: &[f32], context: &str, trim: bool) -> Result<String> {
+        let speech = if trim { scrivo_audio::trim_silence(samples, scrivo_audio::VadSettings::default(), std::time::Duration::from_millis(300)) } else { samples };
+        let mut options = self.options();
+        let words: Vec<&str> = context.split_whitespace().collect();
+        if !words.is_empty() {
+            let before = words[words.len().saturating_sub(CONTEXT_WORDS)..].join(" ");
+            options.initial_prompt = Some(match options.initial_prompt.take() {
+                Some(terms) => format!("{terms} {before}"),
+                None => before,
+            });
+        }
+        Ok(scrivo_asr::Transcriber::transcribe(self.decoder()?, speech, &options)?.text())
     }
 
-    /// Recognises `samples` (16 kHz mono; silence before and after the speech is not
-    /// decoded), corrects with the lists and polishes: (raw text, final text). Both models
-    /// are let go at the end.
-    pub fn run(&mut self, samples: &[f32]) -> Result<(String, String)> {
-        let speech = scrivo_audio::trim_silence(samples, scrivo_audio::VadSettings::default(), std::time::Duration::from_millis(300));
-        let options = self.options();
-        let raw = scrivo_asr::Transcriber::transcribe(self.decoder()?, speech, &options);
-        // The speech model is idle from here: under a tight budget it makes room.
+    /// A quick pass over the utterance so far (the last 30 s of it at most), after `context`:
+    /// the recogniser's text only, for partial results while the user speaks. The speech
+    /// model stays held until [`Pipeline::finish`].
+    pub fn partial(&mut self, samples: &[f32], context: &str) -> Result<String> {
+        let window = &samples[samples.len().saturating_sub(30 * scrivo_audio::SAMPLE_RATE as usize)..];
+        // Untrimmed: fitted tightly to a short stretch, the encoder window makes tiny.en
+        // loop ("And so my fellow Americans." again and again).
+        self.recognise(window, context, false)
+    }
+
+    /// Recognises one stretch of an utterance for good (the speech before a pause), after
+    /// `context`, its text before. The speech model stays held.
+    pub fn chunk(&mut self, samples: &[f32], context: &str) -> Result<String> {
+        self.recognise(samples, context, true)
+    }
+
+    /// The recogniser's text of a whole utterance, corrected with the lists and polished:
+    /// (raw text, final text). The speech model is let go first, so under a tight budget it
+    /// makes room for the polishing model; both are let go at the end.
+    pub fn finish(&mut self, raw: String) -> Result<(String, String)> {
         self.partial = None;
-        let raw = raw?.text();
         let lm = self.language_model()?;
         let scorer = match (&lm, self.context) {
             (Some(lm), true) => Some(scrivo_llm::ContextScorer::new(Arc::clone(&lm.model), Arc::clone(&lm.tokenizer))?),
@@ -357,9 +396,17 @@ impl Pipeline {
             None => raw.clone(),
         };
         let text = match &self.maker {
-            Some(maker) => maker.make_on(lm.as_ref().map(|l| (Arc::clone(&l.model), Arc::clone(&l.tokenizer))))?.polish(&biased)?.text,
+            Some(maker) => maker.make_reusing(lm.as_ref().map(|l| (Arc::clone(&l.model), Arc::clone(&l.tokenizer))), &mut self.prefix)?.polish(&biased)?.text,
             None => biased,
         };
         Ok((raw, text))
+    }
+
+    /// Recognises a whole recording (16 kHz mono), corrects and polishes it: (raw text,
+    /// final text).
+    pub fn run(&mut self, samples: &[f32]) -> Result<(String, String)> {
+        let raw = self.recognise(samples, "", true);
+        self.partial = None;
+        self.finish(raw?)
     }
 }

@@ -1,0 +1,52 @@
+//! The live utterance on the real models: jfk.wav fed a second at a time finishes stretches at
+//! its pauses, and the final text has every word. Skips (with a notice) without the models or
+//! the clip.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use scrivo_session::live::LiveUtterance;
+use scrivo_session::pipeline::{Pipeline, PipelineConfig};
+
+fn jfk() -> Option<Vec<f32>> {
+    let dir = std::env::var_os("SCRIVO_TEST_DATA").map(PathBuf::from).unwrap_or_else(|| PathBuf::from(std::env::var("HOME").unwrap_or_default()).join(".cache/scrivo/test-data"));
+    let path = dir.join("jfk.wav");
+    if !path.is_file() {
+        eprintln!("SKIP: {} not found (make test-data)", path.display());
+        return None;
+    }
+    Some(scrivo_audio::read_wav(&path).expect("jfk.wav reads").samples)
+}
+
+fn pipeline() -> Option<Pipeline> {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../models");
+    let models = scrivo_session::models_store(Some(dir)).expect("models store");
+    let resident = Arc::new(scrivo_models::resident::Resident::new(450 << 20, std::time::Duration::from_secs(300)));
+    let config = PipelineConfig { lists: scrivo_session::pipeline::ListChoice { no_bias: true, ..Default::default() }, ..Default::default() };
+    match Pipeline::load(&config, &models, resident) {
+        Ok(p) => Some(p),
+        Err(e) => {
+            eprintln!("SKIP: models not installed ({e})");
+            None
+        }
+    }
+}
+
+#[test]
+fn jfk_is_finished_at_its_pauses_and_loses_no_word() {
+    let (Some(audio), Some(mut pipeline)) = (jfk(), pipeline()) else { return };
+    let mut live = LiveUtterance::new();
+    let second = scrivo_audio::SAMPLE_RATE as usize;
+    let mut partials = Vec::new();
+    for end in (second..audio.len()).step_by(second) {
+        live.listen(&mut pipeline, &audio[..end]).expect("listen");
+        partials.push(live.partial(&mut pipeline, &audio[..end]).expect("partial").text());
+    }
+    live.listen(&mut pipeline, &audio).expect("listen");
+    assert!(live.stretches() >= 1, "JFK pauses for over a second after \"fellow Americans\": no stretch finished");
+    assert!(partials.last().is_some_and(|p| p.to_lowercase().contains("fellow americans")), "{partials:?}");
+    let (raw, text) = live.finish(&mut pipeline, &audio).expect("finish");
+    let words = |t: &str| t.to_lowercase().chars().filter(|c| c.is_alphabetic() || c.is_whitespace()).collect::<String>();
+    assert!(words(&raw).contains("ask not what your country can do for you ask what you can do for your country"), "{raw}");
+    assert!(words(&text).contains("my fellow americans ask not what your country can do for you"), "{text}");
+}
