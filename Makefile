@@ -104,7 +104,7 @@ bench: models test-data $(CT2_TINY_EN)/model.bin
 SOAK_MINUTES ?= 60
 soak: models test-data
 	$(SCRIVO) eval dictation --wav $(SCRIVO_TEST_DATA)/jfk.wav --minutes $(SOAK_MINUTES) --idle-seconds 5
-	$(SCRIVO) eval dictation --wav $(SCRIVO_TEST_DATA)/jfk.wav --minutes 2 --idle-seconds 5 --budget-mb 180
+	$(SCRIVO) eval dictation --wav $(SCRIVO_TEST_DATA)/jfk.wav --minutes 2 --idle-seconds 5 --budget-mb 150
 
 # Biasing lists: LibriSpeech test-other lists, Earnings-21 over-correction, espeak-ng audio.
 eval-bias: models

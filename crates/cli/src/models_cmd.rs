@@ -88,7 +88,7 @@ fn status(store: &ModelStore, budget_mb: Option<u64>, json: bool) -> Result<i32>
         };
         let estimate = entry.resident_bytes.unwrap_or(entry.size_bytes);
         match role {
-            Role::Asr => drop(resident.get(&entry.id, estimate, || scrivo_asr::WhisperModel::load(&path))?),
+            Role::Asr => drop(resident.get(&entry.id, estimate, || scrivo_session::pipeline::SpeechModel::load(&path))?),
             _ => drop(resident.get(&entry.id, estimate, || scrivo_llm::Model::load(&path))?),
         }
     }

@@ -230,6 +230,18 @@ impl PolisherMaker {
 /// punctuation and names across the stretches of an utterance).
 const CONTEXT_WORDS: usize = 30;
 
+/// The speech model with one decoding state, as the model manager keeps it: loaded and
+/// measured together, since the state's buffers take as much memory as tiny.en's weights.
+pub struct SpeechModel {
+    pub engine: std::sync::Mutex<scrivo_asr::WhisperEngine>,
+}
+
+impl SpeechModel {
+    pub fn load(path: &std::path::Path) -> Result<Self, scrivo_asr::AsrError> {
+        Ok(SpeechModel { engine: std::sync::Mutex::new(scrivo_asr::WhisperEngine::load(path)?) })
+    }
+}
+
 /// The polishing model as the model manager keeps it.
 pub struct LanguageModel {
     pub model: Arc<scrivo_llm::Model>,
@@ -259,7 +271,7 @@ pub struct Pipeline {
     /// `None`: not polishing.
     maker: Option<PolisherMaker>,
     /// The speech model and a decoding state, held while an utterance is being recorded.
-    partial: Option<(Arc<scrivo_asr::WhisperModel>, scrivo_asr::WhisperEngine)>,
+    partial: Option<Arc<SpeechModel>>,
     /// The tagger's prompt prefix from the last utterance.
     prefix: Option<KeptPrefix>,
 }
@@ -272,9 +284,14 @@ impl Pipeline {
             |e| e.resident_bytes.unwrap_or(e.size_bytes),
         );
         let speech = ModelFile { id: model_name.clone(), path, estimate, blocks: None };
-        let model = resident.get(&speech.id, speech.estimate, || scrivo_asr::WhisperModel::load(&speech.path))?;
+        let model = resident.get(&speech.id, speech.estimate, || SpeechModel::load(&speech.path))?;
         let lists = &args.lists;
-        let (prompt, bias) = if lists.no_bias { (None, None) } else { biasing(lists.lists_dir.clone(), &lists.bias_lists, &model, models)? };
+        let (prompt, bias) = if lists.no_bias {
+            (None, None)
+        } else {
+            let engine = model.engine.lock().unwrap_or_else(|p| p.into_inner());
+            biasing(lists.lists_dir.clone(), &lists.bias_lists, engine.model(), models)?
+        };
         drop(model);
         let terms: Vec<String> = bias.as_ref().map(|c| c.terms().map(String::from).collect()).unwrap_or_default();
         let context = bias.is_some() && !lists.no_context;
@@ -335,17 +352,14 @@ impl Pipeline {
         }
     }
 
-    fn decoder(&mut self) -> Result<&mut scrivo_asr::WhisperEngine> {
-        if self.partial.is_none() {
-            let s = &self.speech;
-            let model = self.resident.get(&s.id, s.estimate, || scrivo_asr::WhisperModel::load(&s.path))?;
-            let engine = model.engine()?;
-            self.partial = Some((model, engine));
+    fn decoder(&mut self) -> Result<Arc<SpeechModel>> {
+        if let Some(speech) = &self.partial {
+            return Ok(Arc::clone(speech));
         }
-        match self.partial.as_mut() {
-            Some((_, engine)) => Ok(engine),
-            None => Err(SessionError::Missing("no decoding state".into())),
-        }
+        let s = &self.speech;
+        let speech = self.resident.get(&s.id, s.estimate, || SpeechModel::load(&s.path))?;
+        self.partial = Some(Arc::clone(&speech));
+        Ok(speech)
     }
 
     /// Recognises `samples`, the decoder prompted with the end of `context` (the utterance's
@@ -362,7 +376,9 @@ impl Pipeline {
                 None => before,
             });
         }
-        Ok(scrivo_asr::Transcriber::transcribe(self.decoder()?, speech, &options)?.text())
+        let model = self.decoder()?;
+        let mut engine = model.engine.lock().unwrap_or_else(|p| p.into_inner());
+        Ok(scrivo_asr::Transcriber::transcribe(&mut *engine, speech, &options)?.text())
     }
 
     /// A quick pass over the utterance so far (the last 30 s of it at most), after `context`:
