@@ -77,7 +77,7 @@ class App:
         return self.d.execute_async_script("const done = arguments[arguments.length - 1];\n" + script, *args)
 
 
-def check_dictation(app, clip):
+def check_dictation(app, clip, work):
     app.view("dictate")
     hands_free = app.one("hands-free")
     if not hands_free.is_selected():
@@ -96,6 +96,22 @@ def check_dictation(app, clip):
     level = app.one("level-meter").get_attribute("aria-valuetext")
     print(f"app-e2e: PASS dictation: {text!r} (partial text seen: {partial!r}; meter: {level})")
     app.shot("dictate")
+
+    # A second dictation, started and stopped by hand, on the microphone kept warm.
+    hands_free.click()
+    if hands_free.is_selected():
+        raise Failure("hands-free did not turn off")
+    clip2 = work / "second-dictation.wav"
+    subprocess.run(["espeak-ng", "-w", str(clip2), "Please call the office tomorrow morning."], check=True)
+    started = time.time()
+    button.click()
+    app.wait("the second recording to start", lambda: button.get_attribute("data-phase") == "recording", 20)
+    start_s = time.time() - started
+    subprocess.run(["paplay", "--latency-msec=50", str(clip2)], check=True)
+    time.sleep(0.5)
+    button.click()
+    second = app.wait("the second text", lambda: "office" in norm(app.one("final-text").text) and app.one("final-text").text, 60)
+    print(f"app-e2e: PASS a second dictation on the warm microphone ({start_s:.2f} s from the click to recording): {second!r}")
 
 
 def run_batch(app, files, what):
@@ -244,7 +260,7 @@ def main():
     try:
         app.wait("the app shell", lambda: app.one("nav-dictate").is_displayed(), 30)
         for name, check in [
-            ("dictation", lambda: check_dictation(app, args.clip)),
+            ("dictation", lambda: check_dictation(app, args.clip, args.work)),
             ("batch", lambda: check_batch(app, args.work, args.clip)),
             ("lists", lambda: check_lists(app, args.work, args.lists_dir, args.clip)),
             ("history", lambda: check_history(app)),

@@ -67,7 +67,8 @@ fn run(app: &AppHandle, state: &AppState, hands_free: bool, stop: &AtomicBool) -
     let mut pipeline = state.take_pipeline()?;
     let settings = state.settings();
     let device = settings.input_device.clone().filter(|d| scrivo_capture::input_devices().is_ok_and(|all| all.iter().any(|x| &x.name == d)));
-    let options = dictation::Options { device, hands_free, ..dictation::Options::default() };
+    let microphone = state.microphone(device.as_deref())?;
+    let options = dictation::Options { device, hands_free, microphone: Some(microphone), ..dictation::Options::default() };
     phase(app, DictationPhase::Recording, None);
     let mut last_level = Instant::now() - LEVEL_EVERY;
     let result = dictation::dictate(&mut pipeline, &state.history, &options, stop, |e| match e {

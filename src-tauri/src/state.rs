@@ -11,6 +11,9 @@ use scrivo_models::store::ModelStore;
 use scrivo_session::pipeline::{LanguageModel, ListChoice, Pipeline, PipelineConfig};
 use scrivo_session::settings::Settings;
 
+/// How long the microphone stays open after a dictation.
+pub const KEEP_WARM: std::time::Duration = std::time::Duration::from_secs(30);
+
 /// A lock that survives a panicked holder (the data is plain and stays usable).
 pub fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|p| p.into_inner())
@@ -32,6 +35,9 @@ pub struct AppState {
     pub dictation: Mutex<Option<Arc<AtomicBool>>>,
     /// The running batch's cancel flag.
     pub batch: Mutex<Option<Arc<AtomicBool>>>,
+    /// The microphone, kept open for a while after a dictation so the next one starts at once
+    /// and with what was said as it started.
+    pub microphone: Mutex<Option<Arc<scrivo_capture::Microphone>>>,
     /// The biasing lists' common words (read once from the speech model's vocabulary).
     pub lexicon: Mutex<Option<scrivo_bias::Lexicon>>,
 }
@@ -56,6 +62,7 @@ impl AppState {
             dictation: Mutex::new(None),
             batch: Mutex::new(None),
             lexicon: Mutex::new(None),
+            microphone: Mutex::new(None),
         })
     }
 
@@ -113,6 +120,17 @@ impl AppState {
                 None
             }
         }
+    }
+
+    /// The microphone for `device`, warm when it still is, else opened now.
+    pub fn microphone(&self, device: Option<&str>) -> scrivo_session::Result<Arc<scrivo_capture::Microphone>> {
+        let mut kept = lock(&self.microphone);
+        if let Some(m) = kept.as_ref().filter(|m| m.is_open() && m.device() == device) {
+            return Ok(Arc::clone(m));
+        }
+        let opened = scrivo_capture::Microphone::open(device, KEEP_WARM)?;
+        *kept = Some(Arc::clone(&opened));
+        Ok(opened)
     }
 
     /// The lists or settings changed.

@@ -93,6 +93,7 @@ pub fn dictate(args: DictateArgs, models: &ModelStore) -> Result<i32> {
         partials: !args.no_partials,
         transcribe: true,
         bias_lists: config.lists.bias_lists.clone(),
+        microphone: None,
     };
     if let Some(name) = &args.device {
         settings.input_device = Some(name.clone());

@@ -7,11 +7,11 @@
 //! the voice activity detector hears the speech end.
 
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::mpsc;
+use std::sync::{mpsc, Arc};
 use std::time::{Duration, Instant};
 
 use scrivo_audio::{VadSettings, VoiceEvent};
-use scrivo_capture::{Capture, CaptureEvent};
+use scrivo_capture::{Capture, CaptureEvent, Microphone};
 use scrivo_history::{History, NewEntry};
 
 use crate::live::LiveUtterance;
@@ -42,6 +42,9 @@ pub struct Options {
     pub transcribe: bool,
     /// The biasing lists' names, recorded in the history entry.
     pub bias_lists: Vec<String>,
+    /// A microphone kept warm between dictations (for `device`); a new stream is opened when
+    /// it is `None`, closed or for another device.
+    pub microphone: Option<Arc<Microphone>>,
 }
 
 impl Default for Options {
@@ -54,6 +57,7 @@ impl Default for Options {
             partials: true,
             transcribe: true,
             bias_lists: Vec::new(),
+            microphone: None,
         }
     }
 }
@@ -119,9 +123,13 @@ pub struct Outcome {
 pub fn dictate(pipeline: &mut Pipeline, history: &History, options: &Options, stop: &AtomicBool, mut on_event: impl FnMut(Event)) -> Result<Outcome> {
     let vad = VadSettings { hangover: options.silence.clamp(Duration::from_millis(100), Duration::from_secs(10)), ..VadSettings::default() };
     let (tx, rx) = mpsc::channel::<CaptureEvent>();
-    let capture = Capture::start_with(options.device.as_deref(), vad, move |event| {
+    let forward = move |event| {
         let _ = tx.send(event);
-    })?;
+    };
+    let capture = match options.microphone.as_ref().filter(|m| m.is_open() && m.device() == options.device.as_deref()) {
+        Some(warm) => warm.record(vad, forward)?,
+        None => Capture::start_with(options.device.as_deref(), vad, forward)?,
+    };
     let started = Instant::now();
     let mut heard = false;
     let mut live = LiveUtterance::new();
