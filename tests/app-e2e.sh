@@ -21,7 +21,7 @@ if [[ "${1:-}" == "--inside-display" ]]; then
   trap 'kill "$DRIVER" 2>/dev/null || true' EXIT
   for _ in $(seq 50); do curl -sf http://127.0.0.1:4444/status >/dev/null 2>&1 && break; sleep 0.2; done
   "$PYTHON" "$ROOT/tests/app_e2e.py" --app "$APP" --clip "$CLIP" --work "$RUN/work" \
-    --lists-dir "$SCRIVO_BIAS_DIR" --shots "$ROOT/target/e2e-screens" ${E2E_ONLY:+--only $E2E_ONLY}
+    --lists-dir "$SCRIVO_BIAS_DIR" --settings "$SCRIVO_SETTINGS" --shots "$ROOT/target/e2e-screens" ${E2E_ONLY:+--only $E2E_ONLY}
   exit $?
 fi
 
@@ -30,7 +30,7 @@ CLIP="${2:?clip}"
 PYTHON="${3:?python with selenium}"
 [[ -x "$APP" ]] || fail "no app binary at $APP"
 [[ -f "$CLIP" ]] || fail "clip $CLIP not found"
-for tool in xvfb-run tauri-driver WebKitWebDriver espeak-ng curl; do
+for tool in xvfb-run tauri-driver WebKitWebDriver espeak-ng curl xdotool; do
   command -v "$tool" >/dev/null || fail "$tool is not installed (make deps installs it)"
 done
 APP="$(cd "$(dirname "$APP")" && pwd)/$(basename "$APP")"

@@ -113,6 +113,15 @@ def check_dictation(app, clip, work):
     second = app.wait("the second text", lambda: "office" in norm(app.one("final-text").text) and app.one("final-text").text, 60)
     print(f"app-e2e: PASS a second dictation on the warm microphone ({start_s:.2f} s from the click to recording): {second!r}")
 
+    # The global start/stop shortcut (the default, Ctrl+Shift+Space), pressed on the X display.
+    subprocess.run(["xdotool", "key", "ctrl+shift+space"], check=True)
+    app.wait("the shortcut to start a dictation", lambda: button.get_attribute("data-phase") == "recording", 20)
+    subprocess.run(["paplay", "--latency-msec=50", str(clip2)], check=True)
+    time.sleep(0.5)
+    subprocess.run(["xdotool", "key", "ctrl+shift+space"], check=True)
+    app.wait("the shortcut to stop it", lambda: button.get_attribute("data-phase") == "idle", 60)
+    print("app-e2e: PASS the global shortcut starts and stops a dictation")
+
 
 def run_batch(app, files, what):
     """Adds `files` to a fresh queue, runs it and returns the rows' (state, error) by file name."""
@@ -231,12 +240,19 @@ def check_history(app):
     app.shot("history")
 
 
-def check_settings(app):
+def check_settings(app, settings_file):
     app.view("settings")
     models = app.wait("model rows", lambda: app.all("model-row"), 20)
     app.wait("the input devices", lambda: len(app.one("settings-device").find_elements(By.TAG_NAME, "option")) > 1, 20)
-    print(f"app-e2e: PASS settings: {len(models)} models listed")
+    budget = app.one("settings-budget")
+    budget.clear()
+    budget.send_keys("300")
+    app.one("settings-save").click()
+    saved = app.wait("the settings file", lambda: settings_file.is_file() and "memory_budget_mb = 300" in settings_file.read_text() and settings_file.read_text(), 10)
+    print(f"app-e2e: PASS settings: {len(models)} models listed; the budget saved to {settings_file}")
     app.shot("settings")
+    app.d.execute_script("document.querySelector('[data-testid=\"models-table\"]').scrollIntoView()")
+    app.shot("settings-models")
 
 
 def main():
@@ -246,6 +262,7 @@ def main():
     ap.add_argument("--work", required=True, type=pathlib.Path)
     ap.add_argument("--lists-dir", required=True, type=pathlib.Path)
     ap.add_argument("--shots", required=True, type=pathlib.Path)
+    ap.add_argument("--settings", required=True, type=pathlib.Path)
     ap.add_argument("--driver", default="http://127.0.0.1:4444")
     ap.add_argument("--only", action="append", help="run only these checks (dictation, batch, lists, history, settings)")
     args = ap.parse_args()
@@ -264,7 +281,7 @@ def main():
             ("batch", lambda: check_batch(app, args.work, args.clip)),
             ("lists", lambda: check_lists(app, args.work, args.lists_dir, args.clip)),
             ("history", lambda: check_history(app)),
-            ("settings", lambda: check_settings(app)),
+            ("settings", lambda: check_settings(app, args.settings)),
         ]:
             if args.only and name not in args.only:
                 continue

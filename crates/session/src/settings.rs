@@ -17,7 +17,7 @@ pub struct Settings {
     pub input_device: Option<String>,
     /// Memory for the speech and polishing models together, in MB.
     pub memory_budget_mb: Option<u64>,
-    /// Unload a model not used for this many seconds.
+    /// Unload a model not used for this many seconds (0: never).
     pub idle_unload_seconds: Option<u64>,
     /// The spoken language (the shipped models are English-only).
     pub language: String,
@@ -67,7 +67,11 @@ impl Settings {
     /// The model manager these settings ask for, with `budget_mb` over the saved budget.
     pub fn resident(&self, budget_mb: Option<u64>) -> scrivo_models::resident::Resident {
         let budget = budget_mb.unwrap_or(self.budget_mb()) << 20;
-        scrivo_models::resident::Resident::new(budget, std::time::Duration::from_secs(self.idle_seconds()))
+        let idle = match self.idle_seconds() {
+            0 => std::time::Duration::MAX,
+            s => std::time::Duration::from_secs(s),
+        };
+        scrivo_models::resident::Resident::new(budget, idle)
     }
 
     pub fn load() -> Settings {
@@ -88,9 +92,6 @@ impl Settings {
             if !(50..=65_536).contains(&mb) {
                 problems.push(("memory_budget_mb", format!("{mb} MB is outside 50 to 65536 MB")));
             }
-        }
-        if self.idle_unload_seconds == Some(0) {
-            problems.push(("idle_unload_seconds", "must be at least 1 second".into()));
         }
         if self.language != "en" {
             problems.push(("language", format!("{:?} is not available: the installed models are English-only", self.language)));
