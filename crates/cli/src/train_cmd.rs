@@ -40,6 +40,18 @@ pub struct DataArgs {
     pub every: usize,
     #[arg(long, default_value_t = 0)]
     pub offset: usize,
+    /// Fluent text made disfluent by the seeded rules of `scrivo_synth` (fillers, stutters,
+    /// partial words, repetitions, self-corrections, restarts, false starts), as TSV:COLUMN or a
+    /// .txt file with a sentence or more per line. Long cells are cut at sentence ends.
+    #[arg(long, value_name = "TSV:COLUMN|TXT")]
+    pub synthetic: Vec<String>,
+    /// For `--synthetic`: take the rule pass's output of each sentence as the fluent side (for
+    /// verbatim transcripts: their own fillers and repetitions out first).
+    #[arg(long)]
+    pub clean_first: bool,
+    /// For `--synthetic`: the seed (the same seed and inputs give the same pairs).
+    #[arg(long, default_value_t = 7)]
+    pub seed: u64,
     /// At most this many pairs from each source, spread evenly over it.
     #[arg(long)]
     pub limit: Option<usize>,
@@ -152,6 +164,38 @@ fn data(args: DataArgs) -> Result<i32> {
             }
         }
         counts.push(format!("{} rule-target sentences from {spec}", sentences.len()));
+    }
+    let mut synth = scrivo_synth::Synthesizer::new(args.seed, scrivo_synth::Rates::default());
+    for spec in &args.synthetic {
+        let lines = if spec.ends_with(".txt") && std::path::Path::new(spec).is_file() {
+            std::fs::read_to_string(spec).with_context(|| format!("reading {spec}"))?.lines().map(str::trim).filter(|l| !l.is_empty()).map(String::from).collect()
+        } else {
+            // `--group` applies to the files that have that column (the Earnings-21 calls).
+            let grouped = match (&args.group, spec.rsplit_once(':')) {
+                (Some(g), Some((file, _))) => Table::read(std::path::Path::new(file))?.require(g).is_ok(),
+                _ => false,
+            };
+            cells(spec, &args, grouped)?
+        };
+        let mut sentences = Vec::new();
+        for line in &lines {
+            let words: Vec<&str> = line.split_whitespace().collect();
+            sentences.extend(scrivo_llm::tagger::chunks(&words).into_iter().map(|r| words[r].join(" ")));
+        }
+        let mut sentences = spread(sentences, args.limit);
+        if args.clean_first {
+            sentences = sentences.iter().map(|s| rules.polish(s).map(|p| p.text)).collect::<Result<_, _>>()?;
+        }
+        for s in sentences.iter().filter(|s| s.split_whitespace().count() >= 3) {
+            synth.learn(s);
+        }
+        let mut n = 0;
+        for s in sentences.iter().filter(|s| s.split_whitespace().count() >= 3) {
+            let pair = synth.pair(s);
+            tsv.push_str(&format!("{}\t{}\tsynthetic\n", clean(&pair.disfluent), clean(&pair.fluent)));
+            n += 1;
+        }
+        counts.push(format!("{n} synthetic pairs from {spec} (seed {})", args.seed));
     }
     scrivo_batch::write_atomically(&args.out, &tsv)?;
     println!("{}; wrote {}", counts.join(", "), args.out.display());

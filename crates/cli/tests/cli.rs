@@ -242,6 +242,29 @@ fn train_data_makes_identity_and_rule_target_pairs_from_chosen_groups() {
 }
 
 #[test]
+fn train_data_makes_seeded_synthetic_pairs_whose_fluent_side_is_the_input() {
+    let dir = tempfile::tempdir().expect("dir");
+    let text = dir.path().join("corpus.txt");
+    std::fs::write(&text, "We can meet on Wednesday at the office.\nThe quarterly report goes to Maria before Friday. Send twelve copies to the team.\n").expect("write");
+    let run = |seed: &str, name: &str| {
+        let out_path = dir.path().join(name);
+        let out = scrivo(&["train", "data", "--synthetic", text.to_str().expect("utf8"), "--seed", seed, "--out", out_path.to_str().expect("utf8")]);
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        std::fs::read_to_string(&out_path).expect("read")
+    };
+    let (a, b, c) = (run("3", "a.tsv"), run("3", "b.tsv"), run("4", "c.tsv"));
+    assert_eq!(a, b, "the same seed gives the same pairs");
+    assert_ne!(a, c, "another seed gives other pairs");
+    let rows: Vec<Vec<&str>> = a.lines().skip(1).map(|l| l.split('\t').collect()).collect();
+    let fluent: Vec<&str> = rows.iter().map(|r| r[1]).collect();
+    assert_eq!(fluent, ["We can meet on Wednesday at the office.", "The quarterly report goes to Maria before Friday.", "Send twelve copies to the team."]);
+    for r in &rows {
+        assert_ne!(r[0], r[1], "every pair has a disfluency: {r:?}");
+        assert_eq!(r[2], "synthetic");
+    }
+}
+
+#[test]
 fn train_tagger_writes_a_head_that_polishes() {
     let pairs = repo().join("../shared/eval/text/disfl-qa.train.tsv");
     if !pairs.is_file() || !polishing_model_installed() {
