@@ -16,7 +16,7 @@ use crate::state::{lock, AppState};
 /// The WAV files in `paths` (folders searched recursively, as `scrivo transcribe` does); a
 /// file given by name is kept even when it is not a WAV, so that its error shows in the queue.
 #[tauri::command]
-pub fn batch_expand(paths: Vec<String>) -> Vec<BatchFile> {
+pub async fn batch_expand(paths: Vec<String>) -> Vec<BatchFile> {
     let inputs: Vec<PathBuf> = paths.iter().map(PathBuf::from).collect();
     let plan = scrivo_batch::plan(&inputs, scrivo_transcript::Format::Txt, None);
     let mut files: Vec<PathBuf> = plan.jobs.into_iter().map(|j| j.input).collect();
@@ -101,13 +101,15 @@ fn run(app: &AppHandle, state: &AppState, request: &BatchRequest, cancel: &Arc<A
     let setup = || -> scrivo_session::Result<_> {
         let (path, name) = resolve_model(&state.models, None)?;
         let estimate = state.models.manifest.get(&name).ok().map_or(0, |e| e.resident_bytes.unwrap_or(e.size_bytes));
-        let model = state.resident().get(&name, estimate, || scrivo_asr::WhisperModel::load(&path))?;
+        // The same entry as the dictation pipeline's; held (in use) for the whole batch.
+        let speech = state.resident().get(&name, estimate, || scrivo_session::pipeline::SpeechModel::load(&path))?;
+        let model = speech.engine.lock().unwrap_or_else(|p| p.into_inner()).model().clone();
         let (prompt, bias) = biasing(state.lists_dir.clone(), &[], &model, &state.models)?;
         let terms: Vec<String> = bias.as_ref().map(|c| c.terms().map(String::from).collect()).unwrap_or_default();
         let polishers = request.polish.then(|| PolisherMaker::new(&EngineChoice::default(), &state.models, &terms, bias.is_some())).transpose()?;
-        Ok((model, name, prompt, bias, polishers))
+        Ok((speech, model, name, prompt, bias, polishers))
     };
-    let (model, name, prompt, bias, polishers) = match setup() {
+    let (speech, model, name, prompt, bias, polishers) = match setup() {
         Ok(s) => s,
         Err(e) => {
             fail_all(&mut summary, e.to_string());
@@ -154,6 +156,7 @@ fn run(app: &AppHandle, state: &AppState, request: &BatchRequest, cancel: &Arc<A
         None => scrivo_batch::run(&model, &jobs, &settings, &no_polisher, &on_event, &sink),
     };
     drop(model);
+    drop(speech);
     match results {
         Ok(results) => {
             for result in results {

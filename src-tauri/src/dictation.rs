@@ -32,7 +32,7 @@ fn stop_reason(r: StopReason) -> dto::StopReason {
     }
 }
 
-/// Starts a dictation unless one is running. `transcribe` off only saves the recording.
+/// Starts a dictation on its own thread unless one is running.
 pub fn start(app: &AppHandle, hands_free: bool) -> CommandResult<()> {
     let state = app.state::<AppState>();
     let stop = Arc::new(AtomicBool::new(false));
@@ -149,7 +149,7 @@ fn on_path(tool: &str) -> bool {
 /// Puts `text` on the clipboard and pastes it into the focused window: `wtype` on Wayland,
 /// `xdotool` on X11; the clipboard alone when neither is there.
 #[tauri::command]
-pub fn paste_text(app: AppHandle, text: String) -> CommandResult<PasteOutcome> {
+pub async fn paste_text(app: AppHandle, text: String) -> CommandResult<PasteOutcome> {
     app.clipboard().write_text(text)?;
     let wayland = std::env::var_os("WAYLAND_DISPLAY").is_some();
     let x11 = std::env::var_os("DISPLAY").is_some();

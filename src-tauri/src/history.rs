@@ -17,7 +17,7 @@ pub fn history_list(state: State<'_, AppState>) -> CommandResult<Vec<HistoryEntr
 
 /// The recording's WAV file, as bytes (an `ArrayBuffer` on the page).
 #[tauri::command]
-pub fn history_audio(state: State<'_, AppState>, id: i64) -> CommandResult<Response> {
+pub async fn history_audio(state: State<'_, AppState>, id: i64) -> CommandResult<Response> {
     let entry = state.history.get(id)?;
     let path = state.history.audio_path(&entry);
     let bytes = std::fs::read(&path).map_err(|e| fail(format!("{}: {e}", path.display())))?;

@@ -26,7 +26,10 @@ pub fn settings_set(app: AppHandle, state: State<'_, AppState>, settings: dto::S
     if old.budget_mb() != new.budget_mb() || old.idle_seconds() != new.idle_seconds() {
         *lock(&state.resident) = Arc::new(new.resident(None));
     }
-    state.invalidate_pipeline();
+    // The kept pipeline depends on polishing and on the model manager.
+    if old.polish != new.polish || old.budget_mb() != new.budget_mb() || old.idle_seconds() != new.idle_seconds() {
+        state.invalidate_pipeline();
+    }
     if old.shortcut_toggle != new.shortcut_toggle || old.shortcut_push_to_talk != new.shortcut_push_to_talk {
         let problems = crate::dictation::register_shortcuts(&app);
         if let Some(p) = problems.first() {
@@ -66,7 +69,7 @@ fn start_at_login(on: bool) -> CommandResult<()> {
 }
 
 #[tauri::command]
-pub fn devices() -> CommandResult<Vec<Device>> {
+pub async fn devices() -> CommandResult<Vec<Device>> {
     Ok(scrivo_capture::input_devices()?.into_iter().map(|d| Device { name: d.name, is_default: d.is_default }).collect())
 }
 

@@ -100,7 +100,8 @@ impl AppState {
         Ok(pipeline)
     }
 
-    pub fn put_pipeline(&self, pipeline: Pipeline) {
+    pub fn put_pipeline(&self, mut pipeline: Pipeline) {
+        pipeline.release();
         *lock(&self.pipeline) = Some(pipeline);
     }
 
@@ -110,7 +111,7 @@ impl AppState {
         let entry = self.models.manifest.default_for(scrivo_models::manifest::Role::Polish)?;
         let path = self.models.installed(&entry.id).ok()?;
         let estimate = entry.resident_bytes.unwrap_or(entry.size_bytes);
-        let loaded = self.resident().get(&entry.id, estimate, || {
+        let loaded = self.resident().get(&scrivo_session::pipeline::language_key(&entry.id, None), estimate, || {
             scrivo_llm::Model::load(&path).map(|(m, t)| LanguageModel { model: Arc::new(m), tokenizer: Arc::new(t) })
         });
         match loaded.and_then(|lm| scrivo_llm::ContextScorer::new(Arc::clone(&lm.model), Arc::clone(&lm.tokenizer))) {

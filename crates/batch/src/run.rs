@@ -57,7 +57,9 @@ pub fn run<T: Send>(
     let engines = (0..workers).map(|_| model.engine()).collect::<Result<Vec<_>, _>>()?;
     let next = AtomicUsize::new(0);
     let results: Mutex<Vec<Option<Outcome<T>>>> = Mutex::new((0..inputs.len()).map(|_| None).collect());
-    // Decode progress comes from whisper.cpp's threads: it is passed on to `on_event` here.
+    // Decode progress comes from whisper.cpp's threads: it is passed on to `on_event` here. The
+    // channel never closes (whisper-rs keeps each progress closure, and its sender, for good),
+    // so the forwarder stops on a flag once the workers are done.
     let (progress_tx, progress_rx) = mpsc::channel::<(usize, f32)>();
     let finished = AtomicBool::new(false);
     std::thread::scope(|scope| {

@@ -146,8 +146,6 @@ struct Shared {
     session: Mutex<Option<Session>>,
     /// The last [`PREROLL`] of 16 kHz audio, while no recording runs.
     preroll: Mutex<VecDeque<f32>>,
-    /// When the last recording ended (the stream closes `keep_warm` later).
-    idle_since: Mutex<Instant>,
     /// Why the stream ended, once it has (`None` inside: closed normally).
     ended: Mutex<Option<Option<String>>>,
     close: AtomicBool,
@@ -195,13 +193,16 @@ impl Microphone {
 
     /// Starts a recording: it begins with the audio of the last [`PREROLL`] and goes on until
     /// [`Capture::stop`]. Voice activity is judged with `vad`; `on_event` gets levels, voice
-    /// events and a lost device, on the stream's thread.
+    /// events and a lost device, on the stream's thread (the pre-roll's voice events on the
+    /// caller's), with the recording's lock held: it must not call back into the [`Capture`].
     pub fn record(self: &Arc<Self>, vad: scrivo_audio::VadSettings, on_event: impl Fn(CaptureEvent) + Send + 'static) -> Result<Capture, CaptureError> {
+        let (done_tx, done) = mpsc::channel();
+        // The stream thread marks the stream ended under this lock: checked under it, a
+        // recording never lands on a stream that is going.
+        let mut session = lock(&self.shared.session);
         if !self.is_open() {
             return Err(CaptureError::Device("the input stream is closed".into()));
         }
-        let (done_tx, done) = mpsc::channel();
-        let mut session = lock(&self.shared.session);
         if session.is_some() {
             return Err(CaptureError::Device("a recording is already running on this input".into()));
         }
@@ -215,14 +216,6 @@ impl Microphone {
         Ok(Capture { microphone: Arc::clone(self), done: Some(done) })
     }
 
-    /// Closes the stream now (a recording in progress ends as if the device were lost).
-    pub fn close(&self) {
-        self.shared.close.store(true, Ordering::Relaxed);
-    }
-
-    fn thread_finished(&self) -> bool {
-        lock(&self.thread).as_ref().is_none_or(JoinHandle::is_finished)
-    }
 }
 
 impl std::fmt::Debug for Microphone {
@@ -271,7 +264,6 @@ fn stream_thread(device: cpal::Device, keep_warm: Duration, ready: mpsc::Sender<
     let shared = Arc::new(Shared {
         session: Mutex::new(None),
         preroll: Mutex::new(VecDeque::new()),
-        idle_since: Mutex::new(Instant::now()),
         ended: Mutex::new(None),
         close: AtomicBool::new(false),
         native_rate: config.sample_rate,
@@ -298,6 +290,9 @@ fn stream_thread(device: cpal::Device, keep_warm: Duration, ready: mpsc::Sender<
     };
     let mut error: Option<String> = None;
     let mut last_data = Instant::now();
+    // The stream closes `keep_warm` after the last recording ends; opened with no keep-warm,
+    // it waits for its one recording first.
+    let mut idle_since = (!keep_warm.is_zero()).then(Instant::now);
     loop {
         if shared.close.load(Ordering::Relaxed) {
             break;
@@ -353,22 +348,28 @@ fn stream_thread(device: cpal::Device, keep_warm: Duration, ready: mpsc::Sender<
                 let recording = Recording { samples: std::mem::take(&mut s.samples), native_rate: config.sample_rate, native_channels: config.channels, error: None };
                 let _ = s.done.send(recording);
             }
-            *lock(&shared.idle_since) = Instant::now();
-        } else if session.is_none() && lock(&shared.idle_since).elapsed() >= keep_warm {
+            idle_since = Some(Instant::now());
+        } else if session.is_none() && idle_since.is_some_and(|t| t.elapsed() >= keep_warm) {
             break;
         }
     }
-    // A recording still running ends here: its samples stay for `Capture::stop`.
-    if let Some(s) = lock(&shared.session).as_mut() {
-        if error.is_some() {
-            (s.on_event)(CaptureEvent::DeviceLost);
-        }
-        if let Some(e) = s.voice.finish() {
-            (s.on_event)(CaptureEvent::Voice(e));
+    // A recording still running ends here and is handed over with what it has; the stream is
+    // marked ended under the same lock `record` checks it under.
+    {
+        let mut session = lock(&shared.session);
+        *lock(&shared.ended) = Some(error.clone());
+        if let Some(mut s) = session.take() {
+            if error.is_some() {
+                (s.on_event)(CaptureEvent::DeviceLost);
+            }
+            if let Some(e) = s.voice.finish() {
+                (s.on_event)(CaptureEvent::Voice(e));
+            }
+            let recording = Recording { samples: std::mem::take(&mut s.samples), native_rate: config.sample_rate, native_channels: config.channels, error: error.clone() };
+            let _ = s.done.send(recording);
         }
     }
     let failed = error.is_some();
-    *lock(&shared.ended) = Some(error);
     if failed {
         // Closing a stream whose server is gone can hang: leave it.
         std::mem::forget(stream);
@@ -407,34 +408,23 @@ impl Capture {
 
     /// Whether the stream has ended (the device failed or the stream closed).
     pub fn is_finished(&self) -> bool {
-        !self.microphone.is_open() || self.microphone.thread_finished()
+        !self.microphone.is_open()
     }
 
     /// Ends the recording and returns it (16 kHz mono). The stream stays warm when the
     /// microphone was opened to keep warm.
     pub fn stop(mut self) -> Result<Recording, CaptureError> {
         let shared = Arc::clone(&self.microphone.shared);
-        let native = (shared.native_rate, shared.native_channels);
-        if self.microphone.is_open() && !self.microphone.thread_finished() {
-            if let Some(s) = lock(&shared.session).as_mut() {
-                s.stop = true;
-            }
-            if let Some(done) = self.done.take() {
-                // The stream thread hands it over within one chunk; if it is stuck (a dead
-                // server), what it passed on already is the recording.
-                if let Ok(recording) = done.recv_timeout(Duration::from_secs(10)) {
-                    return Ok(recording);
-                }
-            }
+        if let Some(s) = lock(&shared.session).as_mut() {
+            s.stop = true;
         }
-        let session = lock(&shared.session).take();
-        let samples = session.map(|s| s.samples).unwrap_or_default();
-        let error = match lock(&shared.ended).clone() {
-            Some(Some(e)) => Some(e),
-            Some(None) => None,
-            None => Some("the capture thread stopped answering".into()),
-        };
-        Ok(Recording { samples, native_rate: native.0, native_channels: native.1, error })
+        // The stream thread hands the recording over within one chunk, or as it ends.
+        if let Some(recording) = self.done.take().and_then(|done| done.recv_timeout(Duration::from_secs(10)).ok()) {
+            return Ok(recording);
+        }
+        // The thread is stuck (a dead server): what it passed on already is the recording.
+        let samples = lock(&shared.session).take().map(|s| s.samples).unwrap_or_default();
+        Ok(Recording { samples, native_rate: shared.native_rate, native_channels: shared.native_channels, error: Some("the capture thread stopped answering".into()) })
     }
 }
 

@@ -130,7 +130,8 @@ pub fn dictate(pipeline: &mut Pipeline, history: &History, options: &Options, st
         Some(warm) => warm.record(vad, forward)?,
         None => Capture::start_with(options.device.as_deref(), vad, forward)?,
     };
-    let started = Instant::now();
+    // The recording may begin with the warm stream's pre-roll: its clock starts that much earlier.
+    let started = Instant::now().checked_sub(Duration::from_secs_f64(capture.seconds())).unwrap_or_else(Instant::now);
     let mut heard = false;
     let mut live = LiveUtterance::new();
     let mut listened = Instant::now();

@@ -20,6 +20,9 @@ use crate::Result;
 
 /// Silence that makes a pause (a breath between phrases is shorter).
 pub const PAUSE: Duration = Duration::from_millis(500);
+/// A stretch recognised with fewer words than this per second of speech in it is not kept
+/// (people say two to three words a second).
+const MIN_WORDS_PER_SECOND: f64 = 1.2;
 /// The shortest stretch finished on its own: shorter ones give the recogniser too little
 /// context.
 pub const MIN_STRETCH: Duration = Duration::from_secs(3);
@@ -80,7 +83,16 @@ impl LiveUtterance {
             if seconds(cut.saturating_sub(self.finished)) < MIN_STRETCH.as_secs_f64() {
                 continue;
             }
-            let words = pipeline.chunk(&audio[self.finished..cut], &self.text)?;
+            let stretch = &audio[self.finished..cut];
+            let words = pipeline.chunk(stretch, &self.text)?;
+            // The recogniser sometimes stops after the first sentence of a stretch that holds a
+            // pause: too few words for the speech in it means the stretch is left for the end.
+            let voiced: usize = scrivo_audio::speech_spans(stretch, VadSettings::default()).iter().map(|(a, b)| b - a).sum();
+            let count = words.split_whitespace().count();
+            if (count as f64) < MIN_WORDS_PER_SECOND * seconds(voiced) {
+                tracing::debug!(from = seconds(self.finished), to = seconds(cut), %words, voiced = seconds(voiced), "stretch not finished: too few words for its speech");
+                continue;
+            }
             tracing::debug!(from = seconds(self.finished), to = seconds(cut), %words, "stretch finished");
             self.text = join(&self.text, &words);
             self.finished = cut;

@@ -230,6 +230,15 @@ impl PolisherMaker {
 /// punctuation and names across the stretches of an utterance).
 const CONTEXT_WORDS: usize = 30;
 
+/// The model manager's key for the polishing model `id` loaded with `blocks` (`None`: all):
+/// a model loaded in part is never handed out where the whole one is needed.
+pub fn language_key(id: &str, blocks: Option<usize>) -> String {
+    match blocks {
+        Some(b) => format!("{id}#{b}-blocks"),
+        None => format!("{id}#all"),
+    }
+}
+
 /// The speech model with one decoding state, as the model manager keeps it: loaded and
 /// measured together, since the state's buffers take as much memory as tiny.en's weights.
 pub struct SpeechModel {
@@ -301,7 +310,7 @@ impl Pipeline {
             let entry = models.manifest.default_for(Role::Polish).ok_or_else(|| SessionError::Missing("the manifest has no default polishing model".into()))?;
             match models.installed(&entry.id) {
                 Ok(path) => Some(ModelFile {
-                    id: entry.id.clone(),
+                    id: language_key(&entry.id, maker.as_ref().and_then(|m| m.blocks(context))),
                     path,
                     estimate: entry.resident_bytes.unwrap_or(entry.size_bytes),
                     blocks: maker.as_ref().and_then(|m| m.blocks(context)),
@@ -317,6 +326,12 @@ impl Pipeline {
         };
         let context = context && language.is_some();
         Ok(Pipeline { resident, speech, language, model_name, prompt, bias, context, maker, partial: None, prefix: None })
+    }
+
+    /// Lets go of the speech model held for recording: the model manager may then unload it
+    /// when idle or to make room (call it when putting a pipeline aside).
+    pub fn release(&mut self) {
+        self.partial = None;
     }
 
     /// The polishing engine's name; `None` when not polishing.

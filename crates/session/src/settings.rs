@@ -81,7 +81,11 @@ impl Settings {
                 tracing::warn!("{}: {e}; using the default settings", path.display());
                 Settings::default()
             }),
-            Err(_) => Settings::default(),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Settings::default(),
+            Err(e) => {
+                tracing::warn!("{}: {e}; using the default settings", path.display());
+                Settings::default()
+            }
         }
     }
 
