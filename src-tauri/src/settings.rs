@@ -81,7 +81,10 @@ pub fn models(state: State<'_, AppState>) -> Vec<ModelRow> {
         .list()
         .into_iter()
         .map(|m| {
-            let resident = status.models.iter().find(|r| r.id == m.entry.id).map(|r| r.bytes);
+            // The polishing model is kept under its id and the blocks loaded ("id#all").
+            let id = m.entry.id.as_str();
+            let mut held = status.models.iter().filter(|r| r.id == id || r.id.strip_prefix(id).is_some_and(|rest| rest.starts_with('#'))).peekable();
+            let resident = held.peek().is_some().then(|| held.map(|r| r.bytes).sum::<u64>());
             let size = if m.installed { std::fs::metadata(&m.path).map_or(m.entry.size_bytes, |f| f.len()) } else { m.entry.size_bytes };
             ModelRow {
                 role: if m.entry.role == Role::Asr { ModelRole::Asr } else { ModelRole::Polish },
