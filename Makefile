@@ -35,6 +35,8 @@ deps:
 
 # The app's page (TypeScript, ui/) is built into ui/dist and embedded into the app binary.
 ui: deps
+	@node -e 'const [a,b]=process.versions.node.split(".").map(Number); process.exit(a>20||(a==20&&b>=19)?0:1)' || \
+		{ echo "the app's page needs Node.js 20.19 or later (found $$(node --version)): install it from nodesource.com or your distribution's backports"; exit 1; }
 	cd ui && { [ -d node_modules ] && [ node_modules/.package-lock.json -nt package-lock.json ] || npm ci --no-audit --no-fund --loglevel=error; } && npm run --silent build
 
 build: ui

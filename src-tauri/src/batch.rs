@@ -33,15 +33,7 @@ pub async fn batch_expand(paths: Vec<String>) -> Vec<BatchFile> {
 
 #[tauri::command]
 pub fn batch_start(app: AppHandle, request: BatchRequest) -> CommandResult<()> {
-    let state = app.state::<AppState>();
-    let cancel = Arc::new(AtomicBool::new(false));
-    {
-        let mut running = lock(&state.batch);
-        if running.is_some() {
-            return Err(fail("a batch is already running"));
-        }
-        *running = Some(Arc::clone(&cancel));
-    }
+    let cancel = crate::state::claim(&app.state::<AppState>().batch, "batch")?;
     let app = app.clone();
     std::thread::Builder::new().name("batch".into()).spawn(move || {
         let state = app.state::<AppState>();

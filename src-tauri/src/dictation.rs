@@ -5,7 +5,6 @@
 //! the page as `dictation-*` events.
 
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use scrivo_session::dictation::{self, Event, StopReason};
@@ -13,7 +12,7 @@ use tauri::{AppHandle, Emitter, Manager};
 use tauri_plugin_clipboard_manager::ClipboardExt;
 
 use crate::dto::{self, event, DictationPhase, DictationState, PasteMethod, PasteOutcome};
-use crate::error::{fail, CommandResult};
+use crate::error::CommandResult;
 use crate::state::{lock, AppState};
 
 /// The level meter is drawn at most this often.
@@ -34,15 +33,7 @@ fn stop_reason(r: StopReason) -> dto::StopReason {
 
 /// Starts a dictation on its own thread unless one is running.
 pub fn start(app: &AppHandle, hands_free: bool) -> CommandResult<()> {
-    let state = app.state::<AppState>();
-    let stop = Arc::new(AtomicBool::new(false));
-    {
-        let mut running = lock(&state.dictation);
-        if running.is_some() {
-            return Err(fail("a dictation is already running"));
-        }
-        *running = Some(Arc::clone(&stop));
-    }
+    let stop = crate::state::claim(&app.state::<AppState>().dictation, "dictation")?;
     let app = app.clone();
     std::thread::Builder::new().name("dictation".into()).spawn(move || {
         let state = app.state::<AppState>();

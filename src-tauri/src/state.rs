@@ -11,6 +11,18 @@ use scrivo_models::store::ModelStore;
 use scrivo_session::pipeline::{LanguageModel, ListChoice, Pipeline, PipelineConfig};
 use scrivo_session::settings::Settings;
 
+/// Marks a job as running in `slot` (a dictation, a batch) and returns its stop flag; an error
+/// naming `what` when one is running already.
+pub fn claim(slot: &Mutex<Option<Arc<AtomicBool>>>, what: &str) -> crate::error::CommandResult<Arc<AtomicBool>> {
+    let mut running = lock(slot);
+    if running.is_some() {
+        return Err(crate::error::fail(format!("a {what} is already running")));
+    }
+    let flag = Arc::new(AtomicBool::new(false));
+    *running = Some(Arc::clone(&flag));
+    Ok(flag)
+}
+
 /// How long the microphone stays open after a dictation.
 pub const KEEP_WARM: std::time::Duration = std::time::Duration::from_secs(30);
 
