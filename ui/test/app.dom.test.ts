@@ -3,7 +3,7 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import type { BatchFile } from "../src/api";
 import { createApp as makeApp, NOT_IN_APP_BANNER, VIEW_ORDER, type App } from "../src/app";
 import { browserServices } from "../src/services";
-import { allByTestId, byTestId, fakeServices, settle } from "./fakes";
+import { allByTestId, byTestId, defaultSettings, fakeServices, settle } from "./fakes";
 
 function visibleViews(): string[] {
   return VIEW_ORDER.filter((id) => !byTestId(document, `view-${id}`).hidden);
@@ -24,16 +24,7 @@ function services() {
     openPath: async () => {},
     historyList: async () => [],
     biasLists: async () => [],
-    settingsGet: async () => ({
-      inputDevice: null,
-      memoryBudgetMb: 2048,
-      idleUnloadSeconds: 300,
-      language: "en",
-      polish: true,
-      shortcutToggle: "CommandOrControl+Shift+Space",
-      shortcutPushToTalk: "CommandOrControl+Shift+D",
-      startAtLogin: false,
-    }),
+    settingsGet: async () => defaultSettings(),
     devices: async () => [],
     models: async () => [],
   });

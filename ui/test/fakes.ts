@@ -2,8 +2,23 @@
 // events that a test emits by hand, dialogs that answer what the test says.
 
 import { vi } from "vitest";
-import { api as realApi, type Events } from "../src/api";
+import { api as realApi, type Events, type Settings } from "../src/api";
 import type { Api, DropEvent, Services } from "../src/services";
+
+/** The settings the Rust side gives by default (the tests change what they need). */
+export function defaultSettings(overrides: Partial<Settings> = {}): Settings {
+  return {
+    inputDevice: null,
+    memoryBudgetMb: 2048,
+    idleUnloadSeconds: 300,
+    language: "en",
+    polish: true,
+    shortcutToggle: "CommandOrControl+Shift+Space",
+    shortcutPushToTalk: "CommandOrControl+Shift+D",
+    startAtLogin: false,
+    ...overrides,
+  };
+}
 
 export interface FakeServices extends Services {
   api: { [K in keyof Api]: ReturnType<typeof vi.fn> & Api[K] };

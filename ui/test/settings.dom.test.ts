@@ -2,18 +2,9 @@
 import { beforeEach, describe, expect, it } from "vitest";
 import type { ModelRow, Settings } from "../src/api";
 import { createSettingsView } from "../src/views/settings";
-import { allByTestId, byTestId, fakeServices, settle } from "./fakes";
+import { allByTestId, byTestId, defaultSettings, fakeServices, settle } from "./fakes";
 
-const settings: Settings = {
-  inputDevice: "USB Mic",
-  memoryBudgetMb: 2048,
-  idleUnloadSeconds: 300,
-  language: "en",
-  polish: true,
-  shortcutToggle: "CommandOrControl+Shift+Space",
-  shortcutPushToTalk: "CommandOrControl+Shift+D",
-  startAtLogin: false,
-};
+const settings: Settings = defaultSettings({ inputDevice: "USB Mic" });
 
 const models: ModelRow[] = [
   { id: "whisper-base.en", role: "asr", installed: true, isDefault: true, sizeBytes: 147_000_000, residentBytes: 210_000_000, loaded: true },
