@@ -249,9 +249,17 @@ def check_settings(app, settings_file):
     budget = app.one("settings-budget")
     budget.clear()
     budget.send_keys("300")
+    style = app.one("settings-style")
+    if style.get_attribute("value") != "clean":
+        raise Failure(f"the polishing style starts as {style.get_attribute('value')!r}, not clean")
+    style.find_element(By.CSS_SELECTOR, "option[value='verbatim']").click()
     app.one("settings-save").click()
-    saved = app.wait("the settings file", lambda: settings_file.is_file() and "memory_budget_mb = 300" in settings_file.read_text() and settings_file.read_text(), 10)
-    print(f"app-e2e: PASS settings: {len(models)} models listed; the budget saved to {settings_file}")
+    saved = app.wait(
+        "the settings file",
+        lambda: settings_file.is_file() and "memory_budget_mb = 300" in (t := settings_file.read_text()) and 'style = "verbatim"' in t and t,
+        10,
+    )
+    print(f"app-e2e: PASS settings: {len(models)} models listed; the budget and the verbatim style saved to {settings_file}")
     app.shot("settings")
     app.d.execute_script("document.querySelector('[data-testid=\"models-table\"]').scrollIntoView()")
     app.shot("settings-models")

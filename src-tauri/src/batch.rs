@@ -98,7 +98,7 @@ fn run(app: &AppHandle, state: &AppState, request: &BatchRequest, cancel: &Arc<A
         let model = speech.engine.lock().unwrap_or_else(|p| p.into_inner()).model().clone();
         let (prompt, bias) = biasing(state.lists_dir.clone(), &[], &model, &state.models)?;
         let terms: Vec<String> = bias.as_ref().map(|c| c.terms().map(String::from).collect()).unwrap_or_default();
-        let polishers = request.polish.then(|| PolisherMaker::new(&EngineChoice::default(), &state.models, &terms, bias.is_some())).transpose()?;
+        let polishers = request.polish.then(|| PolisherMaker::new(&EngineChoice { style: state.settings().style(), ..EngineChoice::default() }, &state.models, &terms, bias.is_some())).transpose()?;
         Ok((speech, model, name, prompt, bias, polishers))
     };
     let (speech, model, name, prompt, bias, polishers) = match setup() {

@@ -26,8 +26,8 @@ pub fn settings_set(app: AppHandle, state: State<'_, AppState>, settings: dto::S
     if old.budget_mb() != new.budget_mb() || old.idle_seconds() != new.idle_seconds() {
         *lock(&state.resident) = Arc::new(new.resident(None));
     }
-    // The kept pipeline depends on polishing and on the model manager.
-    if old.polish != new.polish || old.budget_mb() != new.budget_mb() || old.idle_seconds() != new.idle_seconds() {
+    // The kept pipeline depends on polishing (and its style) and on the model manager.
+    if old.polish != new.polish || old.style != new.style || old.budget_mb() != new.budget_mb() || old.idle_seconds() != new.idle_seconds() {
         state.invalidate_pipeline();
     }
     if old.shortcut_toggle != new.shortcut_toggle || old.shortcut_push_to_talk != new.shortcut_push_to_talk {

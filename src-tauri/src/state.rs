@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use scrivo_history::History;
 use scrivo_models::resident::Resident;
 use scrivo_models::store::ModelStore;
-use scrivo_session::pipeline::{LanguageModel, ListChoice, Pipeline, PipelineConfig};
+use scrivo_session::pipeline::{EngineChoice, LanguageModel, ListChoice, Pipeline, PipelineConfig};
 use scrivo_session::settings::Settings;
 
 /// Marks a job as running in `slot` (a dictation, a batch) and returns its stop flag; an error
@@ -96,7 +96,9 @@ impl AppState {
 
     /// The pipeline the settings ask for.
     pub fn pipeline_config(&self) -> PipelineConfig {
-        PipelineConfig { no_polish: !self.settings().polish, lists: self.list_choice(), ..PipelineConfig::default() }
+        let settings = self.settings();
+        let engine = EngineChoice { style: settings.style(), ..EngineChoice::default() };
+        PipelineConfig { no_polish: !settings.polish, engine, lists: self.list_choice(), ..PipelineConfig::default() }
     }
 
     /// The kept pipeline (rebuilt when stale), its models loaded: taken out of the state

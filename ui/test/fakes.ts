@@ -13,6 +13,7 @@ export function defaultSettings(overrides: Partial<Settings> = {}): Settings {
     idleUnloadSeconds: 300,
     language: "en",
     polish: true,
+    style: "clean",
     shortcutToggle: "CommandOrControl+Shift+Space",
     shortcutPushToTalk: "CommandOrControl+Shift+D",
     startAtLogin: false,

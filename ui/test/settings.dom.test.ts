@@ -58,7 +58,13 @@ describe("Settings view", () => {
 
     device.value = "";
     byTestId<HTMLInputElement>(root, "settings-budget").value = "1024";
-    byTestId<HTMLInputElement>(root, "settings-polish").checked = false;
+    const style = byTestId<HTMLSelectElement>(root, "settings-style");
+    expect(style.disabled).toBe(false);
+    style.value = "verbatim";
+    const polish = byTestId<HTMLInputElement>(root, "settings-polish");
+    polish.checked = false;
+    polish.dispatchEvent(new Event("change"));
+    expect(style.disabled).toBe(true);
     byTestId<HTMLInputElement>(root, "settings-login").checked = true;
     byTestId<HTMLButtonElement>(root, "settings-save").click();
     await settle();
@@ -67,6 +73,7 @@ describe("Settings view", () => {
       inputDevice: null,
       memoryBudgetMb: 1024,
       polish: false,
+      style: "verbatim",
       startAtLogin: true,
       shortcutToggle: "CommandOrControl+Alt+K",
     });

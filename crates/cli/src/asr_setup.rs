@@ -27,9 +27,14 @@ pub struct EngineArgs {
     /// The polishing engine (the tagger measured best: see ARCHITECTURE.md).
     #[arg(long, value_enum, default_value = "tagger")]
     pub engine: EngineName,
-    /// A tagger head other than the shipped one (written by `scrivo train tagger`).
+    /// A tagger head other than the style's (written by `scrivo train tagger` or `train lora`).
     #[arg(long)]
     pub tagger_head: Option<PathBuf>,
+    /// What the polished text keeps: `clean` (the shipped fine-tuned adapter: interjections,
+    /// repetitions and false starts out), `verbatim` (every word kept; sentence casing only), or
+    /// an adapter file written by `scrivo train lora`.
+    #[arg(long, default_value = "clean")]
+    pub style: scrivo_polish::Style,
 }
 
 impl EngineArgs {
@@ -39,7 +44,7 @@ impl EngineArgs {
             EngineName::Tagger => Engine::Tagger,
             EngineName::Llm => Engine::Llm,
         };
-        EngineChoice { engine, tagger_head: self.tagger_head.clone() }
+        EngineChoice { engine, tagger_head: self.tagger_head.clone(), style: self.style.clone() }
     }
 
     /// A short description for reports.

@@ -33,6 +33,8 @@ pub enum EvalCommand {
     Dictation(crate::eval_dictation::DictationArgs),
     /// Recognising while the user speaks against recognising whole at the end: WER and latency.
     Live(crate::eval_live::LiveArgs),
+    /// Switching polishing styles on one loaded model: swap time and each style's output.
+    Swap(crate::eval_swap::SwapArgs),
 }
 
 #[derive(Args)]
@@ -105,6 +107,7 @@ pub fn run(cmd: EvalCommand, store: &ModelStore) -> Result<i32> {
     match cmd {
         EvalCommand::Asr(args) => asr(args, store),
         EvalCommand::Polish(args) => polish(args, store),
+        EvalCommand::Swap(args) => crate::eval_swap::run(args, store),
         EvalCommand::Fillers(args) => fillers(args, store),
         EvalCommand::Bias(args) => crate::eval_bias::bias(args, crate::bias_cmd::lexicon(store), store),
         EvalCommand::Vad(args) => crate::eval_vad::vad(args),
@@ -328,7 +331,7 @@ struct PolishReport {
     normaliser: &'static str,
 }
 
-fn percentile(sorted: &[f64], p: f64) -> f64 {
+pub(crate) fn percentile(sorted: &[f64], p: f64) -> f64 {
     if sorted.is_empty() {
         return 0.0;
     }

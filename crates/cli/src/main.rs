@@ -7,6 +7,7 @@ mod eval_bias;
 mod eval_cmd;
 mod eval_dictation;
 mod eval_live;
+mod eval_swap;
 mod eval_vad;
 mod models_cmd;
 mod polish_cmd;

@@ -9,6 +9,7 @@ use anyhow::{bail, Context, Result};
 use clap::{Args, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
 use scrivo_eval::Table;
+use scrivo_llm::finetune::LoraOptions;
 use scrivo_llm::train::{Dataset, TrainOptions};
 use scrivo_llm::tagger::FeatureExtractor;
 use scrivo_models::store::ModelStore;
@@ -20,6 +21,54 @@ pub enum TrainCommand {
     Data(DataArgs),
     /// Train the keep/delete head of the polishing tagger.
     Tagger(TaggerArgs),
+    /// Fine-tune the tagger: low-rank adapters (LoRA) on the model's blocks below the head,
+    /// trained with the head; writes one adapter file (a style for `--style`).
+    Lora(LoraArgs),
+}
+
+#[derive(Args)]
+pub struct LoraArgs {
+    /// TSV files with `disfluent` and `fluent` columns (rows with `#VALUE!` are skipped).
+    #[arg(long = "data", required = true)]
+    pub data: Vec<PathBuf>,
+    /// Where the adapter goes (safetensors: the adapters and the head).
+    #[arg(long)]
+    pub out: PathBuf,
+    /// Use at most this many pairs from each file.
+    #[arg(long)]
+    pub limit: Option<usize>,
+    /// The head to start from (default: the shipped head of the frozen model); its block is the
+    /// last adapted one.
+    #[arg(long)]
+    pub start_head: Option<PathBuf>,
+    /// The first adapted block (1-based).
+    #[arg(long, default_value_t = LoraOptions::default().first)]
+    pub first_block: usize,
+    #[arg(long, default_value_t = LoraOptions::default().rank)]
+    pub rank: usize,
+    #[arg(long, default_value_t = LoraOptions::default().alpha)]
+    pub alpha: f64,
+    #[arg(long, default_value_t = LoraOptions::default().learning_rate)]
+    pub learning_rate: f64,
+    #[arg(long, default_value_t = LoraOptions::default().batch)]
+    pub batch: usize,
+    #[arg(long, default_value_t = LoraOptions::default().epochs)]
+    pub epochs: usize,
+    /// Stop after this many steps (the learning-rate schedule still spans all epochs).
+    #[arg(long)]
+    pub max_steps: Option<usize>,
+    #[arg(long, default_value_t = LoraOptions::default().seed)]
+    pub seed: u64,
+    /// The checkpoint, written every few steps and resumed from when it exists (default:
+    /// OUT.ckpt).
+    #[arg(long)]
+    pub checkpoint: Option<PathBuf>,
+    #[arg(long, default_value_t = LoraOptions::default().checkpoint_every)]
+    pub checkpoint_every: usize,
+    /// The decision settings may delete at most this share of the held-out content words
+    /// that should stay.
+    #[arg(long, default_value_t = LoraOptions::default().content_budget)]
+    pub content_budget: f64,
 }
 
 #[derive(Args)]
@@ -97,6 +146,7 @@ pub fn run(cmd: TrainCommand, store: &ModelStore) -> Result<i32> {
     match cmd {
         TrainCommand::Data(args) => data(args),
         TrainCommand::Tagger(args) => tagger(args, store),
+        TrainCommand::Lora(args) => lora(args, store),
     }
 }
 
@@ -202,15 +252,15 @@ fn data(args: DataArgs) -> Result<i32> {
     Ok(0)
 }
 
-fn read_pairs(args: &TaggerArgs) -> Result<Vec<(String, String)>> {
+fn read_pairs(files: &[PathBuf], limit: Option<usize>) -> Result<Vec<(String, String)>> {
     let mut pairs = Vec::new();
-    for path in &args.pairs {
+    for path in files {
         let table = Table::read(path)?;
         table.require("disfluent")?;
         table.require("fluent")?;
         let mut n = 0;
         for row in table.rows() {
-            if args.limit.is_some_and(|l| n >= l) {
+            if limit.is_some_and(|l| n >= l) {
                 break;
             }
             let (d, f) = (row.get("disfluent")?, row.get("fluent")?);
@@ -222,7 +272,7 @@ fn read_pairs(args: &TaggerArgs) -> Result<Vec<(String, String)>> {
         }
     }
     if pairs.is_empty() {
-        bail!("no usable pairs in {}", args.pairs.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", "));
+        bail!("no usable pairs in {}", files.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", "));
     }
     Ok(pairs)
 }
@@ -235,7 +285,7 @@ fn tagger(args: TaggerArgs, store: &ModelStore) -> Result<i32> {
             Dataset::load(path)?.only_blocks(&args.blocks)?
         }
         _ => {
-            let pairs = read_pairs(&args)?;
+            let pairs = read_pairs(&args.pairs, args.limit)?;
             let model_path = crate::asr_setup::polishing_model_path(store)?;
             let deepest = args.blocks.iter().copied().max();
             let (model, tokenizer) = scrivo_llm::Model::load_blocks(&model_path, deepest)?;
@@ -271,20 +321,91 @@ fn tagger(args: TaggerArgs, store: &ModelStore) -> Result<i32> {
         }
     })?;
     head.save(&args.out)?;
-    println!("block  held-out rows  epoch  threshold  switch cost  weighted error  precision  recall");
+    println!("block  held-out rows  epoch  {DECISION_HEADER}  weighted error  precision  recall");
     for f in &figures {
-        println!(
-            "{:<6} {:<14} {:<6} {:<10.2} {:<12.1} {:<15.4} {:<10.3} {:.3}",
-            f.block, f.rows, f.best_epoch, f.threshold, f.switch_cost, f.weighted_error, f.precision, f.recall
-        );
+        println!("{:<6} {:<14} {:<6} {}  {:<15.4} {:<10.3} {:.3}", f.block, f.rows, f.best_epoch, decision_cells(f.decision), f.weighted_error, f.precision, f.recall);
     }
-    println!(
-        "kept block {} (threshold {:.2}, switch cost {:.1}); wrote {} in {:.0} s",
-        head.block,
-        head.threshold,
-        head.switch_cost,
-        args.out.display(),
-        started.elapsed().as_secs_f64()
-    );
+    println!("kept block {} ({}); wrote {} in {:.0} s", head.block, decision_cells(head.decision), args.out.display(), started.elapsed().as_secs_f64());
     Ok(0)
+}
+
+fn lora(args: LoraArgs, store: &ModelStore) -> Result<i32> {
+    let started = Instant::now();
+    let pairs = read_pairs(&args.data, args.limit)?;
+    let start = match &args.start_head {
+        Some(path) => scrivo_llm::TaggerHead::load(path)?,
+        None => scrivo_llm::TaggerHead::frozen()?,
+    };
+    if start.adapter.is_some() {
+        bail!("the starting head already has adapters: start from a head of the frozen model");
+    }
+    let model_path = crate::asr_setup::polishing_model_path(store)?;
+    let (model, tokenizer) = scrivo_llm::Model::load_blocks(&model_path, Some(start.block))?;
+    let options = LoraOptions {
+        first: args.first_block,
+        rank: args.rank,
+        alpha: args.alpha,
+        learning_rate: args.learning_rate,
+        batch: args.batch,
+        epochs: args.epochs,
+        max_steps: args.max_steps,
+        seed: args.seed,
+        checkpoint_every: args.checkpoint_every,
+        content_budget: args.content_budget,
+        ..LoraOptions::default()
+    };
+    let checkpoint = args.checkpoint.clone().unwrap_or_else(|| scrivo_llm::finetune::checkpoint_path(&args.out));
+    eprintln!(
+        "fine-tuning blocks {}..={} (rank {}, alpha {}) with the head on {} pairs; checkpoint {}",
+        options.first,
+        start.block,
+        options.rank,
+        options.alpha,
+        pairs.len(),
+        checkpoint.display()
+    );
+    let bar = if std::io::stderr().is_terminal() { ProgressBar::new(0) } else { ProgressBar::hidden() };
+    bar.set_style(ProgressStyle::with_template("lora {wide_bar} {pos}/{len} steps, loss {msg}, eta {eta}").unwrap_or_else(|_| ProgressStyle::default_bar()));
+    let (mut window, mut logged) = (Vec::new(), Instant::now());
+    let outcome = scrivo_llm::finetune::train_lora(
+        Arc::new(model),
+        Arc::new(tokenizer),
+        &start,
+        &pairs,
+        options,
+        Some(&checkpoint),
+        |step| {
+            window.push(step.loss);
+            if window.len() > 50 {
+                window.remove(0);
+            }
+            let mean = window.iter().sum::<f64>() / window.len() as f64;
+            bar.set_length(step.steps as u64);
+            bar.set_position(step.step as u64);
+            bar.set_message(format!("{mean:.4}"));
+            if bar.is_hidden() && (logged.elapsed().as_secs() >= 60 || step.step == step.steps) {
+                eprintln!("step {}/{}: loss {mean:.4} (mean of the last {}), lr {:.2e}, {:.0} s", step.step, step.steps, window.len(), step.learning_rate, started.elapsed().as_secs_f64());
+                logged = Instant::now();
+            }
+        },
+        |line| eprintln!("{line}"),
+    )?;
+    bar.finish_and_clear();
+    outcome.head.save(&args.out)?;
+    let size = std::fs::metadata(&args.out).map(|m| m.len()).unwrap_or(0);
+    println!("held-out pairs: {} (training pairs {}, steps {}, resumed at {})", outcome.held_pairs, outcome.train_pairs, outcome.steps, outcome.resumed_from);
+    println!("head            {DECISION_HEADER}  weighted error  precision  recall  loss");
+    for (name, d) in [("frozen model", outcome.before), ("with adapters", outcome.after)] {
+        println!("{name:<15} {}  {:<15.4} {:<10.3} {:<7.3} {:.4}", decision_cells(d.decision), d.weighted_error, d.precision, d.recall, d.loss);
+    }
+    println!("wrote {} ({:.1} MB) in {:.0} s", args.out.display(), size as f64 / 1e6, started.elapsed().as_secs_f64());
+    Ok(0)
+}
+
+const DECISION_HEADER: &str = "threshold  switch  protected  most deleted";
+
+/// A head's decision settings as cells under [`DECISION_HEADER`].
+fn decision_cells(d: scrivo_llm::tagger::Decision) -> String {
+    let protected = if d.protected_cost.is_finite() { format!("{:.1}", d.protected_cost) } else { "never".into() };
+    format!("{:<10.2} {:<7.1} {:<10} {:<12.1}", d.threshold, d.switch_cost, protected, d.max_deleted)
 }

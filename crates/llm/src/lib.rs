@@ -19,6 +19,8 @@
 //! Only this crate links candle.
 
 pub mod context;
+pub mod finetune;
+pub mod lora;
 pub mod model;
 pub mod polisher;
 pub mod tagger;

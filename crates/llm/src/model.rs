@@ -13,6 +13,7 @@ use candle_core::quantized::gguf_file::Content;
 use candle_core::quantized::{QMatMul, QTensor};
 use candle_core::{DType, Device, Tensor, D};
 
+use crate::lora::{Adapter, Linear};
 use crate::tokenizer::TextTokenizer;
 use crate::LlmError;
 
@@ -167,6 +168,28 @@ impl Model {
         self.layers.len()
     }
 
+    /// Block `block`'s weights (1-based) in f32, for training an adapter on it: the seven
+    /// linear maps transposed (`in x out`, in [`Linear`] order), the attention norm and the
+    /// feed-forward norm.
+    pub fn block_weights(&self, block: usize) -> Result<(Vec<Tensor>, Tensor, Tensor), LlmError> {
+        let layer = block.checked_sub(1).and_then(|i| self.layers.get(i)).ok_or_else(|| LlmError::Input(format!("block {block} is not loaded")))?;
+        let dense = |m: &QMatMul| -> Result<Tensor, LlmError> {
+            let w = match m {
+                QMatMul::QTensor(q) => q.dequantize(&self.device)?,
+                QMatMul::Tensor(t) | QMatMul::TensorF16(t) => t.to_dtype(DType::F32)?,
+            };
+            Ok(w.t()?.contiguous()?)
+        };
+        let linears = [&layer.wq, &layer.wk, &layer.wv, &layer.wo, &layer.gate, &layer.up, &layer.down].into_iter().map(dense).collect::<Result<Vec<_>, _>>()?;
+        Ok((linears, layer.attn_norm.clone(), layer.ffn_norm.clone()))
+    }
+
+    /// The RMS norm's epsilon and the rotary tables (`(positions, head_dim / 2)` cosines and
+    /// sines), for a training forward pass that must match this one.
+    pub fn norm_and_rotary(&self) -> (f64, &Tensor, &Tensor) {
+        (self.eps, &self.cos, &self.sin)
+    }
+
     /// A cache for this model.
     pub fn new_cache(&self) -> Cache {
         Cache { kv: vec![None; self.config.layers], len: 0 }
@@ -178,7 +201,7 @@ impl Model {
         if self.layers.len() < self.config.layers {
             return Err(LlmError::Input(format!("only {} of the model's {} blocks are loaded", self.layers.len(), self.config.layers)));
         }
-        let x = self.run_layers(ids, cache, self.config.layers, |_, _| Ok(()))?;
+        let x = self.run_layers(ids, cache, self.config.layers, None, |_, _| Ok(()))?;
         let x = candle_nn::ops::rms_norm(&x, &self.norm, self.eps as f32)?;
         let logits = self.output.forward_t(&x)?.squeeze(0)?;
         Ok(logits.to_dtype(DType::F32)?)
@@ -190,12 +213,17 @@ impl Model {
     /// The cache holds only those blocks' keys and values afterwards, so it serves further
     /// calls to this method with the same `wanted`, not [`Model::forward`].
     pub fn hidden_states(&self, ids: &[u32], cache: &mut Cache, wanted: &[usize]) -> Result<Vec<Tensor>, LlmError> {
+        self.hidden_states_adapted(ids, cache, wanted, None)
+    }
+
+    /// [`Model::hidden_states`] with a low-rank adapter added to the blocks it covers.
+    pub fn hidden_states_adapted(&self, ids: &[u32], cache: &mut Cache, wanted: &[usize], adapter: Option<&Adapter>) -> Result<Vec<Tensor>, LlmError> {
         let deepest = wanted.iter().copied().max().unwrap_or(0);
         if deepest == 0 || deepest > self.layers.len() {
             return Err(LlmError::Input(format!("hidden states of blocks {wanted:?}; blocks 1..={} are loaded", self.layers.len())));
         }
         let mut found: Vec<Option<Tensor>> = vec![None; wanted.len()];
-        self.run_layers(ids, cache, deepest, |block, x| {
+        self.run_layers(ids, cache, deepest, adapter, |block, x| {
             for (slot, &w) in found.iter_mut().zip(wanted) {
                 if w == block {
                     *slot = Some(x.squeeze(0)?);
@@ -213,6 +241,7 @@ impl Model {
         ids: &[u32],
         cache: &mut Cache,
         depth: usize,
+        adapter: Option<&Adapter>,
         mut each: impl FnMut(usize, &Tensor) -> Result<(), LlmError>,
     ) -> Result<Tensor, LlmError> {
         let t = ids.len();
@@ -233,10 +262,18 @@ impl Model {
         let sin = self.sin.narrow(0, past, t)?;
         let mask = causal_mask(t, past, &self.device)?;
         for (block, (layer, slot)) in self.layers.iter().zip(cache.kv.iter_mut()).take(depth).enumerate() {
+            let lora = adapter.and_then(|a| Some((a.block(block + 1)?, a.scale)));
+            let lin = |which: Linear, m: &QMatMul, h: &Tensor| -> candle_core::Result<Tensor> {
+                let y = m.forward_t(h)?;
+                match lora {
+                    Some((l, scale)) => y + l.delta(which, h, scale)?,
+                    None => Ok(y),
+                }
+            };
             let h = candle_nn::ops::rms_norm(&x, &layer.attn_norm, self.eps as f32)?;
-            let q = layer.wq.forward_t(&h)?.reshape((1, t, c.heads, c.head_dim))?.transpose(1, 2)?.contiguous()?;
-            let k = layer.wk.forward_t(&h)?.reshape((1, t, c.kv_heads, c.head_dim))?.transpose(1, 2)?.contiguous()?;
-            let v = layer.wv.forward_t(&h)?.reshape((1, t, c.kv_heads, c.head_dim))?.transpose(1, 2)?;
+            let q = lin(Linear::Q, &layer.wq, &h)?.reshape((1, t, c.heads, c.head_dim))?.transpose(1, 2)?.contiguous()?;
+            let k = lin(Linear::K, &layer.wk, &h)?.reshape((1, t, c.kv_heads, c.head_dim))?.transpose(1, 2)?.contiguous()?;
+            let v = lin(Linear::V, &layer.wv, &h)?.reshape((1, t, c.kv_heads, c.head_dim))?.transpose(1, 2)?;
             let q = candle_nn::rotary_emb::rope_i(&q, &cos, &sin)?;
             let k = candle_nn::rotary_emb::rope_i(&k, &cos, &sin)?;
             let (k, v) = match slot.take() {
@@ -249,9 +286,9 @@ impl Model {
             let scores = scores.broadcast_add(&mask)?;
             let weights = candle_nn::ops::softmax_last_dim(&scores)?;
             let attn = weights.matmul(&v.contiguous()?)?.transpose(1, 2)?.reshape((1, t, c.hidden))?;
-            x = (layer.wo.forward_t(&attn)? + &x)?;
+            x = (lin(Linear::O, &layer.wo, &attn)? + &x)?;
             let h = candle_nn::ops::rms_norm(&x, &layer.ffn_norm, self.eps as f32)?;
-            let mlp = layer.down.forward_t(&(candle_nn::ops::silu(&layer.gate.forward_t(&h)?)? * layer.up.forward_t(&h)?)?)?;
+            let mlp = lin(Linear::Down, &layer.down, &(candle_nn::ops::silu(&lin(Linear::Gate, &layer.gate, &h)?)? * lin(Linear::Up, &layer.up, &h)?)?)?;
             x = (mlp + &x)?;
             each(block + 1, &x)?;
         }

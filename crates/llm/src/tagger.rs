@@ -23,6 +23,7 @@ use std::time::{Duration, Instant};
 use candle_core::{DType, Device, Tensor};
 use scrivo_polish::{removed_runs, removed_words, render_kept, Polished, PolishError, Polisher, RulePolisher};
 
+use crate::lora::Adapter;
 use crate::model::{Cache, Model};
 use crate::tokenizer::TextTokenizer;
 use crate::LlmError;
@@ -41,14 +42,19 @@ pub const RULE_FEATURES: usize = 3;
 /// sentences keep the rule output. The tagger takes about 7 ms a word on 2 cores.
 pub const DEFAULT_BUDGET: Duration = Duration::from_secs(3);
 pub const BUDGET_PER_WORD: Duration = Duration::from_millis(40);
-/// The head shipped with Scrivo (trained by `scrivo train tagger`; see its model card).
+/// The clean style shipped with Scrivo: the head and its adapters (trained by `scrivo train
+/// lora`; see the model card in `heads/`).
 const SHIPPED_HEAD: &[u8] = include_bytes!("../heads/clean.safetensors");
+/// The head of the frozen model that the clean adapter was trained from (`scrivo train
+/// tagger`): the engine without fine-tuning, for comparison.
+const FROZEN_HEAD: &[u8] = include_bytes!("../heads/frozen.safetensors");
 
 /// Runs the frozen model over a text twice and returns per-word states.
 pub struct FeatureExtractor {
     model: Arc<Model>,
     tokenizer: Arc<TextTokenizer>,
     blocks: Vec<usize>,
+    adapter: Option<Arc<Adapter>>,
     prefix: Cache,
     middle: Vec<u32>,
 }
@@ -62,16 +68,22 @@ impl FeatureExtractor {
     /// Like [`FeatureExtractor::new`], with the prompt prefix's cache from an earlier extractor
     /// on the same model and blocks ([`FeatureExtractor::prefix`]) instead of running it again.
     pub fn with_prefix(model: Arc<Model>, tokenizer: Arc<TextTokenizer>, blocks: Vec<usize>, prefix: Option<Cache>) -> Result<Self, LlmError> {
+        Self::adapted(model, tokenizer, blocks, None, prefix)
+    }
+
+    /// Like [`FeatureExtractor::with_prefix`], with a low-rank adapter on the model's blocks
+    /// (the prefix cache, when given, must come from an extractor with the same adapter).
+    pub fn adapted(model: Arc<Model>, tokenizer: Arc<TextTokenizer>, blocks: Vec<usize>, adapter: Option<Arc<Adapter>>, prefix: Option<Cache>) -> Result<Self, LlmError> {
         let prefix = match prefix {
             Some(p) => p,
             None => {
                 let mut p = model.new_cache();
-                model.hidden_states(&tokenizer.encode(PREFIX)?, &mut p, &blocks)?;
+                model.hidden_states_adapted(&tokenizer.encode(PREFIX)?, &mut p, &blocks, adapter.as_deref())?;
                 p
             }
         };
         let middle = tokenizer.encode(MIDDLE)?;
-        Ok(FeatureExtractor { model, tokenizer, blocks, prefix, middle })
+        Ok(FeatureExtractor { model, tokenizer, blocks, adapter, prefix, middle })
     }
 
     pub fn blocks(&self) -> &[usize] {
@@ -83,9 +95,10 @@ impl FeatureExtractor {
         &self.prefix
     }
 
-    /// For each block, a `(words.len(), 2 * hidden)` tensor: per word of the second copy, the
-    /// state at its last token, then the state just before its first token.
-    pub fn word_states(&self, words: &[&str]) -> Result<Vec<Tensor>, LlmError> {
+    /// The tokens after the prompt prefix (the text, the turn change, the text again) and, per
+    /// word of the second copy, the position (counted from the first of those tokens) of its
+    /// last token and of the token just before its first.
+    pub fn encode_twice(&self, words: &[&str]) -> Result<(Vec<u32>, Vec<u32>, Vec<u32>), LlmError> {
         if words.is_empty() {
             return Err(LlmError::Input("no words to tag".into()));
         }
@@ -101,8 +114,20 @@ impl FeatureExtractor {
             ids.extend_from_slice(&piece);
             last.push(ids.len() as u32 - 1);
         }
+        Ok((ids, last, before))
+    }
+
+    /// The prompt prefix's tokens.
+    pub fn prefix_ids(&self) -> Result<Vec<u32>, LlmError> {
+        self.tokenizer.encode(PREFIX)
+    }
+
+    /// For each block, a `(words.len(), 2 * hidden)` tensor: per word of the second copy, the
+    /// state at its last token, then the state just before its first token.
+    pub fn word_states(&self, words: &[&str]) -> Result<Vec<Tensor>, LlmError> {
+        let (ids, last, before) = self.encode_twice(words)?;
         let mut cache = self.prefix.clone();
-        let states = self.model.hidden_states(&ids, &mut cache, &self.blocks)?;
+        let states = self.model.hidden_states_adapted(&ids, &mut cache, &self.blocks, self.adapter.as_deref())?;
         let device = Device::Cpu;
         let (last, before) = (Tensor::new(last.as_slice(), &device)?, Tensor::new(before.as_slice(), &device)?);
         states.iter().map(|s| Ok(Tensor::cat(&[s.index_select(&last, 0)?, s.index_select(&before, 0)?], 1)?)).collect()
@@ -120,14 +145,37 @@ pub fn rule_tensor(bits: &[[bool; RULE_FEATURES]]) -> Result<Tensor, LlmError> {
     Ok(Tensor::from_vec(flat, (bits.len(), RULE_FEATURES), &Device::Cpu)?)
 }
 
+/// How a head's probabilities become deletions (chosen on held-out pairs when it is trained).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Decision {
+    /// The probability above which a lone word would be deleted.
+    pub threshold: f32,
+    /// The cost of each switch between keeping and deleting.
+    pub switch_cost: f32,
+    /// The extra cost of deleting a protected word (number, negation, listed term) that the
+    /// rule pass kept; infinite: never.
+    pub protected_cost: f32,
+    /// A sentence in which more than this share of the words (not counting interjections)
+    /// would go keeps the rule pass's output instead.
+    pub max_deleted: f32,
+}
+
+impl Decision {
+    /// What heads trained before the last two settings existed decide with.
+    pub const CLASSIC: Decision = Decision { threshold: 0.5, switch_cost: 0.0, protected_cost: f32::INFINITY, max_deleted: 0.5 };
+}
+
 /// What is deleted, from the head's per-word probabilities: the best labelling by Viterbi,
 /// where deleting a word costs `-ln p + ln(threshold / (1 - threshold))`, keeping it
 /// `-ln(1 - p)`, and every switch between keeping and deleting `switch_cost` (disfluencies
 /// are runs of words, so a lone confident-looking deletion inside kept text needs more
-/// evidence). Interjections are always deleted; protected words are kept unless the rule pass
-/// removed them too.
-pub fn decide(probs: &[f32], bits: &[[bool; RULE_FEATURES]], threshold: f32, switch_cost: f32) -> Vec<bool> {
+/// evidence). Interjections are always deleted. A protected word the rule pass kept costs
+/// `protected_cost` more to delete, and is never deleted alone: only inside a run of deleted
+/// words (a number or "no" in an abandoned phrase, "the 2015 no 2014"). A sentence where more
+/// than `max_deleted` of the words would go keeps the rule pass's decisions.
+pub fn decide(probs: &[f32], bits: &[[bool; RULE_FEATURES]], d: Decision) -> Vec<bool> {
     const FORBIDDEN: f32 = 1e9;
+    let Decision { threshold, switch_cost, protected_cost, .. } = d;
     let bias = (threshold / (1.0 - threshold)).ln();
     let n = probs.len().min(bits.len());
     // cost[i][s], s = 0 keep, 1 delete; back[i][s] = the state of word i - 1 on the best path.
@@ -140,7 +188,7 @@ pub fn decide(probs: &[f32], bits: &[[bool; RULE_FEATURES]], threshold: f32, swi
         if filler {
             emit[0] = FORBIDDEN;
         } else if protected && !by_rules {
-            emit[1] = FORBIDDEN;
+            emit[1] = if protected_cost.is_finite() { emit[1] + protected_cost } else { FORBIDDEN };
         }
         for s in 0..2 {
             if i == 0 {
@@ -161,7 +209,33 @@ pub fn decide(probs: &[f32], bits: &[[bool; RULE_FEATURES]], threshold: f32, swi
         deleted[i] = s == 1;
         s = back[i][s] as usize;
     }
+    // A protected word goes only with a deleted neighbour that is not an interjection.
+    let alone: Vec<usize> = (0..n)
+        .filter(|&i| {
+            let [by_rules, _, protected] = bits[i];
+            let with = |j: Option<usize>| j.is_some_and(|j| j < n && deleted[j] && !bits[j][1]);
+            deleted[i] && protected && !by_rules && !with(i.checked_sub(1)) && !with(Some(i + 1))
+        })
+        .collect();
+    for i in alone {
+        deleted[i] = false;
+    }
+    if too_much_deleted(&deleted, bits, d.max_deleted) {
+        return bits.iter().take(n).map(|b| b[0]).collect();
+    }
     deleted
+}
+
+/// Whether `deleted` removes more than `max_share` of the words that are not interjections.
+pub fn too_much_deleted(deleted: &[bool], bits: &[[bool; RULE_FEATURES]], max_share: f32) -> bool {
+    let (mut words, mut gone) = (0usize, 0usize);
+    for (d, b) in deleted.iter().zip(bits) {
+        if !b[1] {
+            words += 1;
+            gone += usize::from(*d);
+        }
+    }
+    gone as f32 > max_share * words as f32
 }
 
 /// Word ranges tagged in one pass each: sentences (cut after a word ending in `.`, `?` or
@@ -187,14 +261,15 @@ pub fn chunks(words: &[&str]) -> Vec<std::ops::Range<usize>> {
 #[derive(Clone)]
 pub struct TaggerHead {
     pub block: usize,
-    pub threshold: f32,
-    pub switch_cost: f32,
+    pub decision: Decision,
     pub mean: Tensor,
     pub std: Tensor,
     pub w1: Tensor,
     pub b1: Tensor,
     pub w2: Tensor,
     pub b2: Tensor,
+    /// Low-rank adapters on the blocks below the head, trained with it (`scrivo train lora`).
+    pub adapter: Option<Arc<Adapter>>,
 }
 
 /// The head's logits for standardised states `x` (`(rows, features)`), as used both in
@@ -204,9 +279,14 @@ pub fn head_logits(x: &Tensor, w1: &Tensor, b1: &Tensor, w2: &Tensor, b2: &Tenso
 }
 
 impl TaggerHead {
-    /// The head that ships with Scrivo.
+    /// The clean style that ships with Scrivo (the fine-tuned adapter and its head).
     pub fn shipped() -> Result<Self, LlmError> {
         Self::from_tensors(candle_core::safetensors::load_buffer(SHIPPED_HEAD, &Device::Cpu)?, "the shipped head")
+    }
+
+    /// The shipped head of the frozen model (no adapter): what the clean adapter started from.
+    pub fn frozen() -> Result<Self, LlmError> {
+        Self::from_tensors(candle_core::safetensors::load_buffer(FROZEN_HEAD, &Device::Cpu)?, "the frozen-model head")
     }
 
     /// A head saved by [`TaggerHead::save`].
@@ -219,25 +299,37 @@ impl TaggerHead {
 
     fn from_tensors(mut t: HashMap<String, Tensor>, source: &str) -> Result<Self, LlmError> {
         let bad = |detail: String| LlmError::Input(format!("{source}: {detail}"));
+        let adapter = Adapter::from_tensors(&mut t, source)?;
         let mut take = |name: &str| t.remove(name).ok_or_else(|| bad(format!("no tensor `{name}`")));
         let meta = take("meta")?.to_vec1::<f32>()?;
         let (mean, std, w1, b1, w2, b2) = (take("mean")?, take("std")?, take("w1")?, take("b1")?, take("w2")?, take("b2")?);
-        let [block, threshold, switch_cost] = meta[..] else { return Err(bad("`meta` must hold [block, threshold, switch cost]".into())) };
+        let (block, decision) = match meta[..] {
+            [block, threshold, switch_cost] => (block, Decision { threshold, switch_cost, ..Decision::CLASSIC }),
+            [block, threshold, switch_cost, protected_cost, max_deleted] => (block, Decision { threshold, switch_cost, protected_cost, max_deleted }),
+            _ => return Err(bad("`meta` must hold [block, threshold, switch cost] and optionally [protected cost, most deleted]".into())),
+        };
+        let Decision { threshold, switch_cost, protected_cost, max_deleted } = decision;
         let features = mean.dims1()?;
         let (rows, hidden) = w1.dims2()?;
         if std.dims1()? != features || rows != features + RULE_FEATURES || b1.dims1()? != hidden || w2.dims2()? != (hidden, 1) || b2.dims1()? != 1 {
             return Err(bad(format!("inconsistent shapes: mean {features}, w1 {rows}x{hidden}, w2 {:?}", w2.dims())));
         }
-        if !(block >= 1.0 && block.fract() == 0.0 && threshold > 0.0 && threshold < 1.0 && switch_cost >= 0.0) {
-            return Err(bad(format!("bad block {block}, threshold {threshold} or switch cost {switch_cost}")));
+        if !(block >= 1.0 && block.fract() == 0.0 && threshold > 0.0 && threshold < 1.0 && switch_cost >= 0.0 && protected_cost >= 0.0 && max_deleted > 0.0 && max_deleted <= 1.0) {
+            return Err(bad(format!("bad block {block} or decision settings {decision:?}")));
         }
-        Ok(TaggerHead { block: block as usize, threshold, switch_cost, mean, std, w1, b1, w2, b2 })
+        if let Some(a) = &adapter {
+            if a.last() > block as usize {
+                return Err(bad(format!("the adapter covers blocks {}..={}, past the head's block {block}", a.first, a.last())));
+            }
+        }
+        Ok(TaggerHead { block: block as usize, decision, mean, std, w1, b1, w2, b2, adapter: adapter.map(Arc::new) })
     }
 
     /// Writes the head as safetensors (temporary file, then rename).
     pub fn save(&self, path: &Path) -> Result<(), LlmError> {
-        let meta = Tensor::new(&[self.block as f32, self.threshold, self.switch_cost], &Device::Cpu)?;
-        let tensors: HashMap<String, Tensor> = [
+        let d = self.decision;
+        let meta = Tensor::new(&[self.block as f32, d.threshold, d.switch_cost, d.protected_cost, d.max_deleted], &Device::Cpu)?;
+        let mut tensors: HashMap<String, Tensor> = [
             ("meta", meta),
             ("mean", self.mean.clone()),
             ("std", self.std.clone()),
@@ -249,9 +341,32 @@ impl TaggerHead {
         .into_iter()
         .map(|(k, v)| (k.to_owned(), v))
         .collect();
+        if let Some(a) = &self.adapter {
+            tensors.extend(a.to_tensors()?);
+        }
         let tmp = path.with_extension("safetensors.tmp");
         candle_core::safetensors::save(&tensors, &tmp)?;
         std::fs::rename(&tmp, path).map_err(|e| LlmError::Io { path: path.into(), source: e })
+    }
+
+    /// A fingerprint of the head's weights and adapter: two heads with the same id give the
+    /// same prompt prefix and the same decisions.
+    pub fn id(&self) -> u64 {
+        use std::hash::{Hash, Hasher};
+        let mut h = std::collections::hash_map::DefaultHasher::new();
+        let d = self.decision;
+        (self.block, d.threshold.to_bits(), d.switch_cost.to_bits(), d.protected_cost.to_bits(), d.max_deleted.to_bits()).hash(&mut h);
+        let mut values = |t: &Tensor| {
+            if let Ok(v) = t.flatten_all().and_then(|t| t.to_vec1::<f32>()) {
+                v.iter().for_each(|x| x.to_bits().hash(&mut h));
+            }
+        };
+        values(&self.w2);
+        values(&self.b1);
+        if let Some(a) = &self.adapter {
+            a.blocks.iter().flat_map(|b| &b.b_t).for_each(|t| values(&t.narrow(1, 0, 1).unwrap_or_else(|_| t.clone())));
+        }
+        h.finish()
     }
 
     /// States of this head's block standardised and joined with the rule bits.
@@ -288,8 +403,29 @@ impl TaggerPolisher {
         if head.block > model.loaded_blocks() || head.mean.dims1()? != 2 * model.config().hidden {
             return Err(LlmError::Input(format!("the tagger head reads block {} of width {}, which this model does not have", head.block, head.mean.dims1()? / 2)));
         }
-        let features = FeatureExtractor::with_prefix(model, tokenizer, vec![head.block], prefix)?;
+        if let Some(a) = &head.adapter {
+            let c = model.config();
+            let widths_match = a.blocks.iter().all(|b| b.a_t[0].dims2().ok() == Some((c.hidden, a.rank)) && b.b_t[6].dims2().ok() == Some((a.rank, c.hidden)));
+            if !widths_match {
+                return Err(LlmError::Input(format!("the tagger's adapter does not fit this model ({} wide)", c.hidden)));
+            }
+        }
+        let features = FeatureExtractor::adapted(model, tokenizer, vec![head.block], head.adapter.clone(), prefix)?;
         Ok(TaggerPolisher { features, head, rules, budget: DEFAULT_BUDGET, budget_per_word: BUDGET_PER_WORD })
+    }
+
+    /// Swaps in another head and its adapter (another style) on the same loaded model: the
+    /// base weights are untouched; only the prompt prefix is run again, unless `prefix` is the
+    /// one an earlier polisher computed for this head ([`TaggerPolisher::prefix`]).
+    pub fn set_head(&mut self, head: TaggerHead, prefix: Option<Cache>) -> Result<(), LlmError> {
+        let swapped = TaggerPolisher::with_prefix(Arc::clone(&self.features.model), Arc::clone(&self.features.tokenizer), head, self.rules.clone(), prefix)?;
+        (self.features, self.head) = (swapped.features, swapped.head);
+        Ok(())
+    }
+
+    /// The head in use.
+    pub fn head(&self) -> &TaggerHead {
+        &self.head
     }
 
     /// The prompt prefix's cache.
@@ -317,7 +453,7 @@ impl TaggerPolisher {
             }
             let states = self.features.word_states(&words[range.clone()])?.remove(0);
             let probs = self.head.delete_probabilities(&states, &rule_tensor(&bits[range.clone()])?)?;
-            let deleted = decide(&probs, &bits[range.clone()], self.head.threshold, self.head.switch_cost);
+            let deleted = decide(&probs, &bits[range.clone()], self.head.decision);
             for (i, d) in range.zip(deleted) {
                 keep[i] = !d;
             }
@@ -340,13 +476,6 @@ impl Polisher for TaggerPolisher {
                 return Ok(draft);
             }
         };
-        // Guard: deleting more than half of the words that are not interjections is not trusted.
-        let content: Vec<usize> = (0..words.len()).filter(|&i| !self.rules.is_filler(words[i])).collect();
-        let deleted = content.iter().filter(|&&i| !keep[i]).count();
-        if deleted * 2 > content.len() {
-            tracing::warn!(deleted, words = content.len(), "the tagger deleted too much; the rule output is used");
-            return Ok(draft);
-        }
         Ok(Polished { text: render_kept(raw, &keep), edits: removed_runs(&words, &keep, &draft.edits) })
     }
 }
@@ -357,19 +486,23 @@ mod tests {
 
     const PLAIN: [bool; RULE_FEATURES] = [false, false, false];
 
+    fn at(threshold: f32, switch_cost: f32) -> Decision {
+        Decision { threshold, switch_cost, protected_cost: f32::INFINITY, max_deleted: 1.0 }
+    }
+
     #[test]
     fn decisions_follow_the_probabilities_without_a_switch_cost() {
         let bits = [PLAIN; 4];
-        assert_eq!(decide(&[0.9, 0.2, 0.7, 0.1], &bits, 0.5, 0.0), vec![true, false, true, false]);
+        assert_eq!(decide(&[0.9, 0.2, 0.7, 0.1], &bits, at(0.5, 0.0)), vec![true, false, true, false]);
         // A higher threshold keeps the 0.7.
-        assert_eq!(decide(&[0.9, 0.2, 0.7, 0.1], &bits, 0.8, 0.0), vec![true, false, false, false]);
+        assert_eq!(decide(&[0.9, 0.2, 0.7, 0.1], &bits, at(0.8, 0.0)), vec![true, false, false, false]);
     }
 
     #[test]
     fn a_switch_cost_removes_lone_deletions_and_fills_gaps() {
         let bits = [PLAIN; 5];
-        assert_eq!(decide(&[0.1, 0.1, 0.6, 0.1, 0.1], &bits, 0.5, 2.0), vec![false; 5]);
-        assert_eq!(decide(&[0.95, 0.95, 0.45, 0.95, 0.1], &bits, 0.5, 2.0), vec![true, true, true, true, false]);
+        assert_eq!(decide(&[0.1, 0.1, 0.6, 0.1, 0.1], &bits, at(0.5, 2.0)), vec![false; 5]);
+        assert_eq!(decide(&[0.95, 0.95, 0.45, 0.95, 0.1, 0.1], &[PLAIN; 6], at(0.5, 2.0)), vec![true, true, true, true, false, false]);
     }
 
     #[test]
@@ -377,8 +510,31 @@ mod tests {
         let filler = [false, true, false];
         let protected = [false, false, true];
         let protected_but_corrected = [true, false, true];
-        assert_eq!(decide(&[0.0, 0.0, 0.99], &[PLAIN, filler, protected], 0.5, 1.0), vec![false, true, false]);
-        assert_eq!(decide(&[0.99, 0.1], &[protected_but_corrected, PLAIN], 0.5, 1.0), vec![true, false]);
+        assert_eq!(decide(&[0.0, 0.0, 0.99], &[PLAIN, filler, protected], at(0.5, 1.0)), vec![false, true, false]);
+        assert_eq!(decide(&[0.99, 0.1, 0.1], &[protected_but_corrected, PLAIN, PLAIN], at(0.5, 1.0)), vec![true, false, false]);
+    }
+
+    #[test]
+    fn a_protected_word_goes_only_inside_a_deleted_run_at_its_cost() {
+        let protected = [false, false, true];
+        let d = Decision { protected_cost: 1.0, ..at(0.5, 1.0) };
+        // "in 2015 no in 2014 ...": the abandoned number goes with its phrase.
+        let bits = [PLAIN, protected, protected, PLAIN, protected, PLAIN, PLAIN, PLAIN, PLAIN];
+        let probs = [0.97, 0.97, 0.97, 0.05, 0.05, 0.05, 0.05, 0.05, 0.05];
+        assert_eq!(decide(&probs, &bits, d), vec![true, true, true, false, false, false, false, false, false]);
+        // Never alone, however sure the head is.
+        assert_eq!(decide(&[0.05, 0.999, 0.05, 0.05], &[PLAIN, protected, PLAIN, PLAIN], Decision { protected_cost: 0.0, ..at(0.5, 0.0) }), vec![false; 4]);
+        // And not at all with an infinite cost.
+        assert_eq!(decide(&probs, &bits, at(0.5, 1.0))[1..3], [false, false]);
+    }
+
+    #[test]
+    fn a_sentence_losing_too_much_keeps_the_rule_decisions() {
+        let by_rules = [true, false, false];
+        let bits = [by_rules, PLAIN, PLAIN, PLAIN];
+        let probs = [0.9, 0.9, 0.9, 0.1];
+        assert_eq!(decide(&probs, &bits, Decision { max_deleted: 0.5, ..at(0.5, 0.0) }), vec![true, false, false, false]);
+        assert_eq!(decide(&probs, &bits, Decision { max_deleted: 0.8, ..at(0.5, 0.0) }), vec![true, true, true, false]);
     }
 
     #[test]

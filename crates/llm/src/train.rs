@@ -10,7 +10,7 @@ use candle_core::{DType, Device, Tensor, Var};
 use candle_nn::{AdamW, Optimizer, ParamsAdamW};
 use scrivo_polish::{Polisher, RulePolisher};
 
-use crate::tagger::{decide, head_logits, rule_bits, rule_tensor, FeatureExtractor, TaggerHead, RULE_FEATURES};
+use crate::tagger::{decide, head_logits, rule_bits, rule_tensor, Decision, FeatureExtractor, TaggerHead, RULE_FEATURES};
 use crate::LlmError;
 
 /// Lower case, letters, digits and inner apostrophes only: how words are compared.
@@ -175,8 +175,7 @@ pub const WRONG_DELETION_WEIGHT: f64 = 3.0;
 pub struct HeldOut {
     pub block: usize,
     pub rows: usize,
-    pub threshold: f32,
-    pub switch_cost: f32,
+    pub decision: Decision,
     /// Wrong decisions per row, wrong deletions weighted by [`WRONG_DELETION_WEIGHT`].
     pub weighted_error: f64,
     pub precision: f64,
@@ -187,7 +186,7 @@ pub struct HeldOut {
 }
 
 /// A seeded generator (splitmix64): initial weights and the batch order.
-struct Rng(u64);
+pub(crate) struct Rng(pub(crate) u64);
 
 impl Rng {
     fn next(&mut self) -> u64 {
@@ -199,11 +198,11 @@ impl Rng {
     }
 
     /// Uniform in [-1, 1).
-    fn symmetric(&mut self) -> f32 {
+    pub(crate) fn symmetric(&mut self) -> f32 {
         ((self.next() >> 40) as f32 / (1u64 << 24) as f32) * 2.0 - 1.0
     }
 
-    fn shuffle(&mut self, v: &mut [u32]) {
+    pub(crate) fn shuffle(&mut self, v: &mut [u32]) {
         for i in (1..v.len()).rev() {
             v.swap(i, (self.next() % (i as u64 + 1)) as usize);
         }
@@ -211,7 +210,7 @@ impl Rng {
 }
 
 /// Numerically stable binary cross-entropy on logits.
-fn bce_with_logits(logits: &Tensor, targets: &Tensor) -> candle_core::Result<Tensor> {
+pub(crate) fn bce_with_logits(logits: &Tensor, targets: &Tensor) -> candle_core::Result<Tensor> {
     let softplus = (logits.abs()?.neg()?.exp()? + 1.0)?.log()?;
     (logits.relu()? - (logits * targets)?)?.add(&softplus)?.mean_all()
 }
@@ -239,7 +238,7 @@ pub fn train(data: &Dataset, options: TrainOptions, mut log: impl FnMut(&str)) -
         let train_x = pick(&train_rows, states)?;
         let mean = train_x.mean(0)?;
         let std = (train_x.broadcast_sub(&mean)?.sqr()?.mean(0)? + 1e-5)?.sqrt()?;
-        let scaffold = TaggerHead { block, threshold: 0.5, switch_cost: 0.0, mean, std, w1: Tensor::zeros(1, DType::F32, &device)?, b1: Tensor::zeros(1, DType::F32, &device)?, w2: Tensor::zeros(1, DType::F32, &device)?, b2: Tensor::zeros(1, DType::F32, &device)? };
+        let scaffold = TaggerHead { block, decision: Decision::CLASSIC, mean, std, w1: Tensor::zeros(1, DType::F32, &device)?, b1: Tensor::zeros(1, DType::F32, &device)?, w2: Tensor::zeros(1, DType::F32, &device)?, b2: Tensor::zeros(1, DType::F32, &device)?, adapter: None };
         let x = scaffold.inputs(&train_x, &train_rules)?;
         let features = x.dims2()?.1;
         let mut rng = Rng(options.seed ^ block as u64);
@@ -276,24 +275,45 @@ pub fn train(data: &Dataset, options: TrainOptions, mut log: impl FnMut(&str)) -
         let Some((best_epoch, held_out_loss, [w1, b1, w2, b2])) = kept else { return Err(LlmError::Input("no epochs to train".into())) };
         let head = TaggerHead { w1, b1, w2, b2, ..scaffold };
         let probs = head.delete_probabilities(&pick(&held_rows, states)?, &held_rules)?;
-        let (threshold, switch_cost, weighted_error, precision, recall) = tune_decisions(&probs, &held_labels, &held_bits, &held_pairs);
-        let figure = HeldOut { block, rows: held_rows.len(), threshold, switch_cost, weighted_error, precision, recall, best_epoch, held_out_loss };
-        log(&format!(
-            "block {block}: held-out weighted error {weighted_error:.4} at threshold {threshold:.2}, switch cost {switch_cost:.1} (precision {precision:.3}, recall {recall:.3}; epoch {best_epoch})"
-        ));
+        let (decision, weighted_error, precision, recall) = tune_decisions(&probs, &held_labels, &held_bits, &held_pairs, &[], Objective::Weighted);
+        let figure = HeldOut { block, rows: held_rows.len(), decision, weighted_error, precision, recall, best_epoch, held_out_loss };
+        log(&format!("block {block}: held-out weighted error {weighted_error:.4} with {decision:?} (precision {precision:.3}, recall {recall:.3}; epoch {best_epoch})"));
         figures.push(figure);
         if best.as_ref().is_none_or(|(_, b)| weighted_error < b.weighted_error) {
-            best = Some((TaggerHead { threshold, switch_cost, ..head }, figure));
+            best = Some((TaggerHead { decision, ..head }, figure));
         }
     }
     let (head, _) = best.ok_or_else(|| LlmError::Input("no blocks to train on".into()))?;
     Ok((head, figures))
 }
 
-/// The decision settings (threshold in steps of 0.05, switch cost in steps of 0.5) with the
-/// lowest weighted error on held-out rows, decided a pair at a time as at run time:
-/// `(threshold, switch cost, weighted error, precision, recall)` of deletions.
-fn tune_decisions(probs: &[f32], deleted: &[f32], bits: &[[bool; RULE_FEATURES]], pairs: &[u32]) -> (f32, f32, f64, f64, f64) {
+/// The protected-word costs tried (infinite: never deleted unless the rule pass did).
+const PROTECTED_COSTS: [f32; 5] = [f32::INFINITY, 4.0, 2.0, 1.0, 0.0];
+/// The largest shares of a sentence the tagger may delete that are tried.
+const MAX_DELETED: [f32; 5] = [0.5, 0.6, 0.7, 0.8, 0.9];
+
+/// What the decision settings are chosen for.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Objective {
+    /// The fewest wrong decisions, a wrong deletion counted [`WRONG_DELETION_WEIGHT`] times.
+    Weighted,
+    /// The fewest wrong decisions (as word errors count them) among the settings that delete
+    /// at most this share of the content words to keep, in the pairs that need more than the
+    /// rule pass (the must-not-lose-content bound, held out).
+    ContentBudget(f64),
+}
+
+/// Whether a word carries content (not one of the closed-class words the measures leave out).
+pub fn is_content(word: &str) -> bool {
+    scrivo_eval::words_english(word).iter().any(|w| !scrivo_eval::polish::STOP_WORDS.contains(&w.as_str()))
+}
+
+/// The decision settings (threshold in steps of 0.05, switch cost in steps of 0.5, the
+/// protected-word cost and the largest share deleted from [`PROTECTED_COSTS`] and
+/// [`MAX_DELETED`]) best for `objective` on held-out rows (`content`: per row, whether the word
+/// carries content; only [`Objective::ContentBudget`] reads it), decided a pair at a time as
+/// at run time: `(settings, weighted error, precision, recall)` of deletions.
+pub(crate) fn tune_decisions(probs: &[f32], deleted: &[f32], bits: &[[bool; RULE_FEATURES]], pairs: &[u32], content: &[bool], objective: Objective) -> (Decision, f64, f64, f64) {
     let mut groups = Vec::new();
     let mut start = 0;
     for i in 1..=pairs.len() {
@@ -302,24 +322,42 @@ fn tune_decisions(probs: &[f32], deleted: &[f32], bits: &[[bool; RULE_FEATURES]]
             start = i;
         }
     }
-    let mut best = (0.5, 0.0, f64::INFINITY, 0.0, 0.0);
+    // The pairs that need the tagger: a word to delete that the rule pass kept.
+    let needs: Vec<bool> = groups.iter().map(|g| g.clone().any(|i| deleted[i] > 0.5 && !bits[i][0])).collect();
+    let mut best = (Decision::CLASSIC, f64::INFINITY, 0.0, 0.0);
+    let mut best_score = f64::INFINITY;
     for t_step in 4..20 {
         for c_step in 0..9 {
-            let (t, c) = (t_step as f32 * 0.05, c_step as f32 * 0.5);
-            let (mut tp, mut fp, mut fneg) = (0usize, 0usize, 0usize);
-            for g in &groups {
-                for (d, &y) in decide(&probs[g.clone()], &bits[g.clone()], t, c).into_iter().zip(&deleted[g.clone()]) {
-                    match (d, y > 0.5) {
-                        (true, true) => tp += 1,
-                        (true, false) => fp += 1,
-                        (false, true) => fneg += 1,
-                        _ => {}
+            for protected_cost in PROTECTED_COSTS {
+                for max_deleted in MAX_DELETED {
+                    let d = Decision { threshold: t_step as f32 * 0.05, switch_cost: c_step as f32 * 0.5, protected_cost, max_deleted };
+                    let (mut tp, mut fp, mut fneg, mut lost, mut kept) = (0usize, 0usize, 0usize, 0usize, 0usize);
+                    for (g, &needs) in groups.iter().zip(&needs) {
+                        for (i, del) in g.clone().zip(decide(&probs[g.clone()], &bits[g.clone()], d)) {
+                            let y = deleted[i] > 0.5;
+                            match (del, y) {
+                                (true, true) => tp += 1,
+                                (true, false) => fp += 1,
+                                (false, true) => fneg += 1,
+                                _ => {}
+                            }
+                            if needs && !y && content.get(i).copied().unwrap_or(false) {
+                                kept += 1;
+                                lost += usize::from(del);
+                            }
+                        }
+                    }
+                    let error = (WRONG_DELETION_WEIGHT * fp as f64 + fneg as f64) / probs.len().max(1) as f64;
+                    let score = match objective {
+                        Objective::Weighted => error,
+                        Objective::ContentBudget(budget) if lost as f64 > budget * kept.max(1) as f64 => f64::INFINITY,
+                        Objective::ContentBudget(_) => (fp + fneg) as f64,
+                    };
+                    if score < best_score {
+                        best_score = score;
+                        best = (d, error, tp as f64 / (tp + fp).max(1) as f64, tp as f64 / (tp + fneg).max(1) as f64);
                     }
                 }
-            }
-            let error = (WRONG_DELETION_WEIGHT * fp as f64 + fneg as f64) / probs.len().max(1) as f64;
-            if error < best.2 {
-                best = (t, c, error, tp as f64 / (tp + fp).max(1) as f64, tp as f64 / (tp + fneg).max(1) as f64);
             }
         }
     }
@@ -355,9 +393,19 @@ mod tests {
     #[test]
     fn decision_settings_minimise_the_weighted_error() {
         let plain = [[false; RULE_FEATURES]; 4];
-        let (t, _, error, precision, recall) = tune_decisions(&[0.9, 0.8, 0.3, 0.1], &[1.0, 1.0, 0.0, 0.0], &plain, &[0, 0, 0, 0]);
-        assert!(t > 0.29 && t < 0.8, "{t}");
+        let (d, error, precision, recall) = tune_decisions(&[0.9, 0.8, 0.3, 0.1], &[1.0, 1.0, 0.0, 0.0], &plain, &[0, 0, 0, 0], &[], Objective::Weighted);
+        assert!(d.threshold > 0.29 && d.threshold < 0.8, "{d:?}");
         assert_eq!((error, precision, recall), (0.0, 1.0, 1.0));
+    }
+
+    #[test]
+    fn a_content_budget_gives_up_recall_to_keep_content() {
+        let plain = [[false; RULE_FEATURES]; 4];
+        // Word 2 carries content and looks deletable; deleting it breaks any budget.
+        let (probs, labels, content) = ([0.9, 0.8, 0.75, 0.1], [1.0, 1.0, 0.0, 0.0], [false, false, true, true]);
+        let (d, ..) = tune_decisions(&probs, &labels, &plain, &[0; 4], &content, Objective::ContentBudget(0.0));
+        assert_eq!(decide(&probs, &plain, d), vec![true, true, false, false], "{d:?}");
+        assert!(is_content("Wednesday,") && !is_content("the,"));
     }
 
     #[test]

@@ -14,8 +14,10 @@
 
 mod corrections;
 mod rules;
+mod style;
 
 pub use rules::{render_kept, render_kept_after, RulePolisher};
+pub use style::{Style, VerbatimPolisher};
 
 /// Why a span was removed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use scrivo_models::manifest::Role;
 use scrivo_models::store::ModelStore;
-use scrivo_polish::{Polisher, RulePolisher};
+use scrivo_polish::{Polisher, RulePolisher, Style, VerbatimPolisher};
 
 use crate::{Result, SessionError};
 
@@ -73,8 +73,10 @@ pub enum Engine {
 #[derive(Debug, Clone, Default)]
 pub struct EngineChoice {
     pub engine: Engine,
-    /// A tagger head other than the shipped one (written by `scrivo train tagger`).
+    /// A tagger head other than the style's (written by `scrivo train tagger` or `train lora`).
     pub tagger_head: Option<PathBuf>,
+    /// What the polished text keeps: the shipped clean adapter, verbatim, or another adapter.
+    pub style: Style,
 }
 
 impl EngineChoice {
@@ -82,9 +84,11 @@ impl EngineChoice {
     pub fn describe(&self) -> String {
         match self.engine {
             Engine::Rules => "rules".into(),
-            Engine::Tagger => match &self.tagger_head {
-                Some(p) => format!("tagger (SmolLM2-135M, head {})", p.display()),
-                None => "tagger (SmolLM2-135M, shipped head)".into(),
+            _ if self.style == Style::Verbatim => "verbatim (every word kept)".into(),
+            Engine::Tagger => match (&self.tagger_head, &self.style) {
+                (Some(p), _) => format!("tagger (SmolLM2-135M, head {})", p.display()),
+                (None, Style::Adapter(p)) => format!("tagger (SmolLM2-135M, adapter {})", p.display()),
+                (None, _) => "tagger (SmolLM2-135M, clean adapter)".into(),
             },
             Engine::Llm => "llm (SmolLM2-135M, copy-constrained, rule draft)".into(),
         }
@@ -122,8 +126,9 @@ pub fn polishing_model_path(models: &ModelStore) -> Result<PathBuf> {
     Ok(models.installed(&entry.id)?)
 }
 
-/// A tagger's prompt prefix, for the model it was computed on.
-pub type KeptPrefix = (std::sync::Weak<scrivo_llm::Model>, scrivo_llm::Cache);
+/// A tagger's prompt prefix, for the model and head (its adapter changes the prefix) it was
+/// computed on.
+pub type KeptPrefix = (std::sync::Weak<scrivo_llm::Model>, scrivo_llm::Cache, u64);
 
 /// Makes polishers as `args` say, protecting `terms`: the polishing model (when the engine
 /// needs one) is loaded once and shared by every polisher made.
@@ -133,6 +138,8 @@ pub struct PolisherMaker {
     model: Option<(Arc<scrivo_llm::Model>, Arc<scrivo_llm::TextTokenizer>)>,
     /// The tagger's head; `None` with a model means the copy-constrained generator.
     head: Option<scrivo_llm::TaggerHead>,
+    /// The verbatim style: every word kept, no model.
+    verbatim: bool,
     name: String,
 }
 
@@ -155,17 +162,19 @@ impl PolisherMaker {
     /// A maker over a polishing model loaded elsewhere (the model manager), or none yet.
     pub fn with_model(args: &EngineChoice, terms: &[String], model: Option<(Arc<scrivo_llm::Model>, Arc<scrivo_llm::TextTokenizer>)>) -> Result<Self> {
         let rules = RulePolisher::english().with_protected_terms(terms.iter().map(String::as_str));
-        let head = match (args.engine, &args.tagger_head) {
-            (Engine::Tagger, Some(path)) => Some(scrivo_llm::TaggerHead::load(path)?),
-            (Engine::Tagger, None) => Some(scrivo_llm::TaggerHead::shipped()?),
+        let verbatim = args.style == Style::Verbatim;
+        let head = match (args.engine, &args.tagger_head, &args.style) {
+            _ if verbatim => None,
+            (Engine::Tagger, Some(path), _) | (Engine::Tagger, None, Style::Adapter(path)) => Some(scrivo_llm::TaggerHead::load(path)?),
+            (Engine::Tagger, None, _) => Some(scrivo_llm::TaggerHead::shipped()?),
             _ => None,
         };
-        Ok(PolisherMaker { rules, engine: args.engine, model, head, name: args.describe() })
+        Ok(PolisherMaker { rules, engine: args.engine, verbatim, model, head, name: args.describe() })
     }
 
     /// Whether the polishing model is needed: for the engine, or for the context check.
     pub fn needs_model(&self, context: bool) -> bool {
-        self.engine != Engine::Rules || context
+        (self.engine != Engine::Rules && !self.verbatim) || context
     }
 
     /// The blocks to load: the tagger reads one block's states, so the blocks after it are
@@ -196,6 +205,9 @@ impl PolisherMaker {
     /// A polisher over `model` (the polishing model as loaded now), with this maker's rules
     /// and head.
     pub fn make_on(&self, model: Option<(Arc<scrivo_llm::Model>, Arc<scrivo_llm::TextTokenizer>)>) -> Result<Box<dyn Polisher>> {
+        if self.verbatim {
+            return Ok(Box::new(VerbatimPolisher));
+        }
         let rules = self.rules.clone();
         let Some((model, tokenizer)) = model.filter(|_| self.engine != Engine::Rules) else { return Ok(Box::new(rules)) };
         Ok(match &self.head {
@@ -209,9 +221,9 @@ impl PolisherMaker {
     /// a weak reference to the model is kept: it can still be unloaded.
     pub fn make_reusing(&self, model: Option<(Arc<scrivo_llm::Model>, Arc<scrivo_llm::TextTokenizer>)>, prefix: &mut Option<KeptPrefix>) -> Result<Box<dyn Polisher>> {
         let (Some(head), Some((model, tokenizer)), true) = (&self.head, model.as_ref(), self.engine == Engine::Tagger) else { return self.make_on(model) };
-        let kept = prefix.take().filter(|(m, _)| m.upgrade().is_some_and(|m| Arc::ptr_eq(&m, model))).map(|(_, c)| c);
+        let kept = prefix.take().filter(|(m, _, h)| *h == head.id() && m.upgrade().is_some_and(|m| Arc::ptr_eq(&m, model))).map(|(_, c, _)| c);
         let polisher = scrivo_llm::TaggerPolisher::with_prefix(Arc::clone(model), Arc::clone(tokenizer), head.clone(), self.rules.clone(), kept)?;
-        *prefix = Some((Arc::downgrade(model), polisher.prefix()));
+        *prefix = Some((Arc::downgrade(model), polisher.prefix(), head.id()));
         Ok(Box::new(polisher))
     }
 
@@ -439,5 +451,29 @@ impl Pipeline {
         let raw = self.recognise(samples, "", true);
         self.partial = None;
         self.finish(raw?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_verbatim_style_needs_no_model_and_keeps_every_word() {
+        let choice = EngineChoice { style: Style::Verbatim, ..EngineChoice::default() };
+        let maker = PolisherMaker::with_model(&choice, &[], None).expect("maker");
+        assert!(!maker.needs_model(false), "verbatim runs no model");
+        assert!(maker.needs_model(true), "the lists' context check still does");
+        let out = maker.make().expect("polisher").polish("um so I I think, uh, tuesday no wednesday").expect("polish");
+        assert_eq!(out.text, "Um so I I think, uh, tuesday no wednesday");
+        assert!(choice.describe().contains("verbatim"));
+    }
+
+    #[test]
+    fn the_clean_style_is_the_shipped_adapter() {
+        let maker = PolisherMaker::with_model(&EngineChoice::default(), &[], None).expect("maker");
+        let head = maker.head.as_ref().expect("a tagger head");
+        assert!(head.adapter.is_some(), "the clean style carries its adapters");
+        assert_eq!(maker.blocks(false), Some(head.block));
     }
 }

@@ -23,6 +23,8 @@ pub struct Settings {
     pub language: String,
     /// Polish the recognised text (off: the recogniser's text with the biasing lists applied).
     pub polish: bool,
+    /// The polishing style: `clean` or `verbatim` (or an adapter file from `scrivo train lora`).
+    pub style: String,
     /// The desktop app's shortcut that starts and stops a dictation.
     pub shortcut_toggle: String,
     /// The desktop app's shortcut that records while held.
@@ -39,6 +41,7 @@ impl Default for Settings {
             idle_unload_seconds: None,
             language: "en".into(),
             polish: true,
+            style: "clean".into(),
             shortcut_toggle: "CommandOrControl+Shift+Space".into(),
             shortcut_push_to_talk: "CommandOrControl+Shift+D".into(),
             start_at_login: false,
@@ -58,6 +61,14 @@ pub const DEFAULT_IDLE_SECONDS: u64 = 300;
 impl Settings {
     pub fn budget_mb(&self) -> u64 {
         self.memory_budget_mb.unwrap_or(DEFAULT_BUDGET_MB)
+    }
+
+    /// The polishing style; an unknown one is warned about and taken as clean.
+    pub fn style(&self) -> scrivo_polish::Style {
+        self.style.parse().unwrap_or_else(|e: String| {
+            tracing::warn!("settings: style: {e}; using clean");
+            scrivo_polish::Style::Clean
+        })
     }
 
     pub fn idle_seconds(&self) -> u64 {
@@ -99,6 +110,11 @@ impl Settings {
         }
         if self.language != "en" {
             problems.push(("language", format!("{:?} is not available: the installed models are English-only", self.language)));
+        }
+        match self.style.parse::<scrivo_polish::Style>() {
+            Err(e) => problems.push(("style", e)),
+            Ok(scrivo_polish::Style::Adapter(p)) if !p.is_file() => problems.push(("style", format!("{} does not exist", p.display()))),
+            Ok(_) => {}
         }
         if !self.shortcut_toggle.is_empty() && self.shortcut_toggle == self.shortcut_push_to_talk {
             problems.push(("shortcut_push_to_talk", "is the same as the start/stop shortcut".into()));

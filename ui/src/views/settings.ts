@@ -10,6 +10,10 @@ import { messageArea, viewSection, type View } from "./view";
 
 const ROLE_TEXT: Record<ModelRow["role"], string> = { asr: "Speech", polish: "Polishing" };
 const LANGUAGES = [{ value: "en", label: "English" }];
+const STYLES = [
+  { value: "clean", label: "Clean: remove fillers, repetitions and false starts" },
+  { value: "verbatim", label: "Verbatim: keep every word" },
+];
 
 export interface SettingsView extends View {
   load(): Promise<void>;
@@ -123,7 +127,18 @@ export function createSettingsView(services: Services): SettingsView {
   const languageId = uid("settings-language");
   const language = h("select", { id: languageId, testid: "settings-language" }, LANGUAGES.map((l) => h("option", { value: l.value, text: l.label })));
   const polishId = uid("settings-polish");
-  const polish = h("input", { type: "checkbox", id: polishId, testid: "settings-polish" });
+  const polish = h("input", {
+    type: "checkbox",
+    id: polishId,
+    testid: "settings-polish",
+    on: { change: () => (style.disabled = !polish.checked) },
+  });
+  const styleId = uid("settings-style");
+  const style = h(
+    "select",
+    { id: styleId, testid: "settings-style" },
+    STYLES.map((s) => h("option", { value: s.value, text: s.label })),
+  );
   const loginId = uid("settings-login");
   const login = h("input", { type: "checkbox", id: loginId, testid: "settings-login" });
   const toggle = shortcutField("settings-shortcut-toggle", "Start/stop dictation", services.isMac, () => checkShortcuts());
@@ -151,6 +166,7 @@ export function createSettingsView(services: Services): SettingsView {
       h("div", { class: "field" }, h("label", { for: deviceId, text: "Microphone" }), device),
       h("div", { class: "field" }, h("label", { for: languageId, text: "Language" }), language),
       h("label", { class: "check", for: polishId }, polish, " Polish the text (remove fillers, fix punctuation)"),
+      h("div", { class: "field" }, h("label", { for: styleId, text: "Polishing style" }), style),
     ),
     h(
       "fieldset",
@@ -217,6 +233,9 @@ export function createSettingsView(services: Services): SettingsView {
     if (!LANGUAGES.some((l) => l.value === s.language)) language.appendChild(h("option", { value: s.language, text: s.language }));
     language.value = s.language;
     polish.checked = s.polish;
+    if (!STYLES.some((x) => x.value === s.style)) style.appendChild(h("option", { value: s.style, text: s.style }));
+    style.value = s.style;
+    style.disabled = !s.polish;
     login.checked = s.startAtLogin;
     toggle.set(s.shortcutToggle);
     ptt.set(s.shortcutPushToTalk);
@@ -367,6 +386,7 @@ export function createSettingsView(services: Services): SettingsView {
       idleUnloadSeconds: secs,
       language: language.value || "en",
       polish: polish.checked,
+      style: style.value || "clean",
       shortcutToggle: toggle.value,
       shortcutPushToTalk: ptt.value,
       startAtLogin: login.checked,
