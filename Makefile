@@ -117,7 +117,7 @@ eval-bias: models
 		--list $(EVAL)/biasing/earnings21/distractor_list.txt --entities $(EVAL)/biasing/earnings21/oracle_list.txt; \
 	python3 bench/bias_audio.py --scrivo $(SCRIVO) --cspell $(EVAL)/biasing/cspell
 
-# The polishing engine's shipped clean style (crates/llm/heads/clean.safetensors; see the model
+# The polishing engine's fine-tuned style (crates/llm/heads/clean-lora.safetensors; see the model
 # card there): LoRA on blocks 15-18 trained together with the frozen model's head
 # (heads/frozen.safetensors, committed; `make train-frozen-head` makes it again) on Disfl-QA
 # train, 1,000 of its fluent questions as pairs with themselves and 1,500 sentences of every
@@ -133,7 +133,7 @@ train: models
 		--limit 1500 --out $(TRAIN_DIR)/lora-earnings-even-calls.tsv; \
 	$(SCRIVO) train lora --start-head crates/llm/heads/frozen.safetensors --data $(EVAL)/text/disfl-qa.train.tsv \
 		--data $(TRAIN_DIR)/lora-identity.tsv --data $(TRAIN_DIR)/lora-earnings-even-calls.tsv \
-		--checkpoint $(TRAIN_DIR)/clean.safetensors.ckpt --out crates/llm/heads/clean.safetensors
+		--checkpoint $(TRAIN_DIR)/clean.safetensors.ckpt --out crates/llm/heads/clean-lora.safetensors
 
 # The frozen model's head that the clean adapter starts from: the same sources, 2,500 fluent
 # questions and 3,000 Earnings-21 sentences. About 30 minutes on 2 cores.

@@ -30,7 +30,7 @@ pub struct EngineArgs {
     /// A tagger head other than the style's (written by `scrivo train tagger` or `train lora`).
     #[arg(long)]
     pub tagger_head: Option<PathBuf>,
-    /// What the polished text keeps: `clean` (the shipped fine-tuned adapter: interjections,
+    /// What the polished text keeps: `clean` (the shipped tagger head: interjections,
     /// repetitions and false starts out), `verbatim` (every word kept; sentence casing only), or
     /// an adapter file written by `scrivo train lora`.
     #[arg(long, default_value = "clean")]

@@ -9,8 +9,7 @@ use crate::{render_kept, Polished, PolishError, Polisher};
 /// What the polished text keeps.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub enum Style {
-    /// Interjections, repetitions, false starts and self-corrections removed (the shipped
-    /// fine-tuned adapter).
+    /// Interjections, repetitions, false starts and self-corrections removed (the shipped head).
     #[default]
     Clean,
     /// Every word kept; only sentence casing is fixed.

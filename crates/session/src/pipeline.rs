@@ -470,10 +470,9 @@ mod tests {
     }
 
     #[test]
-    fn the_clean_style_is_the_shipped_adapter() {
+    fn the_clean_style_is_the_shipped_head() {
         let maker = PolisherMaker::with_model(&EngineChoice::default(), &[], None).expect("maker");
         let head = maker.head.as_ref().expect("a tagger head");
-        assert!(head.adapter.is_some(), "the clean style carries its adapters");
         assert_eq!(maker.blocks(false), Some(head.block));
     }
 }
