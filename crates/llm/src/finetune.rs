@@ -19,7 +19,7 @@ use candle_core::{DType, Device, Tensor, Var, D};
 use scrivo_polish::{Polisher, RulePolisher};
 
 use crate::lora::{Adapter, BlockAdapter, Linear};
-use crate::model::{Cache, Model};
+use crate::model::{repeat_kv, Cache, Model};
 use crate::tagger::{head_logits, rule_bits, rule_tensor, Decision, FeatureExtractor, TaggerHead, RULE_FEATURES};
 use crate::train::{bce_with_logits, is_content, keep_labels, tune_decisions, Objective, Rng};
 use crate::LlmError;
@@ -214,14 +214,6 @@ fn softmax_last(x: &Tensor) -> candle_core::Result<Tensor> {
     let max = x.max_keepdim(D::Minus1)?.detach();
     let e = x.broadcast_sub(&max)?.exp()?;
     e.broadcast_div(&e.sum_keepdim(D::Minus1)?)
-}
-
-fn repeat_kv(x: &Tensor, n: usize) -> candle_core::Result<Tensor> {
-    if n == 1 {
-        return Ok(x.clone());
-    }
-    let (b, h, s, d) = x.dims4()?;
-    x.unsqueeze(2)?.expand((b, h, n, s, d))?.reshape((b, h * n, s, d))
 }
 
 /// The trainable part: frozen dense blocks with adapter variables, and the head.
@@ -464,10 +456,7 @@ fn held_out(model: &Arc<Model>, tokenizer: &Arc<crate::TextTokenizer>, head: &Ta
     let (mut probs, mut labels, mut bits, mut pairs, mut content) = (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
     let mut loss_sum = 0.0;
     for e in held {
-        let mut cache = extractor.prefix().clone();
-        let states = model.hidden_states_adapted(&e.ids, &mut cache, &[head.block], head.adapter.as_deref())?.remove(0);
-        let (l, b) = (Tensor::new(e.last.as_slice(), &Device::Cpu)?, Tensor::new(e.before.as_slice(), &Device::Cpu)?);
-        let states = Tensor::cat(&[states.index_select(&l, 0)?, states.index_select(&b, 0)?], 1)?;
+        let states = extractor.states_at(&e.ids, &e.last, &e.before)?.remove(0);
         let rules = rule_tensor(&e.bits)?;
         let logits = head_logits(&head.inputs(&states, &rules)?, &head.w1, &head.b1, &head.w2, &head.b2)?;
         loss_sum += bce_with_logits(&logits, &Tensor::new(e.deleted.as_slice(), &Device::Cpu)?)?.to_scalar::<f32>()? as f64 * e.deleted.len() as f64;

@@ -304,12 +304,14 @@ fn causal_mask(t: usize, past: usize, device: &Device) -> Result<Tensor, LlmErro
     Ok(Tensor::from_vec(values, (t, total), device)?)
 }
 
-fn repeat_kv(x: &Tensor, n: usize) -> Result<Tensor, LlmError> {
+/// Each key/value head repeated `n` times (grouped-query attention), for `(batch, heads,
+/// positions, head_dim)`; differentiable, so the training pass uses it too.
+pub(crate) fn repeat_kv(x: &Tensor, n: usize) -> candle_core::Result<Tensor> {
     if n == 1 {
         return Ok(x.clone());
     }
     let (b, h, s, d) = x.dims4()?;
-    Ok(x.unsqueeze(2)?.expand((b, h, n, s, d))?.reshape((b, h * n, s, d))?)
+    x.unsqueeze(2)?.expand((b, h, n, s, d))?.reshape((b, h * n, s, d))
 }
 
 /// Extension: `QMatMul::forward` for a 3-D input.

@@ -126,10 +126,16 @@ impl FeatureExtractor {
     /// state at its last token, then the state just before its first token.
     pub fn word_states(&self, words: &[&str]) -> Result<Vec<Tensor>, LlmError> {
         let (ids, last, before) = self.encode_twice(words)?;
+        self.states_at(&ids, &last, &before)
+    }
+
+    /// [`FeatureExtractor::word_states`] for tokens already made by
+    /// [`FeatureExtractor::encode_twice`].
+    pub fn states_at(&self, ids: &[u32], last: &[u32], before: &[u32]) -> Result<Vec<Tensor>, LlmError> {
         let mut cache = self.prefix.clone();
-        let states = self.model.hidden_states_adapted(&ids, &mut cache, &self.blocks, self.adapter.as_deref())?;
+        let states = self.model.hidden_states_adapted(ids, &mut cache, &self.blocks, self.adapter.as_deref())?;
         let device = Device::Cpu;
-        let (last, before) = (Tensor::new(last.as_slice(), &device)?, Tensor::new(before.as_slice(), &device)?);
+        let (last, before) = (Tensor::new(last, &device)?, Tensor::new(before, &device)?);
         states.iter().map(|s| Ok(Tensor::cat(&[s.index_select(&last, 0)?, s.index_select(&before, 0)?], 1)?)).collect()
     }
 }
