@@ -366,7 +366,7 @@ fn lora(args: LoraArgs, store: &ModelStore) -> Result<i32> {
     );
     let bar = if std::io::stderr().is_terminal() { ProgressBar::new(0) } else { ProgressBar::hidden() };
     bar.set_style(ProgressStyle::with_template("lora {wide_bar} {pos}/{len} steps, loss {msg}, eta {eta}").unwrap_or_else(|_| ProgressStyle::default_bar()));
-    let (mut window, mut logged) = (Vec::new(), Instant::now());
+    let (mut window, mut logged) = (std::collections::VecDeque::new(), Instant::now());
     let outcome = scrivo_llm::finetune::train_lora(
         Arc::new(model),
         Arc::new(tokenizer),
@@ -375,9 +375,9 @@ fn lora(args: LoraArgs, store: &ModelStore) -> Result<i32> {
         options,
         Some(&checkpoint),
         |step| {
-            window.push(step.loss);
+            window.push_back(step.loss);
             if window.len() > 50 {
-                window.remove(0);
+                window.pop_front();
             }
             let mean = window.iter().sum::<f64>() / window.len() as f64;
             bar.set_length(step.steps as u64);
@@ -402,10 +402,10 @@ fn lora(args: LoraArgs, store: &ModelStore) -> Result<i32> {
     Ok(0)
 }
 
-const DECISION_HEADER: &str = "threshold  switch  protected  most deleted";
+const DECISION_HEADER: &str = "threshold  switch  protected  most deleted  rule threshold";
 
 /// A head's decision settings as cells under [`DECISION_HEADER`].
 fn decision_cells(d: scrivo_llm::tagger::Decision) -> String {
     let protected = if d.protected_cost.is_finite() { format!("{:.1}", d.protected_cost) } else { "never".into() };
-    format!("{:<10.2} {:<7.1} {:<10} {:<12.1}", d.threshold, d.switch_cost, protected, d.max_deleted)
+    format!("{:<10.2} {:<7.1} {:<10} {:<13.1} {:<14.2}", d.threshold, d.switch_cost, protected, d.max_deleted, d.rule_threshold)
 }

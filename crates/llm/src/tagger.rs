@@ -21,7 +21,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use candle_core::{DType, Device, Tensor};
-use scrivo_polish::{removed_runs, removed_words, render_kept, Polished, PolishError, Polisher, RulePolisher};
+use scrivo_polish::{removed_runs, removed_words, render_kept, EditKind, Polished, PolishError, Polisher, RulePolisher};
 
 use crate::lora::Adapter;
 use crate::model::{Cache, Model};
@@ -164,11 +164,14 @@ pub struct Decision {
     /// A sentence in which more than this share of the words (not counting interjections)
     /// would go keeps the rule pass's output instead.
     pub max_deleted: f32,
+    /// The probability above which a word the rule pass removed (a repetition, a correction it
+    /// aligned) is deleted: the rules' removal is evidence of its own, so it may need less.
+    pub rule_threshold: f32,
 }
 
 impl Decision {
     /// What heads trained before the last two settings existed decide with.
-    pub const CLASSIC: Decision = Decision { threshold: 0.5, switch_cost: 0.0, protected_cost: f32::INFINITY, max_deleted: 0.5 };
+    pub const CLASSIC: Decision = Decision { threshold: 0.5, switch_cost: 0.0, protected_cost: f32::INFINITY, max_deleted: 0.5, rule_threshold: 0.5 };
 }
 
 /// What is deleted, from the head's per-word probabilities: the best labelling by Viterbi,
@@ -178,11 +181,13 @@ impl Decision {
 /// evidence). Interjections are always deleted. A protected word the rule pass kept costs
 /// `protected_cost` more to delete, and is never deleted alone: only inside a run of deleted
 /// words (a number or "no" in an abandoned phrase, "the 2015 no 2014"). A sentence where more
-/// than `max_deleted` of the words would go keeps the rule pass's decisions.
+/// than `max_deleted` of the words would go keeps the rule pass's decisions. A word the rule
+/// pass removed is judged against `rule_threshold` instead of `threshold`.
 pub fn decide(probs: &[f32], bits: &[[bool; RULE_FEATURES]], d: Decision) -> Vec<bool> {
     const FORBIDDEN: f32 = 1e9;
-    let Decision { threshold, switch_cost, protected_cost, .. } = d;
-    let bias = (threshold / (1.0 - threshold)).ln();
+    let Decision { threshold, switch_cost, protected_cost, rule_threshold, .. } = d;
+    let odds = |t: f32| (t / (1.0 - t)).ln();
+    let (bias, rule_bias) = (odds(threshold), odds(rule_threshold));
     let n = probs.len().min(bits.len());
     // cost[i][s], s = 0 keep, 1 delete; back[i][s] = the state of word i - 1 on the best path.
     let mut cost = vec![[0f32; 2]; n];
@@ -190,7 +195,7 @@ pub fn decide(probs: &[f32], bits: &[[bool; RULE_FEATURES]], d: Decision) -> Vec
     for i in 0..n {
         let p = probs[i].clamp(1e-6, 1.0 - 1e-6);
         let [by_rules, filler, protected] = bits[i];
-        let mut emit = [-(1.0 - p).ln(), -p.ln() + bias];
+        let mut emit = [-(1.0 - p).ln(), -p.ln() + if by_rules { rule_bias } else { bias }];
         if filler {
             emit[0] = FORBIDDEN;
         } else if protected && !by_rules {
@@ -230,6 +235,79 @@ pub fn decide(probs: &[f32], bits: &[[bool; RULE_FEATURES]], d: Decision) -> Vec
         return bits.iter().take(n).map(|b| b[0]).collect();
     }
     deleted
+}
+
+/// Words that introduce a repair ("Harvard, no, Radcliffe"; "I meant son"; "make that").
+const REPAIR_MARKERS: &[&str] = &["no", "sorry", "mean", "meant", "rather", "wait", "actually", "instead"];
+
+/// Words that start a question: a repair starting with one is a restart.
+const QUESTION_WORDS: &[&str] = &["who", "what", "when", "where", "why", "which", "how", "whose", "whom"];
+
+/// A deleted run that ends the sentence and holds a repair marker followed by other words has
+/// taken the repair with it ("admitted to Harvard [no Radcliffe]?"): the words after its last
+/// marker are what the speaker meant, so they stay.
+pub fn keep_the_final_repair(words: &[&str], deleted: &mut [bool], bits: &[[bool; RULE_FEATURES]]) {
+    let n = deleted.len().min(words.len()).min(bits.len());
+    let core = |w: &str| w.chars().filter(|c| c.is_alphanumeric()).flat_map(char::to_lowercase).collect::<String>();
+    let mut start = n;
+    while start > 0 && deleted[start - 1] {
+        start -= 1;
+    }
+    if start == n || start == 0 {
+        return;
+    }
+    let is_marker = |i: usize| {
+        let w = core(words[i]);
+        REPAIR_MARKERS.contains(&w.as_str()) || (w == "that" && i > 0 && ["make", "scratch"].contains(&core(words[i - 1]).as_str()))
+    };
+    let Some(marker) = (start..n).rev().find(|&i| is_marker(i)) else { return };
+    let repair: Vec<usize> = (marker + 1..n).filter(|&i| !bits[i][1]).collect();
+    // A repair that starts a new question replaces the whole sentence, not a word or two.
+    if repair.first().is_some_and(|&i| QUESTION_WORDS.contains(&core(words[i]).as_str())) {
+        return;
+    }
+    for i in repair {
+        deleted[i] = false;
+    }
+}
+
+/// The longest copy checked by [`delete_copies_before_runs`].
+const MAX_COPY_WORDS: usize = 3;
+
+/// Where a deleted run is followed by the same words that come just before it ("what do
+/// [petrologists no] what do ..."), the words before it are the start of the abandoned phrase:
+/// they go too. Their copy stays right after, so no word is lost; repeated until nothing
+/// changes.
+pub fn delete_copies_before_runs(words: &[&str], deleted: &mut [bool]) {
+    let key: Vec<String> = words.iter().map(|w| w.chars().filter(|c| c.is_alphanumeric()).flat_map(char::to_lowercase).collect()).collect();
+    let n = deleted.len().min(key.len());
+    let mut changed = true;
+    while changed {
+        changed = false;
+        let mut i = 0;
+        while i < n {
+            if !deleted[i] {
+                i += 1;
+                continue;
+            }
+            let start = i;
+            while i < n && deleted[i] {
+                i += 1;
+            }
+            let end = i;
+            for k in (1..=MAX_COPY_WORDS).rev() {
+                if k > start || end + k > n {
+                    continue;
+                }
+                let before = start - k..start;
+                if before.clone().all(|j| !deleted[j] && !key[j].is_empty()) && key[before.clone()] == key[end..end + k] {
+                    before.for_each(|j| deleted[j] = true);
+                    changed = true;
+                    break;
+                }
+            }
+        }
+    }
 }
 
 /// Whether `deleted` removes more than `max_share` of the words that are not interjections.
@@ -295,6 +373,16 @@ impl TaggerHead {
         Self::from_tensors(candle_core::safetensors::load_buffer(FROZEN_HEAD, &Device::Cpu)?, "the frozen-model head")
     }
 
+    /// The head a polishing style runs with: the shipped one for `clean`, its file's for an
+    /// adapter, none for `verbatim` (which needs no model).
+    pub fn for_style(style: &scrivo_polish::Style) -> Result<Option<Self>, LlmError> {
+        Ok(match style {
+            scrivo_polish::Style::Clean => Some(Self::shipped()?),
+            scrivo_polish::Style::Verbatim => None,
+            scrivo_polish::Style::Adapter(path) => Some(Self::load(path)?),
+        })
+    }
+
     /// A head saved by [`TaggerHead::save`].
     pub fn load(path: &Path) -> Result<Self, LlmError> {
         let bytes = std::fs::read(path).map_err(|e| LlmError::Io { path: path.into(), source: e })?;
@@ -311,16 +399,17 @@ impl TaggerHead {
         let (mean, std, w1, b1, w2, b2) = (take("mean")?, take("std")?, take("w1")?, take("b1")?, take("w2")?, take("b2")?);
         let (block, decision) = match meta[..] {
             [block, threshold, switch_cost] => (block, Decision { threshold, switch_cost, ..Decision::CLASSIC }),
-            [block, threshold, switch_cost, protected_cost, max_deleted] => (block, Decision { threshold, switch_cost, protected_cost, max_deleted }),
-            _ => return Err(bad("`meta` must hold [block, threshold, switch cost] and optionally [protected cost, most deleted]".into())),
+            [block, threshold, switch_cost, protected_cost, max_deleted] => (block, Decision { threshold, switch_cost, protected_cost, max_deleted, rule_threshold: threshold }),
+            [block, threshold, switch_cost, protected_cost, max_deleted, rule_threshold] => (block, Decision { threshold, switch_cost, protected_cost, max_deleted, rule_threshold }),
+            _ => return Err(bad("`meta` must hold [block, threshold, switch cost] and optionally [protected cost, most deleted[, rule threshold]]".into())),
         };
-        let Decision { threshold, switch_cost, protected_cost, max_deleted } = decision;
+        let Decision { threshold, switch_cost, protected_cost, max_deleted, rule_threshold } = decision;
         let features = mean.dims1()?;
         let (rows, hidden) = w1.dims2()?;
         if std.dims1()? != features || rows != features + RULE_FEATURES || b1.dims1()? != hidden || w2.dims2()? != (hidden, 1) || b2.dims1()? != 1 {
             return Err(bad(format!("inconsistent shapes: mean {features}, w1 {rows}x{hidden}, w2 {:?}", w2.dims())));
         }
-        if !(block >= 1.0 && block.fract() == 0.0 && threshold > 0.0 && threshold < 1.0 && switch_cost >= 0.0 && protected_cost >= 0.0 && max_deleted > 0.0 && max_deleted <= 1.0) {
+        if !(block >= 1.0 && block.fract() == 0.0 && threshold > 0.0 && threshold < 1.0 && rule_threshold > 0.0 && rule_threshold < 1.0 && switch_cost >= 0.0 && protected_cost >= 0.0 && max_deleted > 0.0 && max_deleted <= 1.0) {
             return Err(bad(format!("bad block {block} or decision settings {decision:?}")));
         }
         if let Some(a) = &adapter {
@@ -334,7 +423,7 @@ impl TaggerHead {
     /// Writes the head as safetensors (temporary file, then rename).
     pub fn save(&self, path: &Path) -> Result<(), LlmError> {
         let d = self.decision;
-        let meta = Tensor::new(&[self.block as f32, d.threshold, d.switch_cost, d.protected_cost, d.max_deleted], &Device::Cpu)?;
+        let meta = Tensor::new(&[self.block as f32, d.threshold, d.switch_cost, d.protected_cost, d.max_deleted, d.rule_threshold], &Device::Cpu)?;
         let mut tensors: HashMap<String, Tensor> = [
             ("meta", meta),
             ("mean", self.mean.clone()),
@@ -361,7 +450,7 @@ impl TaggerHead {
         use std::hash::{Hash, Hasher};
         let mut h = std::collections::hash_map::DefaultHasher::new();
         let d = self.decision;
-        (self.block, d.threshold.to_bits(), d.switch_cost.to_bits(), d.protected_cost.to_bits(), d.max_deleted.to_bits()).hash(&mut h);
+        (self.block, d.threshold.to_bits(), d.switch_cost.to_bits(), d.protected_cost.to_bits(), d.max_deleted.to_bits(), d.rule_threshold.to_bits()).hash(&mut h);
         let mut values = |t: &Tensor| {
             if let Ok(v) = t.flatten_all().and_then(|t| t.to_vec1::<f32>()) {
                 v.iter().for_each(|x| x.to_bits().hash(&mut h));
@@ -395,6 +484,9 @@ pub struct TaggerPolisher {
     rules: RulePolisher,
     budget: Duration,
     budget_per_word: Duration,
+    /// The prompt prefix of every head used so far, by [`TaggerHead::id`]: swapping back to a
+    /// style does not run the prefix again.
+    prefixes: HashMap<u64, Cache>,
 }
 
 impl TaggerPolisher {
@@ -417,14 +509,19 @@ impl TaggerPolisher {
             }
         }
         let features = FeatureExtractor::adapted(model, tokenizer, vec![head.block], head.adapter.clone(), prefix)?;
-        Ok(TaggerPolisher { features, head, rules, budget: DEFAULT_BUDGET, budget_per_word: BUDGET_PER_WORD })
+        let prefixes = HashMap::from([(head.id(), features.prefix().clone())]);
+        Ok(TaggerPolisher { features, head, rules, budget: DEFAULT_BUDGET, budget_per_word: BUDGET_PER_WORD, prefixes })
     }
 
     /// Swaps in another head and its adapter (another style) on the same loaded model: the
-    /// base weights are untouched; only the prompt prefix is run again, unless `prefix` is the
-    /// one an earlier polisher computed for this head ([`TaggerPolisher::prefix`]).
+    /// base weights are untouched; only the prompt prefix is run again, unless this polisher
+    /// has used the head before or `prefix` is the one an earlier polisher computed for it
+    /// ([`TaggerPolisher::prefix`]).
     pub fn set_head(&mut self, head: TaggerHead, prefix: Option<Cache>) -> Result<(), LlmError> {
+        let id = head.id();
+        let prefix = prefix.or_else(|| self.prefixes.get(&id).cloned());
         let swapped = TaggerPolisher::with_prefix(Arc::clone(&self.features.model), Arc::clone(&self.features.tokenizer), head, self.rules.clone(), prefix)?;
+        self.prefixes.insert(id, swapped.features.prefix().clone());
         (self.features, self.head) = (swapped.features, swapped.head);
         Ok(())
     }
@@ -459,12 +556,34 @@ impl TaggerPolisher {
             }
             let states = self.features.word_states(&words[range.clone()])?.remove(0);
             let probs = self.head.delete_probabilities(&states, &rule_tensor(&bits[range.clone()])?)?;
-            let deleted = decide(&probs, &bits[range.clone()], self.head.decision);
+            let mut deleted = decide(&probs, &bits[range.clone()], self.head.decision);
+            delete_copies_before_runs(&words[range.clone()], &mut deleted);
+            keep_the_final_repair(&words[range.clone()], &mut deleted, &bits[range.clone()]);
             for (i, d) in range.zip(deleted) {
                 keep[i] = !d;
             }
         }
+        // A repetition the rule pass removed (the same word or two said twice in a row) stays
+        // removed: the rules find those exactly, and the head is unsure of some ("the the").
+        for edit in draft.edits.iter().filter(|e| e.kind == EditKind::Repetition) {
+            let end = edit.end.min(keep.len());
+            keep[edit.start.min(end)..end].iter_mut().for_each(|k| *k = false);
+        }
+        delete_replaced_numbers(words, &mut keep, |w| self.rules.is_number(w));
         Ok(keep)
+    }
+}
+
+/// A kept number whose next kept word is another number, with words deleted between them, is
+/// the one the speaker replaced ("in 2011, erm, 2009"; "the three no two"): left in, the two
+/// would read as one number ("three two").
+pub fn delete_replaced_numbers(words: &[&str], keep: &mut [bool], is_number: impl Fn(&str) -> bool) {
+    let kept: Vec<usize> = (0..keep.len().min(words.len())).filter(|&i| keep[i]).collect();
+    for pair in kept.windows(2) {
+        let (a, b) = (pair[0], pair[1]);
+        if b > a + 1 && is_number(words[a]) && is_number(words[b]) {
+            keep[a] = false;
+        }
     }
 }
 
@@ -493,7 +612,7 @@ mod tests {
     const PLAIN: [bool; RULE_FEATURES] = [false, false, false];
 
     fn at(threshold: f32, switch_cost: f32) -> Decision {
-        Decision { threshold, switch_cost, protected_cost: f32::INFINITY, max_deleted: 1.0 }
+        Decision { threshold, switch_cost, protected_cost: f32::INFINITY, max_deleted: 1.0, rule_threshold: threshold }
     }
 
     #[test]
@@ -541,6 +660,46 @@ mod tests {
         let probs = [0.9, 0.9, 0.9, 0.1];
         assert_eq!(decide(&probs, &bits, Decision { max_deleted: 0.5, ..at(0.5, 0.0) }), vec![true, false, false, false]);
         assert_eq!(decide(&probs, &bits, Decision { max_deleted: 0.8, ..at(0.5, 0.0) }), vec![true, true, true, false]);
+    }
+
+    #[test]
+    fn the_copy_before_a_deleted_run_goes_with_it() {
+        let words: Vec<&str> = "What do petrologists no what do unstable isotope studies indicate?".split(' ').collect();
+        let mut deleted = vec![false; words.len()];
+        (deleted[2], deleted[3]) = (true, true);
+        delete_copies_before_runs(&words, &mut deleted);
+        assert_eq!(deleted, [true, true, true, true, false, false, false, false, false, false]);
+        // No copy after the run: nothing more goes.
+        let words: Vec<&str> = "move it to Tuesday no Wednesday".split(' ').collect();
+        let mut deleted = vec![false, false, false, true, true, false];
+        delete_copies_before_runs(&words, &mut deleted);
+        assert_eq!(deleted, [false, false, false, true, true, false]);
+    }
+
+    #[test]
+    fn a_replaced_number_goes_when_its_replacement_follows_a_deletion() {
+        let is_number = |w: &str| w.chars().all(|c| c.is_ascii_digit()) || w == "three" || w == "two";
+        let words: Vec<&str> = "in 2011 erm 2009 and 2010".split(' ').collect();
+        let mut keep = vec![true, true, false, true, true, true];
+        delete_replaced_numbers(&words, &mut keep, is_number);
+        assert_eq!(keep, [true, false, false, true, true, true], "2009 and 2010 were never side by side");
+        let words: Vec<&str> = "the three two".split(' ').collect();
+        let mut keep = vec![true; 3];
+        delete_replaced_numbers(&words, &mut keep, is_number);
+        assert_eq!(keep, [true; 3], "nothing was deleted between them");
+    }
+
+    #[test]
+    fn a_repair_at_the_end_of_a_sentence_stays() {
+        let words: Vec<&str> = "admitted to Harvard no Radcliffe?".split(' ').collect();
+        let mut deleted = vec![false, false, false, true, true];
+        keep_the_final_repair(&words, &mut deleted, &[PLAIN; 5]);
+        assert_eq!(deleted, [false, false, false, true, false]);
+        // A final run without a marker stays deleted.
+        let mut deleted = vec![false, false, true, true, true];
+        let words: Vec<&str> = "admitted to Harvard uh Radcliffe?".split(' ').collect();
+        keep_the_final_repair(&words, &mut deleted, &[PLAIN; 5]);
+        assert_eq!(deleted, [false, false, true, true, true]);
     }
 
     #[test]

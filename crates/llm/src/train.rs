@@ -291,6 +291,8 @@ pub fn train(data: &Dataset, options: TrainOptions, mut log: impl FnMut(&str)) -
 const PROTECTED_COSTS: [f32; 5] = [f32::INFINITY, 4.0, 2.0, 1.0, 0.0];
 /// The largest shares of a sentence the tagger may delete that are tried.
 const MAX_DELETED: [f32; 5] = [0.5, 0.6, 0.7, 0.8, 0.9];
+/// The thresholds tried for the words the rule pass removed.
+const RULE_THRESHOLDS: [f32; 5] = [0.2, 0.35, 0.5, 0.7, 0.9];
 
 /// What the decision settings are chosen for.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -309,8 +311,8 @@ pub fn is_content(word: &str) -> bool {
 }
 
 /// The decision settings (threshold in steps of 0.05, switch cost in steps of 0.5, the
-/// protected-word cost and the largest share deleted from [`PROTECTED_COSTS`] and
-/// [`MAX_DELETED`]) best for `objective` on held-out rows (`content`: per row, whether the word
+/// protected-word cost, the largest share deleted and the rules' words' threshold from [`PROTECTED_COSTS`],
+/// [`MAX_DELETED`] and [`RULE_THRESHOLDS`]) best for `objective` on held-out rows (`content`: per row, whether the word
 /// carries content; only [`Objective::ContentBudget`] reads it), decided a pair at a time as
 /// at run time: `(settings, weighted error, precision, recall)` of deletions.
 pub(crate) fn tune_decisions(probs: &[f32], deleted: &[f32], bits: &[[bool; RULE_FEATURES]], pairs: &[u32], content: &[bool], objective: Objective) -> (Decision, f64, f64, f64) {
@@ -329,8 +331,8 @@ pub(crate) fn tune_decisions(probs: &[f32], deleted: &[f32], bits: &[[bool; RULE
     for t_step in 4..20 {
         for c_step in 0..9 {
             for protected_cost in PROTECTED_COSTS {
-                for max_deleted in MAX_DELETED {
-                    let d = Decision { threshold: t_step as f32 * 0.05, switch_cost: c_step as f32 * 0.5, protected_cost, max_deleted };
+                for (max_deleted, rule_threshold) in MAX_DELETED.into_iter().flat_map(|m| RULE_THRESHOLDS.map(|r| (m, r))) {
+                    let d = Decision { threshold: t_step as f32 * 0.05, switch_cost: c_step as f32 * 0.5, protected_cost, max_deleted, rule_threshold };
                     let (mut tp, mut fp, mut fneg, mut lost, mut kept) = (0usize, 0usize, 0usize, 0usize, 0usize);
                     for (g, &needs) in groups.iter().zip(&needs) {
                         for (i, del) in g.clone().zip(decide(&probs[g.clone()], &bits[g.clone()], d)) {

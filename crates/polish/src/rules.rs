@@ -50,6 +50,11 @@ impl RulePolisher {
         self.protection(&core_of(word)) != Protection::None
     }
 
+    /// A number, in digits or words.
+    pub fn is_number(&self, word: &str) -> bool {
+        self.protection(&core_of(word)) == Protection::Number
+    }
+
     /// A single-word interjection ("um", "uh").
     pub fn is_filler(&self, word: &str) -> bool {
         self.fillers.contains(&core_of(word).as_str())

@@ -163,10 +163,10 @@ impl PolisherMaker {
     pub fn with_model(args: &EngineChoice, terms: &[String], model: Option<(Arc<scrivo_llm::Model>, Arc<scrivo_llm::TextTokenizer>)>) -> Result<Self> {
         let rules = RulePolisher::english().with_protected_terms(terms.iter().map(String::as_str));
         let verbatim = args.style == Style::Verbatim;
-        let head = match (args.engine, &args.tagger_head, &args.style) {
+        let head = match (args.engine, &args.tagger_head) {
             _ if verbatim => None,
-            (Engine::Tagger, Some(path), _) | (Engine::Tagger, None, Style::Adapter(path)) => Some(scrivo_llm::TaggerHead::load(path)?),
-            (Engine::Tagger, None, _) => Some(scrivo_llm::TaggerHead::shipped()?),
+            (Engine::Tagger, Some(path)) => Some(scrivo_llm::TaggerHead::load(path)?),
+            (Engine::Tagger, None) => scrivo_llm::TaggerHead::for_style(&args.style)?,
             _ => None,
         };
         Ok(PolisherMaker { rules, engine: args.engine, verbatim, model, head, name: args.describe() })
