@@ -21,7 +21,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use candle_core::{DType, Device, Tensor};
-use scrivo_polish::{removed_runs, removed_words, render_kept, EditKind, Polished, PolishError, Polisher, RulePolisher};
+use scrivo_polish::{core_of, removed_runs, removed_words, render_kept, EditKind, Polished, PolishError, Polisher, RulePolisher, QUESTION_WORDS};
 
 use crate::lora::Adapter;
 use crate::model::{Cache, Model};
@@ -240,15 +240,11 @@ pub fn decide(probs: &[f32], bits: &[[bool; RULE_FEATURES]], d: Decision) -> Vec
 /// Words that introduce a repair ("Harvard, no, Radcliffe"; "I meant son"; "make that").
 const REPAIR_MARKERS: &[&str] = &["no", "sorry", "mean", "meant", "rather", "wait", "actually", "instead"];
 
-/// Words that start a question: a repair starting with one is a restart.
-const QUESTION_WORDS: &[&str] = &["who", "what", "when", "where", "why", "which", "how", "whose", "whom"];
-
 /// A deleted run that ends the sentence and holds a repair marker followed by other words has
 /// taken the repair with it ("admitted to Harvard [no Radcliffe]?"): the words after its last
 /// marker are what the speaker meant, so they stay.
 pub fn keep_the_final_repair(words: &[&str], deleted: &mut [bool], bits: &[[bool; RULE_FEATURES]]) {
     let n = deleted.len().min(words.len()).min(bits.len());
-    let core = |w: &str| w.chars().filter(|c| c.is_alphanumeric()).flat_map(char::to_lowercase).collect::<String>();
     let mut start = n;
     while start > 0 && deleted[start - 1] {
         start -= 1;
@@ -257,13 +253,13 @@ pub fn keep_the_final_repair(words: &[&str], deleted: &mut [bool], bits: &[[bool
         return;
     }
     let is_marker = |i: usize| {
-        let w = core(words[i]);
-        REPAIR_MARKERS.contains(&w.as_str()) || (w == "that" && i > 0 && ["make", "scratch"].contains(&core(words[i - 1]).as_str()))
+        let w = core_of(words[i]);
+        REPAIR_MARKERS.contains(&w.as_str()) || (w == "that" && i > 0 && ["make", "scratch"].contains(&core_of(words[i - 1]).as_str()))
     };
     let Some(marker) = (start..n).rev().find(|&i| is_marker(i)) else { return };
     let repair: Vec<usize> = (marker + 1..n).filter(|&i| !bits[i][1]).collect();
     // A repair that starts a new question replaces the whole sentence, not a word or two.
-    if repair.first().is_some_and(|&i| QUESTION_WORDS.contains(&core(words[i]).as_str())) {
+    if repair.first().is_some_and(|&i| QUESTION_WORDS.contains(&core_of(words[i]).as_str())) {
         return;
     }
     for i in repair {
@@ -279,7 +275,7 @@ const MAX_COPY_WORDS: usize = 3;
 /// they go too. Their copy stays right after, so no word is lost; repeated until nothing
 /// changes.
 pub fn delete_copies_before_runs(words: &[&str], deleted: &mut [bool]) {
-    let key: Vec<String> = words.iter().map(|w| w.chars().filter(|c| c.is_alphanumeric()).flat_map(char::to_lowercase).collect()).collect();
+    let key: Vec<String> = words.iter().map(|w| core_of(w)).collect();
     let n = deleted.len().min(key.len());
     let mut changed = true;
     while changed {

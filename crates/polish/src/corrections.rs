@@ -35,7 +35,8 @@ const MARKERS: &[(&[&str], bool)] = &[
     (&["or"], false),
 ];
 
-const QUESTION_WORDS: &[&str] = &["who", "what", "when", "where", "why", "which", "how", "whose", "whom"];
+/// Words that start a question.
+pub const QUESTION_WORDS: &[&str] = &["who", "what", "when", "where", "why", "which", "how", "whose", "whom"];
 
 /// Words after "no" that make it an ordinary determiner or answer ("no one", "no longer").
 const NO_PHRASES: &[&str] = &[

@@ -16,7 +16,8 @@ mod corrections;
 mod rules;
 mod style;
 
-pub use rules::{render_kept, render_kept_after, RulePolisher};
+pub use corrections::QUESTION_WORDS;
+pub use rules::{core_of, render_kept, render_kept_after, RulePolisher};
 pub use style::{Style, VerbatimPolisher};
 
 /// Why a span was removed.

@@ -76,7 +76,8 @@ impl RulePolisher {
 /// Words that can correctly appear twice in a row.
 const LEGIT_DOUBLES: &[&str] = &["that", "had", "is"];
 
-fn core_of(raw: &str) -> String {
+/// A word without the punctuation around it, lower case ("Wednesday," -> "wednesday").
+pub fn core_of(raw: &str) -> String {
     raw.trim_matches(|c: char| !c.is_alphanumeric() && c != '\'').to_lowercase()
 }
 
