@@ -170,7 +170,7 @@ pub struct Decision {
 }
 
 impl Decision {
-    /// What heads trained before the last two settings existed decide with.
+    /// What heads trained before the last three settings existed decide with.
     pub const CLASSIC: Decision = Decision { threshold: 0.5, switch_cost: 0.0, protected_cost: f32::INFINITY, max_deleted: 0.5, rule_threshold: 0.5 };
 }
 
@@ -494,6 +494,14 @@ impl TaggerPolisher {
     /// model and head ([`TaggerPolisher::prefix`]): a tagger made per utterance then costs
     /// nothing before its text.
     pub fn with_prefix(model: Arc<Model>, tokenizer: Arc<TextTokenizer>, head: TaggerHead, rules: RulePolisher, prefix: Option<Cache>) -> Result<Self, LlmError> {
+        let features = Self::features_for(model, tokenizer, &head, prefix)?;
+        let prefixes = HashMap::from([(head.id(), features.prefix().clone())]);
+        Ok(TaggerPolisher { features, head, rules, budget: DEFAULT_BUDGET, budget_per_word: BUDGET_PER_WORD, prefixes })
+    }
+
+    /// The feature extractor for `head` on `model`, once the head and its adapter are known to
+    /// fit the model.
+    fn features_for(model: Arc<Model>, tokenizer: Arc<TextTokenizer>, head: &TaggerHead, prefix: Option<Cache>) -> Result<FeatureExtractor, LlmError> {
         if head.block > model.loaded_blocks() || head.mean.dims1()? != 2 * model.config().hidden {
             return Err(LlmError::Input(format!("the tagger head reads block {} of width {}, which this model does not have", head.block, head.mean.dims1()? / 2)));
         }
@@ -504,9 +512,7 @@ impl TaggerPolisher {
                 return Err(LlmError::Input(format!("the tagger's adapter does not fit this model ({} wide)", c.hidden)));
             }
         }
-        let features = FeatureExtractor::adapted(model, tokenizer, vec![head.block], head.adapter.clone(), prefix)?;
-        let prefixes = HashMap::from([(head.id(), features.prefix().clone())]);
-        Ok(TaggerPolisher { features, head, rules, budget: DEFAULT_BUDGET, budget_per_word: BUDGET_PER_WORD, prefixes })
+        FeatureExtractor::adapted(model, tokenizer, vec![head.block], head.adapter.clone(), prefix)
     }
 
     /// Swaps in another head and its adapter (another style) on the same loaded model: the
@@ -516,9 +522,9 @@ impl TaggerPolisher {
     pub fn set_head(&mut self, head: TaggerHead, prefix: Option<Cache>) -> Result<(), LlmError> {
         let id = head.id();
         let prefix = prefix.or_else(|| self.prefixes.get(&id).cloned());
-        let swapped = TaggerPolisher::with_prefix(Arc::clone(&self.features.model), Arc::clone(&self.features.tokenizer), head, self.rules.clone(), prefix)?;
-        self.prefixes.insert(id, swapped.features.prefix().clone());
-        (self.features, self.head) = (swapped.features, swapped.head);
+        self.features = Self::features_for(Arc::clone(&self.features.model), Arc::clone(&self.features.tokenizer), &head, prefix)?;
+        self.prefixes.insert(id, self.features.prefix().clone());
+        self.head = head;
         Ok(())
     }
 
