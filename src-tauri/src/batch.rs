@@ -122,7 +122,6 @@ fn run(app: &AppHandle, state: &AppState, request: &BatchRequest, cancel: &Arc<A
         bias_context: polishers.as_ref().and_then(PolisherMaker::context_scorer).map(|s| s as Arc<dyn scrivo_bias::ContextModel + Send + Sync>),
         bias,
     };
-    let cancelled = |e: &str| cancel.load(Ordering::SeqCst) && e.ends_with("cancelled");
     let on_event = |e: Event| match e {
         Event::Started { path, .. } => emit(progress(index_of(&path).unwrap_or(0), &path, BatchFileState::Running)),
         Event::Progress { index, fraction } => {
@@ -134,7 +133,7 @@ fn run(app: &AppHandle, state: &AppState, request: &BatchRequest, cancel: &Arc<A
             let output = plan.jobs.get(index).map(|j| j.output.to_string_lossy().into_owned());
             emit(BatchProgress { output, ..progress(index_of(&path).unwrap_or(0), &path, BatchFileState::Done) })
         }
-        Event::Failed { path, error, .. } if cancelled(&error) => emit(progress(index_of(&path).unwrap_or(0), &path, BatchFileState::Cancelled)),
+        Event::Failed { path, cancelled: true, .. } => emit(progress(index_of(&path).unwrap_or(0), &path, BatchFileState::Cancelled)),
         Event::Failed { path, error, .. } => emit(BatchProgress { error: Some(error), ..progress(index_of(&path).unwrap_or(0), &path, BatchFileState::Failed) }),
     };
     let sink = |index: usize, doc: &scrivo_transcript::Document| -> Result<PathBuf, scrivo_batch::BatchError> {
@@ -154,7 +153,7 @@ fn run(app: &AppHandle, state: &AppState, request: &BatchRequest, cancel: &Arc<A
             for result in results {
                 match result {
                     Ok(_) => summary.done += 1,
-                    Err(e) if cancelled(&e.to_string()) => summary.cancelled += 1,
+                    Err(scrivo_batch::BatchError::Cancelled { .. }) => summary.cancelled += 1,
                     Err(_) => summary.failed += 1,
                 }
             }

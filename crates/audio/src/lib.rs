@@ -66,6 +66,32 @@ const MAX_RATE: u32 = 768_000;
 
 /// Reads a WAV file and converts it to 16 kHz mono.
 pub fn read_wav(path: &Path) -> Result<Audio, AudioError> {
+    let mut wav = open_checked(path)?;
+    let mut interleaved = Vec::with_capacity(usize::try_from(wav.declared).unwrap_or(0));
+    decode_samples(path, &mut wav.reader, wav.spec, usize::MAX, &mut interleaved)?;
+    if interleaved.is_empty() {
+        return Err(AudioError::Empty { path: path.into() });
+    }
+    if (interleaved.len() as u64) < wav.declared {
+        return Err(truncated(path, wav.declared, interleaved.len() as u64));
+    }
+    let mono = to_mono(&interleaved, usize::from(wav.spec.channels));
+    let samples = resample(&mono, wav.spec.sample_rate, SAMPLE_RATE)
+        .map_err(|detail| AudioError::Resample { path: path.into(), rate: wav.spec.sample_rate, detail })?;
+    Ok(Audio { samples, source_rate: wav.spec.sample_rate, source_channels: wav.spec.channels })
+}
+
+/// An opened WAV file whose header passed the checks: channels, rate, and a data size the file
+/// can hold (a header claiming more than the file's bytes is truncated, said before any sample is
+/// read or any buffer of the claimed size is made).
+struct CheckedWav {
+    reader: hound::WavReader<std::io::BufReader<std::fs::File>>,
+    spec: hound::WavSpec,
+    /// Samples (all channels) the header declares.
+    declared: u64,
+}
+
+fn open_checked(path: &Path) -> Result<CheckedWav, AudioError> {
     let meta = std::fs::metadata(path).map_err(|source| AudioError::Io { path: path.into(), source })?;
     if meta.is_dir() {
         return Err(AudioError::Directory { path: path.into() });
@@ -79,20 +105,87 @@ pub fn read_wav(path: &Path) -> Result<Audio, AudioError> {
         return Err(AudioError::BadHeader { path: path.into(), detail: format!("sample rate {} Hz", spec.sample_rate) });
     }
     let declared = u64::from(reader.len());
-    let interleaved = decode_samples(path, reader, spec)?;
-    if interleaved.is_empty() {
-        return Err(AudioError::Empty { path: path.into() });
+    let bytes_per_sample = u64::from(spec.bits_per_sample).div_ceil(8).max(1);
+    if declared.saturating_mul(bytes_per_sample) > meta.len() {
+        let detail = format!("header declares {declared} samples of {bytes_per_sample} bytes, the whole file is {} bytes", meta.len());
+        return Err(AudioError::Truncated { path: path.into(), detail });
     }
-    if (interleaved.len() as u64) < declared {
-        return Err(AudioError::Truncated {
-            path: path.into(),
-            detail: format!("header declares {declared} samples, file holds {}", interleaved.len()),
-        });
+    Ok(CheckedWav { reader, spec, declared })
+}
+
+fn truncated(path: &Path, declared: u64, held: u64) -> AudioError {
+    AudioError::Truncated { path: path.into(), detail: format!("header declares {declared} samples, file holds {held}") }
+}
+
+/// A WAV file read a piece at a time, as 16 kHz mono: what [`read_wav`] gives, without holding
+/// the whole recording (a three-hour file is 690 MB of samples). The header is checked when it
+/// is opened, the same way as by [`read_wav`].
+///
+/// ```no_run
+/// let mut wav = scrivo_audio::WavStream::open(std::path::Path::new("long.wav"))?;
+/// while let Some(piece) = wav.next_piece(60 * 16_000)? {
+///     println!("{} samples", piece.len());
+/// }
+/// # Ok::<(), scrivo_audio::AudioError>(())
+/// ```
+pub struct WavStream {
+    path: PathBuf,
+    wav: CheckedWav,
+    resampler: Option<StreamResampler>,
+    /// Samples (all channels) read so far.
+    read: u64,
+    /// Output not yet handed out.
+    pending: Vec<f32>,
+}
+
+impl WavStream {
+    pub fn open(path: &Path) -> Result<Self, AudioError> {
+        let wav = open_checked(path)?;
+        let rate = wav.spec.sample_rate;
+        let resampler = StreamResampler::new(rate, SAMPLE_RATE).map_err(|detail| AudioError::Resample { path: path.into(), rate, detail })?;
+        Ok(WavStream { path: path.into(), wav, resampler: Some(resampler), read: 0, pending: Vec::new() })
     }
-    let mono = to_mono(&interleaved, usize::from(spec.channels));
-    let samples = resample(&mono, spec.sample_rate, SAMPLE_RATE)
-        .map_err(|detail| AudioError::Resample { path: path.into(), rate: spec.sample_rate, detail })?;
-    Ok(Audio { samples, source_rate: spec.sample_rate, source_channels: spec.channels })
+
+    /// The duration the header declares, in seconds.
+    pub fn seconds(&self) -> f64 {
+        let frames = self.wav.declared / u64::from(self.wav.spec.channels);
+        frames as f64 / f64::from(self.wav.spec.sample_rate)
+    }
+
+    /// The next `max` samples or fewer at 16 kHz; `None` once the file is done. A file with no
+    /// samples at all, or fewer than its header declares, is an error (as for [`read_wav`]).
+    pub fn next_piece(&mut self, max: usize) -> Result<Option<Vec<f32>>, AudioError> {
+        let max = max.max(1);
+        let channels = usize::from(self.wav.spec.channels);
+        let rate = self.wav.spec.sample_rate;
+        let resample_error = |detail| AudioError::Resample { path: self.path.clone(), rate, detail };
+        while self.pending.len() < max {
+            let Some(resampler) = self.resampler.as_mut() else { break };
+            // Enough source frames for what is still owed, in reads of at most a second or so.
+            let frames = ((max - self.pending.len()) as u64 * u64::from(rate) / u64::from(SAMPLE_RATE)).clamp(1, u64::from(rate)) as usize;
+            let mut interleaved = Vec::with_capacity(frames * channels);
+            decode_samples(&self.path, &mut self.wav.reader, self.wav.spec, frames * channels, &mut interleaved)?;
+            self.read += interleaved.len() as u64;
+            if interleaved.is_empty() {
+                if self.read == 0 {
+                    return Err(AudioError::Empty { path: self.path.clone() });
+                }
+                if self.read < self.wav.declared {
+                    return Err(truncated(&self.path, self.wav.declared, self.read));
+                }
+                let rest = self.resampler.take().map(StreamResampler::finish).transpose().map_err(resample_error)?;
+                self.pending.extend(rest.unwrap_or_default());
+                break;
+            }
+            let mono = to_mono(&interleaved, channels);
+            self.pending.extend(resampler.push(&mono).map_err(resample_error)?);
+        }
+        if self.pending.is_empty() {
+            return Ok(None);
+        }
+        let rest = self.pending.split_off(self.pending.len().min(max));
+        Ok(Some(std::mem::replace(&mut self.pending, rest)))
+    }
 }
 
 /// The duration a WAV header declares, in seconds, without decoding (for progress totals);
@@ -119,8 +212,8 @@ fn header_error(path: &Path, e: hound::Error) -> AudioError {
 
 /// Samples as f32 in [-1, 1], stopping (without error) where the data ends early so the
 /// caller can tell a truncated file from a complete one.
-fn decode_samples<R: std::io::Read>(path: &Path, mut reader: hound::WavReader<R>, spec: hound::WavSpec) -> Result<Vec<f32>, AudioError> {
-    let mut out = Vec::with_capacity(reader.len().min(1 << 28) as usize);
+/// At most `limit` samples are added to `out`.
+fn decode_samples<R: std::io::Read>(path: &Path, reader: &mut hound::WavReader<R>, spec: hound::WavSpec, limit: usize, out: &mut Vec<f32>) -> Result<(), AudioError> {
     let push_err = |e: hound::Error| -> Result<(), AudioError> {
         match e {
             // hound reports a data chunk that ends early as UnexpectedEof or as "Failed to read
@@ -132,7 +225,7 @@ fn decode_samples<R: std::io::Read>(path: &Path, mut reader: hound::WavReader<R>
     };
     match (spec.sample_format, spec.bits_per_sample) {
         (hound::SampleFormat::Float, 32) => {
-            for s in reader.samples::<f32>() {
+            for s in reader.samples::<f32>().take(limit) {
                 match s {
                     Ok(v) => out.push(if v.is_finite() { v.clamp(-1.0, 1.0) } else { 0.0 }),
                     Err(e) => {
@@ -144,7 +237,7 @@ fn decode_samples<R: std::io::Read>(path: &Path, mut reader: hound::WavReader<R>
         }
         (hound::SampleFormat::Int, bits @ (8 | 16 | 24 | 32)) => {
             let scale = 1.0 / (1u64 << (bits - 1)) as f32;
-            for s in reader.samples::<i32>() {
+            for s in reader.samples::<i32>().take(limit) {
                 match s {
                     Ok(v) => out.push(v as f32 * scale),
                     Err(e) => {
@@ -158,5 +251,5 @@ fn decode_samples<R: std::io::Read>(path: &Path, mut reader: hound::WavReader<R>
             return Err(AudioError::Unsupported { path: path.into(), detail: format!("{bits}-bit {format:?} samples") });
         }
     }
-    Ok(out)
+    Ok(())
 }

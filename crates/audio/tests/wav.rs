@@ -123,3 +123,54 @@ fn bad_inputs_are_clear_errors() {
     assert_error(d, |e| matches!(e, AudioError::Directory { .. }));
     assert_error(&d.join("missing.wav"), |e| matches!(e, AudioError::Io { .. }));
 }
+
+#[test]
+fn a_stream_in_pieces_gives_what_the_whole_read_gives() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    // Five seconds of a 44.1 kHz stereo tone, so the resampler and the channel mix both run.
+    let frames: Vec<f32> = (0..44_100 * 5).map(|i| (i as f32 * 440.0 * std::f32::consts::TAU / 44_100.0).sin() * 0.5).collect();
+    let path = write(dir.path(), "tone.wav", spec(2, 44_100, 16, SampleFormat::Int), &frames);
+    let whole = read_wav(&path).expect("read").samples;
+    for piece in [1_000, 16_000, 37_000, 1 << 20] {
+        let mut stream = scrivo_audio::WavStream::open(&path).expect("open");
+        assert!((stream.seconds() - 5.0).abs() < 1e-9);
+        let mut joined = Vec::new();
+        while let Some(p) = stream.next_piece(piece).expect("piece") {
+            assert!(!p.is_empty() && p.len() <= piece, "{piece}: a piece of {}", p.len());
+            joined.extend(p);
+        }
+        assert_eq!(joined.len(), whole.len(), "pieces of {piece}");
+        let err = joined.iter().zip(&whole).map(|(a, b)| (a - b).abs()).fold(0f32, f32::max);
+        assert!(err < 1e-4, "pieces of {piece}: max difference {err}");
+    }
+}
+
+#[test]
+fn a_header_claiming_more_than_the_file_holds_is_refused_before_reading() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let good = write(dir.path(), "good.wav", spec(1, 16_000, 16, SampleFormat::Int), &signal());
+    let mut bytes = std::fs::read(&good).expect("read");
+    // The data chunk's size (bytes 40..44 of hound's plain header) says 4 GB.
+    bytes[40..44].copy_from_slice(&(u32::MAX - 1).to_le_bytes());
+    let huge = dir.path().join("claims-4gb.wav");
+    std::fs::write(&huge, &bytes).expect("write");
+    for result in [read_wav(&huge).map(|_| ()), scrivo_audio::WavStream::open(&huge).map(|_| ())] {
+        let e = result.expect_err("refused");
+        assert!(matches!(e, AudioError::Truncated { .. }), "{e}");
+        assert!(e.to_string().contains("claims-4gb.wav"), "{e}");
+    }
+    // Cut by less than the header's size, the file passes the size check at open: a stream
+    // says it is truncated once it reaches the end.
+    let cut = dir.path().join("cut.wav");
+    let whole = std::fs::read(&good).expect("read");
+    std::fs::write(&cut, &whole[..whole.len() - 20]).expect("write");
+    let mut stream = scrivo_audio::WavStream::open(&cut).expect("open");
+    let mut last = Ok(None);
+    for _ in 0..100 {
+        last = stream.next_piece(400);
+        if !matches!(last, Ok(Some(_))) {
+            break;
+        }
+    }
+    assert!(matches!(last, Err(AudioError::Truncated { .. })), "{:?}", last.map(|p| p.map(|v| v.len())));
+}

@@ -3,17 +3,25 @@
 //! [`plan`] expands folders, decides every output path (beside the input or under an output
 //! folder, never over an input) and reports inputs that cannot be used. [`run`] transcribes the
 //! planned recordings on `jobs` worker threads that share one loaded whisper model, polishes
-//! each one, and hands every [`Document`] to a sink (the CLI writes files, the evaluator keeps
-//! text). One bad file never stops the others; progress arrives as [`Event`]s.
+//! each one, and hands every [`Document`](scrivo_transcript::Document) to a sink (the CLI writes files, the evaluator keeps
+//! text). One bad file never stops the others; progress arrives as [`Event`]s. A recording is
+//! read and recognised a piece of at most [`PIECE_SECONDS`] at a time, so a file of hours holds
+//! minutes of samples.
+//!
+//! A batch too large for one machine is split with [`Plan::shard`] (every process plans the same
+//! inputs in the same path order and takes every N-th job), resumed with
+//! [`Plan::take_finished`], and accounted for in [`summary`] files, one line per recording.
 
 mod plan;
 mod run;
+mod shard;
+pub mod summary;
 
 use std::path::PathBuf;
 
 pub use plan::{plan, write_atomically, Job, Plan};
-pub use run::{run, transcribe, Event, Settings};
-use scrivo_transcript::Document;
+pub use run::{run, transcribe, Event, Settings, PIECE_SECONDS};
+pub use shard::{Shard, INDEX_VARIABLES};
 pub use scrivo_transcript::Format;
 
 /// Why one input failed. The message always names the file.
@@ -34,6 +42,8 @@ pub enum BatchError {
     Output { path: PathBuf, detail: String },
     #[error("{path}: cancelled")]
     Cancelled { path: PathBuf },
+    #[error("{path}: {detail}")]
+    Summary { path: PathBuf, detail: String },
 }
 
 impl BatchError {
@@ -46,15 +56,18 @@ impl BatchError {
             | BatchError::Io { path, .. }
             | BatchError::Input { path, .. }
             | BatchError::Output { path, .. }
-            | BatchError::Cancelled { path } => Some(path),
+            | BatchError::Cancelled { path }
+            | BatchError::Summary { path, .. } => Some(path),
         }
     }
 }
 
-/// A finished recording: the document and what the sink made of it (e.g. the output path).
+/// A finished recording: its length and what the sink made of its [`Document`](scrivo_transcript::Document) (e.g. the
+/// output path). The document itself is not kept, so a batch of any size holds one at a time per
+/// worker.
 #[derive(Debug)]
 pub struct Done<T> {
     pub index: usize,
-    pub document: Document,
+    pub audio_seconds: f64,
     pub value: T,
 }

@@ -8,7 +8,7 @@ use scrivo_models::AtomicFile;
 use scrivo_transcript::Format;
 use walkdir::WalkDir;
 
-use crate::BatchError;
+use crate::{BatchError, Shard};
 
 /// One recording to transcribe and where its result goes.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -33,7 +33,7 @@ fn hidden(entry: &walkdir::DirEntry) -> bool {
 }
 
 /// Expands `inputs` (files and folders; folders are searched recursively for `.wav` files,
-/// hidden entries skipped, in name order) and decides each output path: the input with the
+/// hidden entries skipped), orders the recordings by path, and decides each output path: the input with the
 /// format's extension, or, with `out_dir`, the same name under `out_dir` (keeping the path
 /// below a folder the user named, so equal names in different subfolders do not collide).
 ///
@@ -65,6 +65,8 @@ pub fn plan(inputs: &[PathBuf], format: Format, out_dir: Option<&Path>) -> Plan 
             problems.push(BatchError::Input { path: input.clone(), detail: "folder holds no .wav files".into() });
         }
     }
+    // One order for every process that plans the same inputs: shards agree without talking.
+    found.sort_by(|a, b| a.0.cmp(&b.0));
     let key = |p: &Path| std::fs::canonicalize(p).unwrap_or_else(|_| p.to_path_buf());
     let input_keys: HashSet<PathBuf> = found.iter().map(|(i, _)| key(i)).collect();
     let mut claimed: HashMap<PathBuf, PathBuf> = HashMap::new();
@@ -94,6 +96,65 @@ pub fn plan(inputs: &[PathBuf], format: Format, out_dir: Option<&Path>) -> Plan 
         }
     }
     Plan { jobs, problems }
+}
+
+impl Plan {
+    /// The jobs of one shard: every `count`-th job from position `index` of the path order, so
+    /// the shards of a batch share its jobs out without overlap and with similar amounts of
+    /// work. The plan's problems are reported by shard 0 alone.
+    pub fn shard(mut self, shard: Shard) -> Plan {
+        let count = shard.count.max(1);
+        self.jobs = self.jobs.into_iter().enumerate().filter(|(i, _)| i % count == shard.index).map(|(_, j)| j).collect();
+        if shard.index != 0 {
+            self.problems.clear();
+        }
+        self
+    }
+
+    /// Removes what a run killed while writing left beside this plan's outputs (each output's
+    /// temporary files; an output itself is never half-written) and returns the paths removed.
+    /// Each folder is read once, however many outputs it holds. Outputs belong to one job and
+    /// one shard, so no other process's file in progress is touched.
+    pub fn remove_stale_temporaries(&self) -> Vec<PathBuf> {
+        let mut by_folder: HashMap<&Path, HashSet<&std::ffi::OsStr>> = HashMap::new();
+        for job in &self.jobs {
+            if let (Some(dir), Some(name)) = (job.output.parent(), job.output.file_name()) {
+                by_folder.entry(dir).or_default().insert(name);
+            }
+        }
+        let mut removed = Vec::new();
+        for (dir, names) in by_folder {
+            let Ok(entries) = std::fs::read_dir(if dir.as_os_str().is_empty() { Path::new(".") } else { dir }) else { continue };
+            for entry in entries.flatten() {
+                let file_name = entry.file_name();
+                let target = file_name.to_str().and_then(AtomicFile::target_of_temporary);
+                if target.is_some_and(|t| names.contains(std::ffi::OsStr::new(t))) && std::fs::remove_file(entry.path()).is_ok() {
+                    removed.push(entry.path());
+                }
+            }
+        }
+        removed
+    }
+
+    /// Takes out the jobs whose output is already there and no older than its input (outputs are
+    /// written atomically, so one that exists is whole) and returns them.
+    pub fn take_finished(&mut self) -> Vec<Job> {
+        let (finished, todo) = std::mem::take(&mut self.jobs).into_iter().partition(Job::is_finished);
+        self.jobs = todo;
+        finished
+    }
+}
+
+impl Job {
+    /// Whether the output exists as a file modified no earlier than the input.
+    pub fn is_finished(&self) -> bool {
+        let modified = |p: &Path| std::fs::metadata(p).ok().filter(|m| m.is_file()).and_then(|m| m.modified().ok());
+        match (modified(&self.output), modified(&self.input)) {
+            (Some(output), Some(input)) => output >= input,
+            (Some(_), None) => true,
+            (None, _) => false,
+        }
+    }
 }
 
 /// Writes `contents` to `path` through a temporary file and a rename, creating folders.
@@ -162,6 +223,63 @@ mod tests {
         assert_eq!(p.jobs.len(), 1);
         assert_eq!(p.problems.len(), 1);
         assert!(p.problems[0].to_string().contains("no .wav files"));
+    }
+
+    #[test]
+    fn shards_share_the_path_order_out_whatever_order_the_inputs_came_in() {
+        let tmp = tempfile::tempdir().expect("tmp");
+        let root = tmp.path();
+        let names = ["b/2.wav", "a/1.wav", "a/3.wav", "c.wav", "b/1.wav"];
+        for f in names {
+            touch(&root.join(f));
+        }
+        let forwards = [root.join("a"), root.join("b"), root.join("c.wav")];
+        let backwards = [root.join("c.wav"), root.join("b"), root.join("a")];
+        let order = |p: &Plan| p.jobs.iter().map(|j| j.input.strip_prefix(root).expect("under root").to_path_buf()).collect::<Vec<_>>();
+        let whole = plan(&forwards, Format::Txt, None);
+        assert_eq!(order(&whole), order(&plan(&backwards, Format::Txt, None)));
+        assert_eq!(order(&whole), ["a/1.wav", "a/3.wav", "b/1.wav", "b/2.wav", "c.wav"].map(PathBuf::from));
+        let mut union = Vec::new();
+        for index in 0..3 {
+            let part = plan(&backwards, Format::Txt, None).shard(Shard { index, count: 3 });
+            assert!(part.jobs.len() == 1 || part.jobs.len() == 2, "{:?}", part.jobs);
+            union.extend(part.jobs);
+        }
+        union.sort_by(|a, b| a.input.cmp(&b.input));
+        assert_eq!(union, whole.jobs);
+    }
+
+    #[test]
+    fn finished_jobs_are_those_with_an_output_no_older_than_the_input() {
+        let tmp = tempfile::tempdir().expect("tmp");
+        let root = tmp.path();
+        for f in ["done.wav", "todo.wav", "redone.wav"] {
+            touch(&root.join(f));
+        }
+        touch(&root.join("done.txt"));
+        touch(&root.join("redone.txt"));
+        // redone.wav was recorded again after its output was written.
+        let later = std::time::SystemTime::now() + std::time::Duration::from_secs(60);
+        std::fs::File::options().write(true).open(root.join("redone.wav")).expect("open").set_modified(later).expect("touch");
+        let mut p = plan(&[root.to_path_buf()], Format::Txt, None);
+        let finished: Vec<_> = p.take_finished().into_iter().map(|j| j.input).collect();
+        assert_eq!(finished, [root.join("done.wav")]);
+        assert_eq!(p.jobs.iter().map(|j| j.input.clone()).collect::<Vec<_>>(), [root.join("redone.wav"), root.join("todo.wav")]);
+    }
+
+    #[test]
+    fn a_killed_run_s_temporaries_are_removed_and_nothing_else() {
+        let tmp = tempfile::tempdir().expect("tmp");
+        let root = tmp.path();
+        for f in ["a.wav", "b.wav", ".a.txt.4242.tmp", ".c.txt.17.tmp", ".a.txt.notes", "a.txt.1.tmp"] {
+            touch(&root.join(f));
+        }
+        let p = plan(&[root.join("a.wav"), root.join("b.wav")], Format::Txt, None);
+        assert_eq!(p.remove_stale_temporaries(), [root.join(".a.txt.4242.tmp")]);
+        // Another output's temporary (c.txt is not this plan's) and other files stay.
+        for f in [".c.txt.17.tmp", ".a.txt.notes", "a.txt.1.tmp"] {
+            assert!(root.join(f).exists(), "{f}");
+        }
     }
 
     #[test]

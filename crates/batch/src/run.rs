@@ -36,7 +36,8 @@ pub enum Event {
     /// The share of the recording's decode done, 0..1.
     Progress { index: usize, fraction: f32 },
     Finished { index: usize, path: PathBuf, audio_seconds: f64, wall_seconds: f64 },
-    Failed { index: usize, path: PathBuf, error: String },
+    /// `cancelled`: stopped by the cancel flag rather than failed.
+    Failed { index: usize, path: PathBuf, error: String, cancelled: bool },
 }
 
 type Outcome<T> = Result<Done<T>, BatchError>;
@@ -123,25 +124,90 @@ fn one<T>(
         on_event(Event::Started { index, path: path.into() });
         transcribe(engine, polisher.as_deref_mut(), path, settings).and_then(|document| {
             let value = sink(index, &document)?;
-            Ok(Done { index, document, value })
+            Ok(Done { index, audio_seconds: document.duration_seconds, value })
         })
     };
     match &result {
         Ok(done) => on_event(Event::Finished {
             index,
             path: path.into(),
-            audio_seconds: done.document.duration_seconds,
+            audio_seconds: done.audio_seconds,
             wall_seconds: started.elapsed().as_secs_f64(),
         }),
-        Err(e) => on_event(Event::Failed { index, path: path.into(), error: e.to_string() }),
+        Err(e) => on_event(Event::Failed { index, path: path.into(), error: e.to_string(), cancelled: matches!(e, BatchError::Cancelled { .. }) }),
     }
     result
 }
 
-/// Reads, transcribes and polishes one recording.
+/// Recordings are read and recognised at most this long a piece at a time (seconds), so a
+/// three-hour file holds about 15 MB of samples, not 690 MB. A shorter recording is one piece.
+pub const PIECE_SECONDS: usize = 240;
+/// A piece ends at the quietest 50 ms of its last this many seconds, so no word is cut in two.
+const CUT_SEARCH_SECONDS: usize = 20;
+/// The words of the previous piece that prompt the next one (with the lists' glossary).
+const CARRIED_WORDS: usize = 30;
+
+/// Reads, transcribes and polishes one recording, a piece of at most [`PIECE_SECONDS`] at a
+/// time: each piece is recognised (prompted with the end of the one before), corrected by the
+/// lists and polished, and its segments are moved to their place in the recording.
 pub fn transcribe(engine: &mut WhisperEngine, mut polisher: Option<&mut (dyn Polisher + '_)>, path: &Path, settings: &Settings) -> Result<Document, BatchError> {
-    let audio = scrivo_audio::read_wav(path)?;
-    let transcript = engine.transcribe(&audio.samples, &settings.decode).map_err(|source| match source {
+    let rate = scrivo_audio::SAMPLE_RATE as usize;
+    let mut wav = scrivo_audio::WavStream::open(path)?;
+    let total_seconds = wav.seconds().max(f64::EPSILON);
+    let mut pending: Vec<f32> = Vec::new();
+    let mut offset = 0usize; // samples of the recording before `pending`
+    let mut segments: Vec<DocumentSegment> = Vec::new();
+    let mut texts: Vec<String> = Vec::new();
+    loop {
+        let want = PIECE_SECONDS * rate - pending.len();
+        let more = wav.next_piece(want)?;
+        let ended = more.as_ref().is_none_or(|m| m.len() < want);
+        pending.extend(more.unwrap_or_default());
+        if pending.is_empty() {
+            break;
+        }
+        let cut = if ended { pending.len() } else { quiet_cut(&pending, CUT_SEARCH_SECONDS * rate) };
+        let start_seconds = offset as f64 / rate as f64;
+        let mut decode = settings.decode.clone();
+        decode.initial_prompt = piece_prompt(settings.decode.initial_prompt.as_deref(), segments.iter().map(|s| s.raw_text.as_str()));
+        if let Some(progress) = &settings.decode.progress {
+            let (inner, share) = (Arc::clone(&progress.0), cut as f64 / rate as f64 / total_seconds);
+            let before = (start_seconds / total_seconds) as f32;
+            decode.progress = Some(ProgressFn(Arc::new(move |f| inner((before + f * share as f32).min(1.0)))));
+        }
+        let (text, piece) = recognise_piece(engine, polisher.as_deref_mut(), path, &pending[..cut], start_seconds, settings, &decode)?;
+        texts.push(text);
+        segments.extend(piece);
+        offset += cut;
+        pending.drain(..cut);
+        if ended && pending.is_empty() {
+            break;
+        }
+    }
+    Ok(Document {
+        source: path.display().to_string(),
+        duration_seconds: offset as f64 / rate as f64,
+        asr_model: settings.asr_model.clone(),
+        polisher: settings.polisher.clone().filter(|_| polisher.is_some()),
+        language: settings.decode.language.clone().unwrap_or_else(|| "auto".into()),
+        text: join(texts.iter().map(String::as_str)),
+        raw_text: join(segments.iter().map(|s| s.raw_text.as_str())),
+        segments,
+    })
+}
+
+/// One piece of a recording to text: its polished text, and its segments placed `start` seconds
+/// into the recording.
+fn recognise_piece(
+    engine: &mut WhisperEngine,
+    polisher: Option<&mut (dyn Polisher + '_)>,
+    path: &Path,
+    samples: &[f32],
+    start: f64,
+    settings: &Settings,
+    decode: &DecodeOptions,
+) -> Result<(String, Vec<DocumentSegment>), BatchError> {
+    let transcript = engine.transcribe(samples, decode).map_err(|source| match source {
         AsrError::Cancelled => BatchError::Cancelled { path: path.into() },
         source => BatchError::Asr { path: path.into(), source },
     })?;
@@ -155,7 +221,7 @@ pub fn transcribe(engine: &mut WhisperEngine, mut polisher: Option<&mut (dyn Pol
         .collect();
     // The segments are polished as one text: a segment alone ("ask what you can do for your
     // country.") can look like a false start that the whole sentence shows it is not.
-    let (text, polished) = match polisher.as_deref_mut() {
+    let (text, polished) = match polisher {
         Some(p) => {
             let pieces: Vec<&str> = biased.iter().map(String::as_str).collect();
             let (whole, polished) = scrivo_polish::polish_pieces(p, &pieces).map_err(|source| BatchError::Polish { path: path.into(), source })?;
@@ -163,20 +229,69 @@ pub fn transcribe(engine: &mut WhisperEngine, mut polisher: Option<&mut (dyn Pol
         }
         None => (join(biased.iter().map(String::as_str)), biased),
     };
-    let segments: Vec<DocumentSegment> = transcript
+    let segments = transcript
         .segments
         .into_iter()
         .zip(polished)
-        .map(|(seg, text)| DocumentSegment { start_seconds: seg.start_seconds, end_seconds: seg.end_seconds, raw_text: seg.text, text })
+        .map(|(seg, text)| DocumentSegment { start_seconds: start + seg.start_seconds, end_seconds: start + seg.end_seconds, raw_text: seg.text, text })
         .collect();
-    Ok(Document {
-        source: path.display().to_string(),
-        duration_seconds: audio.duration_seconds(),
-        asr_model: settings.asr_model.clone(),
-        polisher: settings.polisher.clone().filter(|_| polisher.is_some()),
-        language: settings.decode.language.clone().unwrap_or_else(|| "auto".into()),
-        text,
-        raw_text: join(segments.iter().map(|s| s.raw_text.as_str())),
-        segments,
-    })
+    Ok((text, segments))
+}
+
+/// The prompt of a piece after the first: the lists' glossary, then the last words recognised.
+fn piece_prompt<'a>(glossary: Option<&str>, before: impl DoubleEndedIterator<Item = &'a str>) -> Option<String> {
+    let mut words: Vec<&str> = before.rev().flat_map(|t| t.split_whitespace().rev()).take(CARRIED_WORDS).collect();
+    words.reverse();
+    let carried = words.join(" ");
+    match (glossary.filter(|g| !g.is_empty()), carried.is_empty()) {
+        (Some(g), false) => Some(format!("{g} {carried}")),
+        (Some(g), true) => Some(g.to_owned()),
+        (None, false) => Some(carried),
+        (None, true) => None,
+    }
+}
+
+/// Where to end a piece of `samples`: the middle of the quietest 50 ms window among the last
+/// `search` samples (the end when they are all of equal energy).
+fn quiet_cut(samples: &[f32], search: usize) -> usize {
+    const WINDOW: usize = 800; // 50 ms at 16 kHz
+    let from = samples.len().saturating_sub(search);
+    let mut best = (f32::INFINITY, samples.len());
+    let mut at = from;
+    while at + WINDOW <= samples.len() {
+        let energy: f32 = samples[at..at + WINDOW].iter().map(|s| s * s).sum();
+        if energy < best.0 {
+            best = (energy, at + WINDOW / 2);
+        }
+        at += WINDOW;
+    }
+    best.1.max(1)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_piece_ends_in_the_quietest_window_of_its_tail() {
+        let mut samples = vec![0.5f32; 16_000 * 30];
+        // A pause 25 s in (outside the searched tail) and one 27 s in (inside it).
+        samples[16_000 * 25..16_000 * 25 + 1600].fill(0.0);
+        samples[16_000 * 27..16_000 * 27 + 1600].fill(0.01);
+        let cut = quiet_cut(&samples, 16_000 * 4);
+        assert!((16_000 * 27..16_000 * 27 + 1600).contains(&cut), "{cut}");
+        assert_eq!(quiet_cut(&[0.1; 10], 4), 10, "too short to search: the end");
+    }
+
+    #[test]
+    fn a_later_piece_is_prompted_with_the_glossary_and_the_last_words() {
+        assert_eq!(piece_prompt(None, std::iter::empty()), None);
+        assert_eq!(piece_prompt(Some("Glossary: Kubernetes."), std::iter::empty()).as_deref(), Some("Glossary: Kubernetes."));
+        let long: Vec<String> = (0..40).map(|i| format!("w{i}")).collect();
+        let text = long.join(" ");
+        let prompt = piece_prompt(Some("Glossary: X."), ["first segment", text.as_str()].into_iter()).expect("prompt");
+        assert!(prompt.starts_with("Glossary: X. w10 w11"), "{prompt}");
+        assert!(prompt.ends_with("w39"), "{prompt}");
+        assert_eq!(prompt.split_whitespace().count(), 2 + CARRIED_WORDS);
+    }
 }

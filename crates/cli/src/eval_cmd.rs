@@ -217,7 +217,8 @@ fn asr(args: AsrArgs, store: &ModelStore) -> Result<i32> {
             };
             let paths: Vec<PathBuf> = items.iter().map(|i| i.path.clone()).collect();
             let started = Instant::now();
-            let results = scrivo_batch::run(&model, &paths, &settings, &|| None, &|_| {}, &|_, _| Ok(()))?;
+            // The sink keeps the (unpolished; corrected when there are lists) text.
+            let results = scrivo_batch::run(&model, &paths, &settings, &|| None, &|_| {}, &|_, doc| Ok(doc.text.clone()))?;
             let wall = started.elapsed().as_secs_f64();
             model.log_timings();
             let mut hyps = Vec::new();
@@ -225,9 +226,8 @@ fn asr(args: AsrArgs, store: &ModelStore) -> Result<i32> {
             for r in results {
                 match r {
                     Ok(done) => {
-                        audio.push(done.document.duration_seconds);
-                        // Unpolished; corrected by the biasing lists when there are any.
-                        hyps.push(Some(done.document.text));
+                        audio.push(done.audio_seconds);
+                        hyps.push(Some(done.value));
                     }
                     Err(e) => {
                         failed.push(e.to_string());

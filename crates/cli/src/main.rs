@@ -1,6 +1,7 @@
 //! `scrivo`: the command line over the Scrivo library.
 
 mod asr_setup;
+mod batch_cmd;
 mod bias_cmd;
 mod dictate_cmd;
 mod eval_bias;
@@ -41,6 +42,9 @@ enum Command {
     Models(models_cmd::ModelsCommand),
     /// Transcribe WAV files.
     Transcribe(transcribe_cmd::TranscribeArgs),
+    /// Large batches: combine the summaries of shards and resumed runs.
+    #[command(subcommand)]
+    Batch(batch_cmd::BatchCommand),
     /// Measure Scrivo on a test set (word error rate, speed).
     #[command(subcommand)]
     Eval(eval_cmd::EvalCommand),
@@ -109,6 +113,7 @@ fn run(cli: Cli) -> Result<i32> {
     match cli.command {
         Command::Models(cmd) => models_cmd::run(cmd, &store),
         Command::Transcribe(args) => transcribe_cmd::run(args, &store),
+        Command::Batch(cmd) => batch_cmd::run(cmd),
         Command::Polish(args) => polish_cmd::run(args, &store),
         Command::Eval(cmd) => eval_cmd::run(cmd, &store),
         Command::Bias(args) => bias_cmd::run(args, &store),

@@ -2,13 +2,15 @@
 
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
-use anyhow::Result;
+use anyhow::{bail, Result};
 use clap::Args;
 use scrivo_asr::{DecodeOptions, WhisperModel};
-use scrivo_batch::{Event, Format, Settings};
+use scrivo_batch::summary::{Record, Status, SummaryWriter};
+use scrivo_batch::{Event, Format, Settings, Shard};
 use scrivo_models::store::ModelStore;
 
 use crate::asr_setup::{biasing, resolve_model, split_cores, EngineArgs, PolisherMaker};
@@ -47,11 +49,95 @@ pub struct TranscribeArgs {
     pub full_context: bool,
     #[command(flatten)]
     pub lists: crate::asr_setup::ListArgs,
+    /// Transcribe only share I of N of the recordings (I from 0), e.g. one task of a Slurm array
+    /// or a Kubernetes Indexed Job: every shard plans the same inputs in path order and takes
+    /// every N-th. `auto/N` reads the index from JOB_COMPLETION_INDEX or SLURM_ARRAY_TASK_ID.
+    #[arg(long, value_name = "I/N", env = "SCRIVO_SHARD")]
+    pub shard: Option<String>,
+    /// Leave out recordings whose output already exists and is no older than the recording
+    /// (outputs are written whole or not at all), so a stopped run resumes where it was; the
+    /// temporary files a killed run left beside this run's outputs are removed.
+    #[arg(long)]
+    pub skip_existing: bool,
+    /// Append a JSON line per recording to FILE (input, output, status, audio and wall seconds,
+    /// error); `scrivo batch merge` combines the files of several shards.
+    #[arg(long, value_name = "FILE")]
+    pub summary: Option<PathBuf>,
+}
+
+/// Exit code after Ctrl-C (128 + SIGINT), as shells report it.
+const INTERRUPTED: i32 = 130;
+
+/// The first Ctrl-C sets `cancel` (the recording in progress stops, finished outputs stay); a
+/// second one quits at once.
+fn stop_on_ctrl_c(cancel: &Arc<AtomicBool>) {
+    let cancel = Arc::clone(cancel);
+    let installed = ctrlc::set_handler(move || {
+        if cancel.swap(true, Ordering::SeqCst) {
+            eprintln!("\nStopped.");
+            std::process::exit(INTERRUPTED);
+        }
+        eprintln!("\nStopping: finished outputs are kept (Ctrl-C again to quit at once).");
+    });
+    if let Err(e) = installed {
+        tracing::warn!("Ctrl-C will stop the process without finishing: {e}");
+    }
 }
 
 pub fn run(args: TranscribeArgs, store: &ModelStore) -> Result<i32> {
     let to_stdout = args.out.as_deref() == Some(Path::new("-"));
-    let plan = scrivo_batch::plan(&args.inputs, args.format, args.out.as_deref().filter(|_| !to_stdout));
+    if to_stdout && args.skip_existing {
+        bail!("--skip-existing needs output files: leave out `--out -`");
+    }
+    let mut plan = scrivo_batch::plan(&args.inputs, args.format, args.out.as_deref().filter(|_| !to_stdout));
+    let shard = args.shard.as_deref().map(|spec| Shard::parse(spec, |name| std::env::var(name).ok())).transpose().map_err(anyhow::Error::msg)?;
+    if let Some(shard) = shard {
+        plan = plan.shard(shard);
+    }
+    let finished = if args.skip_existing {
+        for stale in plan.remove_stale_temporaries() {
+            tracing::info!(path = %stale.display(), "removed what a stopped run left half-written");
+        }
+        plan.take_finished()
+    } else {
+        Vec::new()
+    };
+    let summary = args.summary.as_deref().map(SummaryWriter::append).transpose()?;
+    let record = |input: &Path, output: Option<&Path>, status: Status| Record {
+        input: input.display().to_string(),
+        output: output.map(|o| o.display().to_string()),
+        status,
+        audio_seconds: 0.0,
+        wall_seconds: 0.0,
+        error: None,
+        shard: shard.map(|s| s.to_string()),
+    };
+    let summary_error: Mutex<Option<String>> = Mutex::new(None);
+    let note = |r: Record| {
+        if let Some(writer) = &summary {
+            if let Err(e) = writer.write(&r) {
+                summary_error.lock().unwrap_or_else(|p| p.into_inner()).get_or_insert(e.to_string());
+            }
+        }
+    };
+    for job in &finished {
+        note(record(&job.input, Some(&job.output), Status::Skipped));
+    }
+    for problem in &plan.problems {
+        let path = problem.path().unwrap_or(Path::new(""));
+        note(Record { error: Some(problem.to_string()), ..record(path, None, Status::Failed) });
+    }
+    let shard_note = shard.map(|s| format!(" (shard {s})")).unwrap_or_default();
+    if !finished.is_empty() {
+        eprintln!("Skipping {} recording(s) whose output is already there{shard_note}.", finished.len());
+    }
+    if plan.jobs.is_empty() {
+        eprintln!("Nothing to transcribe{shard_note}.");
+        for f in &plan.problems {
+            eprintln!("  error: {f}");
+        }
+        return Ok(i32::from(!plan.problems.is_empty()));
+    }
     let (model_path, model_name) = resolve_model(store, args.model.as_deref())?;
     let model = WhisperModel::load(&model_path)?;
     let (jobs, threads) = split_cores(args.jobs, args.threads);
@@ -59,6 +145,8 @@ pub fn run(args: TranscribeArgs, store: &ModelStore) -> Result<i32> {
     let (prompt, bias) = if lists.no_bias { (None, None) } else { biasing(lists.lists_dir.clone(), &lists.bias_lists, &model, store)? };
     let protected: Vec<String> = bias.as_ref().map(|c| c.terms().map(String::from).collect()).unwrap_or_default();
     let context = bias.is_some() && !lists.context.no_bias_context;
+    let cancel = Arc::new(AtomicBool::new(false));
+    stop_on_ctrl_c(&cancel);
     let polishers = (!args.no_polish).then(|| PolisherMaker::new(&args.engine.choice(), store, &protected, context)).transpose()?;
     let bias_context = crate::asr_setup::bias_context(&lists.context, bias.is_some(), polishers.as_ref(), store)?;
     let settings = Settings {
@@ -68,6 +156,7 @@ pub fn run(args: TranscribeArgs, store: &ModelStore) -> Result<i32> {
             language: Some(args.language.clone()),
             fit_encoder_context: !args.full_context,
             initial_prompt: prompt,
+            cancel: Some(Arc::clone(&cancel)),
             ..DecodeOptions::default()
         },
         asr_model: model_name,
@@ -81,8 +170,18 @@ pub fn run(args: TranscribeArgs, store: &ModelStore) -> Result<i32> {
     let on_event = |event: Event| match event {
         Event::Started { path, .. } => bar.started(&path),
         Event::Progress { .. } => {}
-        Event::Finished { audio_seconds, .. } => bar.finished(audio_seconds),
-        Event::Failed { path, error, .. } => bar.failed(&path, &error),
+        Event::Finished { index, path, audio_seconds, wall_seconds } => {
+            bar.finished(audio_seconds);
+            let output = (!to_stdout).then(|| plan.jobs[index].output.as_path());
+            note(Record { audio_seconds, wall_seconds, ..record(&path, output, Status::Done) });
+        }
+        Event::Failed { path, error, cancelled, .. } => {
+            let status = if cancelled { Status::Cancelled } else { Status::Failed };
+            if !cancelled {
+                bar.failed(&path, &error);
+            }
+            note(Record { error: Some(error), ..record(&path, None, status) });
+        }
     };
     let stdout = Mutex::new(std::io::stdout());
     let format = args.format;
@@ -111,16 +210,19 @@ pub fn run(args: TranscribeArgs, store: &ModelStore) -> Result<i32> {
     let mut failures: Vec<String> = plan.problems.iter().map(ToString::to_string).collect();
     let mut audio = 0.0;
     let mut written = 0;
+    let mut cancelled = 0;
     for result in results {
         match result {
             Ok(done) => {
-                audio += done.document.duration_seconds;
+                audio += done.audio_seconds;
                 written += 1;
             }
+            Err(scrivo_batch::BatchError::Cancelled { .. }) => cancelled += 1,
             Err(e) => failures.push(e.to_string()),
         }
     }
-    let total = written + failures.len();
+    failures.extend(summary_error.into_inner().unwrap_or_else(|p| p.into_inner()).map(|e| format!("the summary: {e}")));
+    let total = written + failures.len() + cancelled;
     let speed = if wall > 0.0 { audio / wall } else { 0.0 };
     let place = match (&args.out, to_stdout) {
         (_, true) => "to stdout".to_owned(),
@@ -128,7 +230,7 @@ pub fn run(args: TranscribeArgs, store: &ModelStore) -> Result<i32> {
         (None, _) => "beside the inputs".to_owned(),
     };
     eprintln!(
-        "Transcribed {written} of {total} file(s): {audio:.1} s of audio in {wall:.1} s ({speed:.1}x real time), {} files {place}.",
+        "Transcribed {written} of {total} file(s){shard_note}: {audio:.1} s of audio in {wall:.1} s ({speed:.1}x real time), {} files {place}.",
         format.extension()
     );
     if !failures.is_empty() {
@@ -136,6 +238,11 @@ pub fn run(args: TranscribeArgs, store: &ModelStore) -> Result<i32> {
         for f in &failures {
             eprintln!("  error: {f}");
         }
+    }
+    if cancel.load(Ordering::SeqCst) {
+        let resume = if to_stdout { String::new() } else { " Run the same command with --skip-existing to go on.".to_owned() };
+        eprintln!("Stopped by Ctrl-C: {cancelled} file(s) not transcribed.{resume}");
+        return Ok(INTERRUPTED);
     }
     Ok(i32::from(!failures.is_empty()))
 }

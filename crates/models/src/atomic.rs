@@ -24,6 +24,15 @@ impl AtomicFile {
         Ok(AtomicFile { temp, target: target.to_path_buf(), file: Some(file) })
     }
 
+    /// The name of the file that `temporary` (a file name) was being written into, when it is
+    /// one of this type's temporaries (`.NAME.PID.tmp`): what a process killed while writing
+    /// leaves behind.
+    pub fn target_of_temporary(temporary: &str) -> Option<&str> {
+        let inner = temporary.strip_prefix('.')?.strip_suffix(".tmp")?;
+        let (name, pid) = inner.rsplit_once('.')?;
+        (!name.is_empty() && !pid.is_empty() && pid.bytes().all(|b| b.is_ascii_digit())).then_some(name)
+    }
+
     pub fn handle(&self) -> &File {
         // Present until commit consumes self.
         self.file.as_ref().expect("file is open until commit")
@@ -45,5 +54,24 @@ impl Drop for AtomicFile {
         if self.file.is_some() {
             let _ = std::fs::remove_file(&self.temp);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_temporary_names_its_target() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let target = dir.path().join("talk.json");
+        let file = AtomicFile::create(&target).expect("create");
+        let temp = file.temp.file_name().and_then(|n| n.to_str()).expect("name").to_owned();
+        assert_eq!(AtomicFile::target_of_temporary(&temp), Some("talk.json"));
+        drop(file);
+        for other in ["talk.json", ".talk.json.tmp", ".talk.json.12a.tmp", "..1.tmp", ".x.1.tmp.bak"] {
+            assert_eq!(AtomicFile::target_of_temporary(other), None, "{other}");
+        }
+        assert_eq!(AtomicFile::target_of_temporary(".a.b.c.77.tmp"), Some("a.b.c"));
     }
 }
