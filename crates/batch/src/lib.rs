@@ -5,8 +5,8 @@
 //! planned recordings on `jobs` worker threads that share one loaded whisper model, polishes
 //! each one, and hands every [`Document`](scrivo_transcript::Document) to a sink (the CLI writes files, the evaluator keeps
 //! text). One bad file never stops the others; progress arrives as [`Event`]s. A recording is
-//! read and recognised a piece of at most [`PIECE_SECONDS`] at a time, so a file of hours holds
-//! minutes of samples.
+//! read [`BLOCK_SECONDS`] at a time and recognised in pieces of at most [`PIECE_SECONDS`] cut
+//! in pauses, so a file of hours holds minutes of samples.
 //!
 //! A batch too large for one machine is split with [`Plan::shard`] (every process plans the same
 //! inputs in the same path order and takes every N-th job), resumed with
@@ -20,7 +20,7 @@ pub mod summary;
 use std::path::PathBuf;
 
 pub use plan::{plan, write_atomically, Job, Plan};
-pub use run::{run, transcribe, Event, Settings, PIECE_SECONDS};
+pub use run::{run, transcribe, Event, Settings, BLOCK_SECONDS, PIECE_SECONDS};
 pub use shard::{Shard, INDEX_VARIABLES};
 pub use scrivo_transcript::Format;
 

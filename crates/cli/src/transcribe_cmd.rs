@@ -165,20 +165,19 @@ pub fn run(args: TranscribeArgs, store: &ModelStore) -> Result<i32> {
         bias_context,
     };
     let inputs: Vec<PathBuf> = plan.jobs.iter().map(|j| j.input.clone()).collect();
-    let total_audio: f64 = inputs.iter().filter_map(|p| scrivo_audio::probe_seconds(p)).sum();
-    let bar = BatchBar::new(inputs.len(), total_audio);
+    let bar = BatchBar::new(inputs.iter().map(|p| scrivo_audio::probe_seconds(p).unwrap_or(0.0)).collect());
     let on_event = |event: Event| match event {
         Event::Started { path, .. } => bar.started(&path),
-        Event::Progress { .. } => {}
+        Event::Progress { index, fraction } => bar.progress(index, fraction),
         Event::Finished { index, path, audio_seconds, wall_seconds } => {
-            bar.finished(audio_seconds);
+            bar.finished(index, audio_seconds);
             let output = (!to_stdout).then(|| plan.jobs[index].output.as_path());
             note(Record { audio_seconds, wall_seconds, ..record(&path, output, Status::Done) });
         }
-        Event::Failed { path, error, cancelled, .. } => {
+        Event::Failed { index, path, error, cancelled } => {
             let status = if cancelled { Status::Cancelled } else { Status::Failed };
             if !cancelled {
-                bar.failed(&path, &error);
+                bar.failed(index, &path, &error);
             }
             note(Record { error: Some(error), ..record(&path, None, status) });
         }
