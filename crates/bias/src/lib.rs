@@ -26,7 +26,7 @@ use std::path::PathBuf;
 
 pub use lexicon::Lexicon;
 pub use list::{entry_problems, BiasingList, Entry, EntryField, EntryProblem, Problem, Problems};
-pub use matcher::{Change, ChangeKind, ContextModel, Corrected, Corrector, Settings};
+pub use matcher::{Change, ChangeKind, Considered, ContextModel, Corrected, Corrector, Guard, Settings};
 pub use store::Store;
 
 /// What can go wrong with a biasing list.

@@ -75,6 +75,59 @@ pub struct Corrected {
     pub changes: Vec<Change>,
 }
 
+/// The guard a sound-alike span met (see the module notes).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Guard {
+    /// Only the score threshold for the term's length.
+    Plain,
+    /// A short term: an equal phonetic key and a higher score.
+    Short,
+    /// Common words.
+    Common,
+    /// The most frequent words: a near-identical spelling.
+    VeryCommon,
+    /// Common words, more of them than the term has.
+    Merge,
+    /// Known names.
+    Name,
+    /// Ruled out: common words that inflect the term.
+    Inflection,
+    /// Ruled out: a function word or contraction the term does not have.
+    FunctionWord,
+    /// Ruled out: a word in capitals.
+    Acronym,
+    /// Ruled out: a word unlike the term's word in the same place.
+    WordsDiffer,
+}
+
+impl Guard {
+    /// Whether the guard rules the span out whatever its score.
+    pub fn rules_out(self) -> bool {
+        matches!(self, Guard::Inflection | Guard::FunctionWord | Guard::Acronym | Guard::WordsDiffer)
+    }
+}
+
+/// A sound-alike candidate as the corrector judged it ([`Corrector::explain`]).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Considered {
+    pub start: usize,
+    pub end: usize,
+    pub original: String,
+    pub term: String,
+    pub score: f64,
+    /// The score the span's guard asks for (infinite when the guard rules it out).
+    pub needed: f64,
+    pub guard: Guard,
+    /// With a context model: the sentence's log-probability with the term minus with the
+    /// recognised words.
+    pub context: Option<f64>,
+    /// Whether the decision kept it (before overlapping candidates are resolved).
+    pub kept: bool,
+    /// Whether it was made.
+    pub chosen: bool,
+}
+
 /// A language model that judges a sound-alike change by its context (see the module notes).
 pub trait ContextModel {
     /// The log-probability (natural log, summed over tokens) of each of `continuations` after
@@ -86,8 +139,8 @@ pub trait ContextModel {
 const CONTEXT_BEFORE: usize = 24;
 const CONTEXT_AFTER: usize = 8;
 
-/// A sound-alike candidate: words `from..to` as term `term`, with its score and the score its
-/// guards ask for.
+/// A sound-alike candidate: words `from..to` as term `term`, with its score, the score its
+/// guard asks for, and the context model's verdict once judged.
 #[derive(Debug, Clone, Copy)]
 struct Candidate {
     from: usize,
@@ -95,6 +148,8 @@ struct Candidate {
     term: usize,
     score: f64,
     needed: f64,
+    guard: Guard,
+    context: Option<f64>,
 }
 
 /// Thresholds of the sound-alike pass.
@@ -344,6 +399,39 @@ impl Corrector {
 
     /// [`Corrector::apply_in_context`] when there is a model, [`Corrector::apply`] otherwise.
     pub fn apply_with(&self, text: &str, model: Option<&dyn ContextModel>) -> Corrected {
+        self.run(text, model, None).0
+    }
+
+    /// Every sound-alike candidate in `text` with the guard it met, the context's verdict
+    /// (with `model`), and whether it was kept and made: why a term was or was not put in.
+    /// Candidates scoring at least `min_score` are listed, those the guards rule out too.
+    pub fn explain(&self, text: &str, model: Option<&dyn ContextModel>, min_score: f64) -> Vec<Considered> {
+        let words = tokens(text);
+        let (_, candidates, chosen) = self.run(text, model, Some(min_score));
+        candidates
+            .into_iter()
+            .map(|c| {
+                let (start, end) = (words[c.from].start, words[c.to - 1].end);
+                Considered {
+                    start,
+                    end,
+                    original: text[start..end].to_string(),
+                    term: self.terms[c.term].text.clone(),
+                    score: c.score,
+                    needed: c.needed,
+                    guard: c.guard,
+                    context: c.context,
+                    kept: self.keeps(&c),
+                    chosen: chosen.contains(&(c.from, c.to, c.term)),
+                }
+            })
+            .collect()
+    }
+
+    /// The corrected text, the sound-alike candidates considered, and those made as (first
+    /// word, end word, term). `explain` (a lowest score) considers every candidate from that
+    /// score on, those the guards rule out too.
+    fn run(&self, text: &str, model: Option<&dyn ContextModel>, explain: Option<f64>) -> (Corrected, Vec<Candidate>, Vec<(usize, usize, usize)>) {
         let words = tokens(text);
         let mut claimed = vec![false; words.len()];
         let mut changes = Vec::new();
@@ -355,16 +443,23 @@ impl Corrector {
                 changes.push(Change { start, end, original: text[start..end].to_string(), term: t.text.clone(), kind, score: 1.0 });
             }
         }
-        let floor = if model.is_some() { self.settings.context_floor } else { f64::INFINITY };
-        let mut candidates = self.sound_alikes(text, &words, &claimed, floor);
-        match model {
-            Some(model) => candidates = self.judge_in_context(text, &words, candidates, model),
-            None => candidates.retain(|c| c.score >= c.needed),
+        let floor = if let Some(min_score) = explain {
+            min_score
+        } else if model.is_some() {
+            self.settings.context_floor
+        } else {
+            f64::INFINITY
+        };
+        let mut candidates = self.sound_alikes(text, &words, &claimed, floor, explain.is_some());
+        if let Some(model) = model {
+            self.judge_in_context(text, &words, &mut candidates, model);
         }
-        for (from, to, term, score) in Self::without_overlaps(candidates, words.len()) {
-            let (start, end) = (words[from].start, words[to - 1].end);
-            let t = &self.terms[term];
-            changes.push(Change { start, end, original: text[start..end].to_string(), term: t.text.clone(), kind: ChangeKind::SoundAlike, score });
+        let kept: Vec<Candidate> = candidates.iter().filter(|c| self.keeps(c)).copied().collect();
+        let chosen = Self::without_overlaps(kept, words.len());
+        for c in &chosen {
+            let (start, end) = (words[c.from].start, words[c.to - 1].end);
+            let t = &self.terms[c.term];
+            changes.push(Change { start, end, original: text[start..end].to_string(), term: t.text.clone(), kind: ChangeKind::SoundAlike, score: c.score });
         }
         changes.sort_by_key(|c| c.start);
         let mut out = String::with_capacity(text.len());
@@ -375,7 +470,23 @@ impl Corrector {
             at = c.end;
         }
         out.push_str(&text[at..]);
-        Corrected { text: out, changes }
+        let chosen = chosen.iter().map(|c| (c.from, c.to, c.term)).collect();
+        (Corrected { text: out, changes }, candidates, chosen)
+    }
+
+    /// The decision on one candidate: without a context verdict (no model, or the model
+    /// failed) the guards decide; with one, a candidate that passed its guard stays unless the
+    /// sentence becomes much less likely (`context_veto`), and one between `context_floor` and
+    /// its guard is made when it stays about as likely (`context_margin`).
+    fn keeps(&self, c: &Candidate) -> bool {
+        if c.guard.rules_out() {
+            return false;
+        }
+        match c.context {
+            Some(delta) if c.score >= c.needed => delta >= self.settings.context_veto,
+            Some(delta) => c.score >= self.settings.context_floor && delta >= self.settings.context_margin,
+            None => c.score >= c.needed,
+        }
     }
 
     /// Whole-word exact matches, leftmost-longest, as (first word, end word, term, kind).
@@ -413,9 +524,10 @@ impl Corrector {
         chosen
     }
 
-    /// Scores `span_letters` against term `t`, with the threshold for the term's length; None
-    /// when the lengths differ too much or a short term's key is not equal.
-    fn score(&self, span_letters: &str, span_keys: &[String; 2], t: &Term) -> Option<(f64, f64)> {
+    /// Scores `span_letters` against term `t`, with the threshold for the term's length and
+    /// whether the term is short; None when the lengths differ too much or a short term's key
+    /// is not equal.
+    fn score(&self, span_letters: &str, span_keys: &[String; 2], t: &Term) -> Option<(f64, f64, bool)> {
         let (a, b) = (span_letters.chars().count(), t.letters.chars().count());
         if a * 10 < b * 6 || b * 10 < a * 6 {
             return None;
@@ -429,9 +541,9 @@ impl Corrector {
         let spelling = similarity(span_letters, &t.letters);
         let score = 0.5 * phonetic + 0.5 * spelling;
         if b <= self.settings.short_letters {
-            (phonetic >= 1.0).then_some((score, self.settings.short_threshold))
+            (phonetic >= 1.0).then_some((score, self.settings.short_threshold, true))
         } else {
-            Some((score, self.settings.threshold))
+            Some((score, self.settings.threshold, false))
         }
     }
 
@@ -444,10 +556,9 @@ impl Corrector {
         })
     }
 
-    /// Sound-alike matches among unclaimed words, best first, without overlaps.
     /// Sound-alike candidates among unclaimed words whose score reaches their guard's
-    /// threshold or `floor`.
-    fn sound_alikes(&self, text: &str, words: &[Token], claimed: &[bool], floor: f64) -> Vec<Candidate> {
+    /// threshold or `floor`; with `explain`, those the guards rule out too.
+    fn sound_alikes(&self, text: &str, words: &[Token], claimed: &[bool], floor: f64, explain: bool) -> Vec<Candidate> {
         if self.terms.is_empty() {
             return Vec::new();
         }
@@ -507,43 +618,49 @@ impl Corrector {
                             to - from != t.tokens && !very_common
                         };
                         if join {
-                            found.push(Candidate { from, to, term: ti, score: 1.0, needed: 1.0 });
+                            found.push(Candidate { from, to, term: ti, score: 1.0, needed: 1.0, guard: Guard::Plain, context: None });
                         }
                         if join || very_common {
                             continue;
                         }
                     }
-                    if span.iter().any(|w| !is_possessive(w) && (self.lexicon.is_function_word(&w.norm) || crate::text::contraction_base(&w.norm).is_some()) && !t.word_list.contains(&w.norm)) {
-                        continue;
-                    }
-                    if n == t.words && n > 1 && !self.words_match(span, t) {
-                        continue;
-                    }
-                    if all_common && is_inflection(&letters, &t.letters) {
-                        continue;
-                    }
                     let merge = n > t.words;
-                    if acronym {
+                    let ruled_out = if span.iter().any(|w| !is_possessive(w) && (self.lexicon.is_function_word(&w.norm) || crate::text::contraction_base(&w.norm).is_some()) && !t.word_list.contains(&w.norm)) {
+                        Some(Guard::FunctionWord)
+                    } else if n == t.words && n > 1 && !self.words_match(span, t) {
+                        Some(Guard::WordsDiffer)
+                    } else if all_common && is_inflection(&letters, &t.letters) {
+                        Some(Guard::Inflection)
+                    } else if acronym {
+                        Some(Guard::Acronym)
+                    } else {
+                        None
+                    };
+                    if ruled_out.is_some() && !explain {
                         continue;
                     }
-                    if let Some((score, base)) = self.score(&letters, &keys, t) {
-                        let guard = if very_common && merge {
-                            self.settings.merge_threshold.max(self.settings.common_threshold)
+                    if let Some((score, base, short)) = self.score(&letters, &keys, t) {
+                        let (guard, threshold) = if let Some(g) = ruled_out {
+                            (g, f64::INFINITY)
+                        } else if very_common && merge {
+                            (Guard::Merge, self.settings.merge_threshold.max(self.settings.common_threshold))
                         } else if very_common {
                             // Only a near-identical spelling ("automatic" for "Automattic").
-                            VERY_COMMON_THRESHOLD.max(self.settings.common_threshold)
+                            (Guard::VeryCommon, VERY_COMMON_THRESHOLD.max(self.settings.common_threshold))
                         } else if all_common && merge {
-                            self.settings.merge_threshold
+                            (Guard::Merge, self.settings.merge_threshold)
                         } else if all_common {
-                            self.settings.common_threshold
+                            (Guard::Common, self.settings.common_threshold)
                         } else if only_names {
-                            self.settings.name_threshold
+                            (Guard::Name, self.settings.name_threshold)
+                        } else if short {
+                            (Guard::Short, 0.0)
                         } else {
-                            0.0
+                            (Guard::Plain, 0.0)
                         };
-                        let needed = base.max(guard);
+                        let needed = base.max(threshold);
                         if score >= needed || score >= floor {
-                            found.push(Candidate { from, to, term: ti, score, needed });
+                            found.push(Candidate { from, to, term: ti, score, needed, guard, context: None });
                         }
                     }
                 }
@@ -552,51 +669,37 @@ impl Corrector {
         found
     }
 
-    /// Keeps the candidates the context supports: those that passed their guard unless the
-    /// sentence becomes much less likely, and those between `context_floor` and their guard
-    /// when it stays about as likely. Spans are read with their context once for all terms.
-    fn judge_in_context(&self, text: &str, words: &[Token], candidates: Vec<Candidate>, model: &dyn ContextModel) -> Vec<Candidate> {
-        let mut by_span: HashMap<(usize, usize), Vec<Candidate>> = HashMap::new();
-        for c in candidates {
-            by_span.entry((c.from, c.to)).or_default().push(c);
+    /// Gives each candidate the context's verdict: the log-probability of its sentence with
+    /// the term minus with the recognised words. Spans are read with their context once for
+    /// all terms; when the model fails the verdict stays empty and the guards decide.
+    fn judge_in_context(&self, text: &str, words: &[Token], candidates: &mut [Candidate], model: &dyn ContextModel) {
+        let mut by_span: HashMap<(usize, usize), Vec<usize>> = HashMap::new();
+        for (i, c) in candidates.iter().enumerate() {
+            by_span.entry((c.from, c.to)).or_default().push(i);
         }
         let mut spans: Vec<_> = by_span.into_iter().collect();
         spans.sort_by_key(|(span, _)| *span);
-        let mut kept = Vec::new();
         for ((from, to), group) in spans {
             let prefix_start = words[from.saturating_sub(CONTEXT_BEFORE)].start;
             let prefix_end = text[..words[from].start].trim_end().len().max(prefix_start);
             let end = words[(to - 1 + CONTEXT_AFTER).min(words.len() - 1)].end;
             let (span_start, span_end) = (words[from].start, words[to - 1].end);
             let mut continuations = vec![text[prefix_end..end].to_string()];
-            continuations.extend(group.iter().map(|c| format!("{}{}{}", &text[prefix_end..span_start], self.terms[c.term].text, &text[span_end..end])));
-            let scores = match model.log_probs(&text[prefix_start..prefix_end], &continuations) {
-                Ok(lp) if lp.len() == continuations.len() => Some(lp),
-                Ok(_) => {
-                    tracing::warn!("the context model gave the wrong number of scores; the guards decide");
-                    None
+            continuations.extend(group.iter().map(|&i| format!("{}{}{}", &text[prefix_end..span_start], self.terms[candidates[i].term].text, &text[span_end..end])));
+            match model.log_probs(&text[prefix_start..prefix_end], &continuations) {
+                Ok(lp) if lp.len() == continuations.len() => {
+                    for (k, &i) in group.iter().enumerate() {
+                        candidates[i].context = Some(lp[k + 1] - lp[0]);
+                    }
                 }
-                Err(e) => {
-                    tracing::warn!("context model: {e}; the guards decide");
-                    None
-                }
-            };
-            for (i, c) in group.into_iter().enumerate() {
-                let keep = match &scores {
-                    Some(lp) if c.score >= c.needed => lp[i + 1] - lp[0] >= self.settings.context_veto,
-                    Some(lp) => lp[i + 1] - lp[0] >= self.settings.context_margin,
-                    None => c.score >= c.needed,
-                };
-                if keep {
-                    kept.push(c);
-                }
+                Ok(_) => tracing::warn!("the context model gave the wrong number of scores; the guards decide"),
+                Err(e) => tracing::warn!("context model: {e}; the guards decide"),
             }
         }
-        kept
     }
 
-    /// The best candidates, best first, without overlaps, as (first word, end word, term, score).
-    fn without_overlaps(mut found: Vec<Candidate>, words: usize) -> Vec<(usize, usize, usize, f64)> {
+    /// The best candidates, best first, without overlaps.
+    fn without_overlaps(mut found: Vec<Candidate>, words: usize) -> Vec<Candidate> {
         found.sort_by(|a, b| b.score.total_cmp(&a.score).then((a.to - a.from).cmp(&(b.to - b.from))).then(a.from.cmp(&b.from)));
         let mut taken = vec![false; words];
         let mut chosen = Vec::new();
@@ -605,7 +708,7 @@ impl Corrector {
                 continue;
             }
             taken[c.from..c.to].iter_mut().for_each(|t| *t = true);
-            chosen.push((c.from, c.to, c.term, c.score));
+            chosen.push(c);
         }
         chosen
     }
@@ -661,6 +764,31 @@ mod tests {
         assert_eq!(c.apply_in_context("deploy to kubernete", &Likes { good: "", bad: "" }).text, "deploy to Kubernetes");
         // A failing model leaves the guards to decide.
         assert_eq!(c.apply_in_context("pull the lover to kubernete", &Broken).text, "pull the lover to Kubernetes");
+    }
+
+    #[test]
+    fn explain_lists_each_candidate_with_its_guard_and_verdict() {
+        let entries: Vec<Entry> = ["lever", "Webcasts", "Kubernetes"].into_iter().map(Entry::new).collect();
+        let c = Corrector::new(&entries, Lexicon::english().with_frequent_words(["lover"]).with_words(["webcast"]), SMALL_LIST);
+        let text = "pull the lover and our webcast on kubernete";
+        let seen = c.explain(text, None, 0.5);
+        let find = |original: &str| seen.iter().find(|x| x.original == original).unwrap_or_else(|| panic!("{original} not in {seen:?}"));
+        let lover = find("lover");
+        assert_eq!((lover.term.as_str(), lover.guard, lover.kept, lover.chosen), ("lever", Guard::VeryCommon, false, false));
+        assert!(lover.score < lover.needed && lover.context.is_none());
+        let webcast = find("webcast");
+        assert_eq!((webcast.guard, webcast.kept), (Guard::Inflection, false));
+        assert!(webcast.needed.is_infinite());
+        let kube = find("kubernete");
+        assert_eq!((kube.term.as_str(), kube.guard, kube.kept, kube.chosen), ("Kubernetes", Guard::Plain, true, true));
+        assert_eq!(&text[kube.start..kube.end], "kubernete");
+        // What explain says was made is what apply makes; with a model each gets a verdict.
+        let model = Likes { good: "lever", bad: "" };
+        let judged = c.explain(text, Some(&model), 0.5);
+        let made: Vec<&str> = judged.iter().filter(|x| x.chosen).map(|x| x.term.as_str()).collect();
+        assert_eq!(made, ["lever", "Kubernetes"]);
+        assert_eq!(c.apply_in_context(text, &model).text, "pull the lever and our webcast on Kubernetes");
+        assert!(judged.iter().all(|x| x.context.is_some()));
     }
 
     #[test]

@@ -54,10 +54,18 @@ pub enum BiasCommand {
         lists: Vec<String>,
         #[command(flatten)]
         context: ContextArgs,
+        /// Also list every sound-alike candidate scoring at least 0.5, with the guard it met,
+        /// the context check's verdict and whether it was made (on stderr; in `--json` as
+        /// `candidates`).
+        #[arg(long)]
+        explain: bool,
         #[arg(long)]
         json: bool,
     },
 }
+
+/// The lowest score `--explain` lists.
+pub const EXPLAIN_MIN_SCORE: f64 = 0.5;
 
 /// Whether sound-alike changes are checked against their context by the polishing model.
 #[derive(clap::Args, Debug, Clone, Default)]
@@ -172,18 +180,33 @@ pub fn run(args: BiasArgs, models: &ModelStore) -> Result<i32> {
             }
             Ok(i32::from(bad > 0))
         }
-        BiasCommand::Apply { text, lists, context, json } => {
+        BiasCommand::Apply { text, lists, context, explain, json } => {
             let lists = lists_for(&store, &lists)?;
             let text = read_text(text)?;
+            let text = text.trim_end_matches('\n');
             let corrector = corrector(&lists, lexicon(models));
             let scorer = if corrector.is_empty() { None } else { context.scorer(models)? };
-            let corrected = corrector.apply_with(text.trim_end_matches('\n'), scorer.as_ref().map(|s| s as &dyn scrivo_bias::ContextModel));
+            let model = scorer.as_ref().map(|s| s as &dyn scrivo_bias::ContextModel);
+            let corrected = corrector.apply_with(text, model);
+            let candidates = if explain { corrector.explain(text, model, EXPLAIN_MIN_SCORE) } else { Vec::new() };
             if json {
-                println!("{}", serde_json::to_string_pretty(&corrected)?);
+                let mut value = serde_json::to_value(&corrected)?;
+                if explain {
+                    value["candidates"] = serde_json::to_value(&candidates)?;
+                }
+                println!("{}", serde_json::to_string_pretty(&value)?);
             } else {
                 println!("{}", corrected.text);
                 for c in &corrected.changes {
                     eprintln!("  {:?} -> {:?} ({:?}, score {:.2}, bytes {}..{})", c.original, c.term, c.kind, c.score, c.start, c.end);
+                }
+                if explain {
+                    eprintln!("sound-alike candidates ({}):", candidates.len());
+                }
+                for c in &candidates {
+                    let context = c.context.map_or(String::new(), |d| format!(", context {d:+.1}"));
+                    let verdict = if c.chosen { "made" } else if c.kept { "kept, overlapped by a better one" } else { "not made" };
+                    eprintln!("  {:?} -> {:?}: score {:.2}, needs {:.2} ({:?}){context}: {verdict}", c.original, c.term, c.score, c.needed, c.guard);
                 }
             }
             Ok(0)

@@ -20,6 +20,14 @@ pub struct BiasArgs {
     /// Write `utt_id, before, after, reference, changes` for every changed row to this TSV.
     #[arg(long)]
     pub save_changes: Option<PathBuf>,
+    /// Write every sound-alike candidate (guard, score, context verdict, whether it was made)
+    /// to this TSV, one line each, with its row's `utt_id`.
+    #[arg(long)]
+    pub candidates: Option<PathBuf>,
+    /// The lowest score a candidate written by `--candidates` has (each one is judged by the
+    /// context model, so a low score makes a slow run).
+    #[arg(long, default_value_t = crate::bias_cmd::EXPLAIN_MIN_SCORE, requires = "candidates")]
+    pub candidates_min_score: f64,
     #[command(flatten)]
     pub context: crate::bias_cmd::ContextArgs,
     /// Change a corrector setting from what the list's size gives (e.g. `context_floor=0.6`).
@@ -181,20 +189,26 @@ impl ContextModel for CachedContext<'_> {
     }
 }
 
-/// The measures of one evaluation, and the changed rows as TSV lines.
+/// The measures of one evaluation, the changed rows and (when asked) every candidate as TSV.
 struct Measured {
     report: BiasReport,
     recovered: f64,
     saved: String,
+    candidates: String,
 }
 
-fn measure(cases: &[Case], lexicon: &Lexicon, sets: &[(String, f64)], context: Option<&dyn ContextModel>) -> Result<Measured> {
+fn tsv_cell(s: &str) -> String {
+    s.replace(['\t', '\n'], " ")
+}
+
+fn measure(cases: &[Case], lexicon: &Lexicon, sets: &[(String, f64)], context: Option<&dyn ContextModel>, explain: Option<f64>) -> Result<Measured> {
     let started = std::time::Instant::now();
     let (mut all_b, mut all_a) = (WordErrors::default(), WordErrors::default());
     let (mut miss_b, mut miss_a) = (WordErrors::default(), WordErrors::default());
     let (mut clean_b, mut clean_a) = (WordErrors::default(), WordErrors::default());
     let (mut missed_rows, mut clean_rows, mut rare_total, mut found_b, mut found_a, mut changes) = (0, 0, 0, 0, 0, 0);
     let mut saved = String::from("utt_id\tbefore\tafter\treference\tchanges\n");
+    let mut candidates = String::from("utt_id\tmissed\tstart\tend\toriginal\tterm\tscore\tneeded\tguard\tcontext\tkept\tchosen\n");
     for case in cases {
         let hyp = case.hypothesis.as_str();
         let mut settings = Settings::for_terms(case.list.len());
@@ -203,6 +217,26 @@ fn measure(cases: &[Case], lexicon: &Lexicon, sets: &[(String, f64)], context: O
         }
         let corrector = Corrector::new(&case.list, lexicon.clone(), settings);
         let corrected = corrector.apply_with(hyp, context);
+        if let Some(min_score) = explain {
+            for c in corrector.explain(hyp, context, min_score) {
+                let guard = serde_json::to_value(c.guard)?;
+                candidates.push_str(&format!(
+                    "{}\t{}\t{}\t{}\t{}\t{}\t{:.4}\t{:.4}\t{}\t{}\t{}\t{}\n",
+                    case.utt_id,
+                    u8::from(case.missed),
+                    c.start,
+                    c.end,
+                    tsv_cell(&c.original),
+                    tsv_cell(&c.term),
+                    c.score,
+                    c.needed,
+                    guard.as_str().unwrap_or(""),
+                    c.context.map_or(String::new(), |d| format!("{d:.3}")),
+                    u8::from(c.kept),
+                    u8::from(c.chosen)
+                ));
+            }
+        }
         let after = corrected.text.as_str();
         changes += corrected.changes.len();
         if !corrected.changes.is_empty() {
@@ -239,7 +273,7 @@ fn measure(cases: &[Case], lexicon: &Lexicon, sets: &[(String, f64)], context: O
         context_check: context.is_some(),
         seconds: started.elapsed().as_secs_f64(),
     };
-    Ok(Measured { report, recovered: share(found_a.saturating_sub(found_b), rare_total.saturating_sub(found_b)), saved })
+    Ok(Measured { report, recovered: share(found_a.saturating_sub(found_b), rare_total.saturating_sub(found_b)), saved, candidates })
 }
 
 pub fn bias(args: BiasArgs, lexicon: Lexicon, models: &scrivo_models::store::ModelStore) -> Result<i32> {
@@ -254,7 +288,7 @@ pub fn bias(args: BiasArgs, lexicon: Lexicon, models: &scrivo_models::store::Mod
         let pct = |x: f64| x * 100.0;
         println!("{:<60} {:>8} {:>10} {:>10} {:>10} {:>8}", "settings", "recall", "recovered", "clean WER", "missed WER", "changes");
         for combo in &combos {
-            let m = measure(&cases, &lexicon, combo, context)?;
+            let m = measure(&cases, &lexicon, combo, context, None)?;
             let name: Vec<String> = combo.iter().map(|(n, v)| format!("{n}={v}")).collect();
             let r = &m.report;
             println!(
@@ -269,9 +303,12 @@ pub fn bias(args: BiasArgs, lexicon: Lexicon, models: &scrivo_models::store::Mod
         }
         return Ok(0);
     }
-    let m = measure(&cases, &lexicon, combos.first().map_or(&[][..], Vec::as_slice), context)?;
+    let m = measure(&cases, &lexicon, combos.first().map_or(&[][..], Vec::as_slice), context, args.candidates.is_some().then_some(args.candidates_min_score))?;
     if let Some(path) = &args.save_changes {
         scrivo_batch::write_atomically(path, &m.saved)?;
+    }
+    if let Some(path) = &args.candidates {
+        scrivo_batch::write_atomically(path, &m.candidates)?;
     }
     let report = m.report;
     if args.json {
