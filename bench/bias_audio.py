@@ -58,6 +58,7 @@ def main() -> None:
     ap.add_argument("--distractors", type=int, default=60)
     ap.add_argument("--seed", type=int, default=7)
     ap.add_argument("--work", type=Path)
+    ap.add_argument("--with-list-args", default="", help="more `scrivo eval asr` arguments for the run with the list, e.g. '--term-boost 0'")
     args = ap.parse_args()
 
     rng = random.Random(args.seed)
@@ -82,7 +83,7 @@ def main() -> None:
     bias_list.write_text("\n".join(listing), encoding="utf-8")
 
     without = evaluate(args.scrivo, manifest, [])
-    with_list = evaluate(args.scrivo, manifest, ["--bias-list", str(bias_list)])
+    with_list = evaluate(args.scrivo, manifest, ["--bias-list", str(bias_list), *args.with_list_args.split()])
     print(f"{args.terms} sentences spoken by espeak-ng (seed {args.seed}), list of "
           f"{args.terms} spoken terms + {args.distractors} distractors; files in {work}")
     print(f"{'':16} {'term recall':>12} {'WER':>8}")

@@ -96,12 +96,12 @@ fn run(app: &AppHandle, state: &AppState, request: &BatchRequest, cancel: &Arc<A
         // The same entry as the dictation pipeline's; held (in use) for the whole batch.
         let speech = state.resident().get(&name, estimate, || scrivo_session::pipeline::SpeechModel::load(&path))?;
         let model = speech.engine.lock().unwrap_or_else(|p| p.into_inner()).model().clone();
-        let (prompt, bias) = biasing(state.lists_dir.clone(), &[], &model, &state.models)?;
+        let scrivo_session::pipeline::Biasing { prompt, boost, corrector: bias } = biasing(state.lists_dir.clone(), &[], &model, &state.models)?;
         let terms: Vec<String> = bias.as_ref().map(|c| c.terms().map(String::from).collect()).unwrap_or_default();
         let polishers = request.polish.then(|| PolisherMaker::new(&EngineChoice { style: state.settings().style(), ..EngineChoice::default() }, &state.models, &terms, bias.is_some())).transpose()?;
-        Ok((speech, model, name, prompt, bias, polishers))
+        Ok((speech, model, name, prompt, boost, bias, polishers))
     };
-    let (speech, model, name, prompt, bias, polishers) = match setup() {
+    let (speech, model, name, prompt, boost, bias, polishers) = match setup() {
         Ok(s) => s,
         Err(e) => {
             fail_all(&mut summary, e.to_string());
@@ -114,6 +114,7 @@ fn run(app: &AppHandle, state: &AppState, request: &BatchRequest, cancel: &Arc<A
             threads: split_cores(Some(1), None).1,
             language: Some(state.settings().language),
             initial_prompt: prompt,
+            boost,
             cancel: Some(Arc::clone(cancel)),
             ..scrivo_asr::DecodeOptions::default()
         },

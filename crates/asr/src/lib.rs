@@ -14,6 +14,7 @@
 //! # Ok::<(), scrivo_asr::AsrError>(())
 //! ```
 
+mod boost;
 mod filter;
 mod guard;
 mod whisper;
@@ -22,6 +23,7 @@ use std::path::PathBuf;
 use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 
+pub use boost::{TermBoost, DEFAULT_BONUS};
 pub use filter::{is_non_speech, is_silence_hallucination};
 pub use guard::{collapse_loops, looks_looped};
 pub use scrivo_transcript::{join, Segment, Transcript};
@@ -35,6 +37,8 @@ pub struct DecodeOptions {
     pub language: Option<String>,
     /// Text that conditions the decoder (e.g. biasing-list terms).
     pub initial_prompt: Option<String>,
+    /// Listed terms favoured while decoding ([`WhisperModel::term_boost`]).
+    pub boost: Option<Arc<TermBoost>>,
     /// Shrink the encoder window to fit short clips instead of always paying for 30 s.
     pub fit_encoder_context: bool,
     /// Set to stop a decode in progress; the call then returns [`AsrError::Cancelled`].
@@ -55,7 +59,7 @@ impl std::fmt::Debug for ProgressFn {
 
 impl Default for DecodeOptions {
     fn default() -> Self {
-        DecodeOptions { threads: 2, language: Some("en".into()), initial_prompt: None, fit_encoder_context: true, cancel: None, progress: None }
+        DecodeOptions { threads: 2, language: Some("en".into()), initial_prompt: None, boost: None, fit_encoder_context: true, cancel: None, progress: None }
     }
 }
 

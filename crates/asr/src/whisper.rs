@@ -60,6 +60,12 @@ impl WhisperModel {
         }
     }
 
+    /// `terms` as token sequences of this model, for [`DecodeOptions::boost`]: the tokens that
+    /// continue a term already begun get `bonus` logits, a term's first token `start_bonus`.
+    pub fn term_boost<'a>(&self, terms: impl IntoIterator<Item = &'a str>, bonus: f32, start_bonus: f32) -> crate::TermBoost {
+        crate::TermBoost::new(&self.context, terms, bonus, start_bonus)
+    }
+
     /// A decoding state on this model.
     pub fn engine(&self) -> Result<WhisperEngine, AsrError> {
         let state = self.context.create_state().map_err(|e| AsrError::Load { path: self.path.clone(), detail: e.to_string() })?;
@@ -138,6 +144,10 @@ impl WhisperEngine {
         }
         if context < FULL_CONTEXT {
             params.set_audio_ctx(context as i32);
+        }
+        if let Some(boost) = options.boost.as_ref().filter(|b| !b.is_empty()) {
+            // `options` keeps the boost alive until `full` below has returned.
+            crate::boost::install(&mut params, boost);
         }
         if let Some(cancel) = options.cancel.clone() {
             // whisper-rs 0.16 boxes the closure twice but its trampoline reads the pointer as the

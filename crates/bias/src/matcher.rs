@@ -32,7 +32,10 @@
 //! the sentence becomes much less likely (`context_veto`); a span that scored below its guard
 //! but above `context_floor` is changed when the sentence stays about as likely
 //! (`context_margin`). Sound-alikes of common words are where the guards must be strict
-//! ("lover" for "lever", "sons" for "sans"), and a language model tells those apart.
+//! ("lover" for "lever", "sons" for "sans"), and a language model tells those apart. A span
+//! ruled out only for its grammar (a function word the term lacks, an inflection of a common
+//! word) is changed when its score reaches `context_admit` and the sentence becomes likelier
+//! with the term (`context_admit_margin`).
 
 use std::collections::HashMap;
 
@@ -105,6 +108,13 @@ impl Guard {
     /// Whether the guard rules the span out whatever its score.
     pub fn rules_out(self) -> bool {
         matches!(self, Guard::Inflection | Guard::FunctionWord | Guard::Acronym | Guard::WordsDiffer)
+    }
+
+    /// A guard that rules a span out for its grammar alone (a function word the term lacks,
+    /// an inflection of a common word), which the context check may overrule
+    /// (`Settings::context_admit`).
+    pub fn context_may_admit(self) -> bool {
+        matches!(self, Guard::Inflection | Guard::FunctionWord)
     }
 }
 
@@ -182,6 +192,13 @@ pub struct Settings {
     /// With a context model: a change that passed its guard is dropped when the sentence's
     /// log-probability falls by more than this.
     pub context_veto: f64,
+    /// With a context model: the lowest score a span ruled out for its grammar alone
+    /// ([`Guard::context_may_admit`]: "the tenacio" for "tenacity", "chill" for "chills") may
+    /// have and still be changed when the context prefers the term (above 1.0: never).
+    pub context_admit: f64,
+    /// With a context model: such a span is changed when the sentence's log-probability with
+    /// the term is at least this much above that with the recognised words.
+    pub context_admit_margin: f64,
 }
 
 /// Minimum score to change a span of the most frequent words.
@@ -199,6 +216,8 @@ const SMALL_LIST: Settings = Settings {
     context_floor: 0.65,
     context_margin: -3.0,
     context_veto: -12.0,
+    context_admit: 0.7,
+    context_admit_margin: 0.0,
 };
 
 /// For lists of 2,000 terms and more: the more terms, the more chance near-misses.
@@ -213,6 +232,8 @@ const LARGE_LIST: Settings = Settings {
     context_floor: 1.01,
     context_margin: -4.0,
     context_veto: -8.0,
+    context_admit: 1.01,
+    context_admit_margin: 0.0,
 };
 
 impl Settings {
@@ -235,6 +256,8 @@ impl Settings {
             context_floor: mix(s.context_floor, l.context_floor),
             context_margin: mix(s.context_margin, l.context_margin),
             context_veto: mix(s.context_veto, l.context_veto),
+            context_admit: mix(s.context_admit, l.context_admit),
+            context_admit_margin: mix(s.context_admit_margin, l.context_admit_margin),
         }
     }
 }
@@ -443,14 +466,14 @@ impl Corrector {
                 changes.push(Change { start, end, original: text[start..end].to_string(), term: t.text.clone(), kind, score: 1.0 });
             }
         }
-        let floor = if let Some(min_score) = explain {
-            min_score
+        let (floor, admit) = if let Some(min_score) = explain {
+            (min_score, min_score)
         } else if model.is_some() {
-            self.settings.context_floor
+            (self.settings.context_floor, self.settings.context_admit)
         } else {
-            f64::INFINITY
+            (f64::INFINITY, f64::INFINITY)
         };
-        let mut candidates = self.sound_alikes(text, &words, &claimed, floor, explain.is_some());
+        let mut candidates = self.sound_alikes(text, &words, &claimed, floor, admit, explain.is_some());
         if let Some(model) = model {
             self.judge_in_context(text, &words, &mut candidates, model);
         }
@@ -480,7 +503,9 @@ impl Corrector {
     /// its guard is made when it stays about as likely (`context_margin`).
     fn keeps(&self, c: &Candidate) -> bool {
         if c.guard.rules_out() {
-            return false;
+            return c.guard.context_may_admit()
+                && c.score >= self.settings.context_admit
+                && c.context.is_some_and(|delta| delta >= self.settings.context_admit_margin);
         }
         match c.context {
             Some(delta) if c.score >= c.needed => delta >= self.settings.context_veto,
@@ -557,8 +582,10 @@ impl Corrector {
     }
 
     /// Sound-alike candidates among unclaimed words whose score reaches their guard's
-    /// threshold or `floor`; with `explain`, those the guards rule out too.
-    fn sound_alikes(&self, text: &str, words: &[Token], claimed: &[bool], floor: f64, explain: bool) -> Vec<Candidate> {
+    /// threshold or `floor`, and those ruled out whose score reaches `admit` (every ruled-out
+    /// kind when explaining, where `admit` is the lowest score listed; else those the context
+    /// may admit).
+    fn sound_alikes(&self, text: &str, words: &[Token], claimed: &[bool], floor: f64, admit: f64, explain: bool) -> Vec<Candidate> {
         if self.terms.is_empty() {
             return Vec::new();
         }
@@ -625,18 +652,18 @@ impl Corrector {
                         }
                     }
                     let merge = n > t.words;
-                    let ruled_out = if span.iter().any(|w| !is_possessive(w) && (self.lexicon.is_function_word(&w.norm) || crate::text::contraction_base(&w.norm).is_some()) && !t.word_list.contains(&w.norm)) {
+                    let ruled_out = if acronym {
+                        Some(Guard::Acronym)
+                    } else if span.iter().any(|w| !is_possessive(w) && (self.lexicon.is_function_word(&w.norm) || crate::text::contraction_base(&w.norm).is_some()) && !t.word_list.contains(&w.norm)) {
                         Some(Guard::FunctionWord)
                     } else if n == t.words && n > 1 && !self.words_match(span, t) {
                         Some(Guard::WordsDiffer)
                     } else if all_common && is_inflection(&letters, &t.letters) {
                         Some(Guard::Inflection)
-                    } else if acronym {
-                        Some(Guard::Acronym)
                     } else {
                         None
                     };
-                    if ruled_out.is_some() && !explain {
+                    if ruled_out.is_some_and(|g| !explain && (!g.context_may_admit() || admit > 1.0)) {
                         continue;
                     }
                     if let Some((score, base, short)) = self.score(&letters, &keys, t) {
@@ -659,7 +686,8 @@ impl Corrector {
                             (Guard::Plain, 0.0)
                         };
                         let needed = base.max(threshold);
-                        if score >= needed || score >= floor {
+                        let reach = if ruled_out.is_some() { admit } else { floor };
+                        if score >= needed || score >= reach {
                             found.push(Candidate { from, to, term: ti, score, needed, guard, context: None });
                         }
                     }
@@ -767,6 +795,21 @@ mod tests {
     }
 
     #[test]
+    fn the_context_may_overrule_a_guard_that_objects_to_grammar_only() {
+        let entries: Vec<Entry> = ["chills", "Kubernetes"].into_iter().map(Entry::new).collect();
+        let c = Corrector::new(&entries, Lexicon::english().with_words(["chill"]), SMALL_LIST);
+        // "chill" inflects "chills": the guards leave it; a sentence that is likelier with the
+        // term changes it, one that is less likely does not.
+        check(&c, "the chill ran down", "the chill ran down");
+        assert_eq!(c.apply_in_context("the chill ran down", &Likes { good: "chills", bad: "" }).text, "the chills ran down");
+        assert_eq!(c.apply_in_context("the chill ran down", &Likes { good: "", bad: "chills" }).text, "the chill ran down");
+        // A word in capitals is never overruled, nor anything in a large list.
+        assert_eq!(c.apply_in_context("the CHILL ran down", &Likes { good: "chills", bad: "" }).text, "the CHILL ran down");
+        let large = Corrector::new(&entries, Lexicon::english().with_words(["chill"]), LARGE_LIST);
+        assert_eq!(large.apply_in_context("the chill ran down", &Likes { good: "chills", bad: "" }).text, "the chill ran down");
+    }
+
+    #[test]
     fn explain_lists_each_candidate_with_its_guard_and_verdict() {
         let entries: Vec<Entry> = ["lever", "Webcasts", "Kubernetes"].into_iter().map(Entry::new).collect();
         let c = Corrector::new(&entries, Lexicon::english().with_frequent_words(["lover"]).with_words(["webcast"]), SMALL_LIST);
@@ -783,7 +826,7 @@ mod tests {
         assert_eq!((kube.term.as_str(), kube.guard, kube.kept, kube.chosen), ("Kubernetes", Guard::Plain, true, true));
         assert_eq!(&text[kube.start..kube.end], "kubernete");
         // What explain says was made is what apply makes; with a model each gets a verdict.
-        let model = Likes { good: "lever", bad: "" };
+        let model = Likes { good: "lever", bad: "Webcasts" };
         let judged = c.explain(text, Some(&model), 0.5);
         let made: Vec<&str> = judged.iter().filter(|x| x.chosen).map(|x| x.term.as_str()).collect();
         assert_eq!(made, ["lever", "Kubernetes"]);

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use anyhow::Result;
 use scrivo_models::store::ModelStore;
 use scrivo_polish::Polisher;
-pub use scrivo_session::pipeline::{biasing, polishing_model_path, resolve_model, split_cores, Pipeline, PolisherMaker};
+pub use scrivo_session::pipeline::{biasing, Biasing, polishing_model_path, resolve_model, split_cores, Pipeline, PolisherMaker};
 use scrivo_session::pipeline::{Engine, EngineChoice, ListChoice, PipelineConfig};
 
 /// Which polishing engine.

@@ -152,7 +152,9 @@ fn set_setting(settings: &mut Settings, name: &str, value: f64) -> Result<()> {
         "context_floor" => &mut settings.context_floor,
         "context_margin" => &mut settings.context_margin,
         "context_veto" => &mut settings.context_veto,
-        other => anyhow::bail!("no corrector setting {other:?} (threshold, short_threshold, name_threshold, common_threshold, merge_threshold, word_threshold, context_floor, context_margin, context_veto)"),
+        "context_admit" => &mut settings.context_admit,
+        "context_admit_margin" => &mut settings.context_admit_margin,
+        other => anyhow::bail!("no corrector setting {other:?} (threshold, short_threshold, name_threshold, common_threshold, merge_threshold, word_threshold, context_floor, context_margin, context_veto, context_admit, context_admit_margin)"),
     };
     *field = value;
     Ok(())

@@ -96,6 +96,13 @@ pub struct AsrArgs {
     /// The folder of your biasing lists (for --bias-list NAME).
     #[arg(long, env = "SCRIVO_BIAS_DIR")]
     pub lists_dir: Option<PathBuf>,
+    /// Logits added while decoding to the tokens that continue a listed term already begun
+    /// (0: none; default: what `transcribe` uses).
+    #[arg(long, requires = "bias_lists")]
+    pub term_boost: Option<f32>,
+    /// Logits added to the first token of every listed term.
+    #[arg(long, default_value_t = 0.0, requires = "term_boost")]
+    pub term_boost_start: f32,
     #[command(flatten)]
     pub bias_context: crate::bias_cmd::ContextArgs,
     /// Print one JSON object.
@@ -205,11 +212,14 @@ fn asr(args: AsrArgs, store: &ModelStore) -> Result<i32> {
             let load = Instant::now();
             let model = WhisperModel::load(&model_path)?;
             let load_seconds = load.elapsed().as_secs_f64();
-            let (initial_prompt, bias) =
-                if args.bias_lists.is_empty() { (None, None) } else { crate::asr_setup::biasing(args.lists_dir.clone(), &args.bias_lists, &model, store)? };
+            let crate::asr_setup::Biasing { prompt: initial_prompt, mut boost, corrector: bias } =
+                if args.bias_lists.is_empty() { Default::default() } else { crate::asr_setup::biasing(args.lists_dir.clone(), &args.bias_lists, &model, store)? };
+            if let (Some(corrector), Some(bonus)) = (&bias, args.term_boost) {
+                boost = (bonus > 0.0 || args.term_boost_start > 0.0).then(|| std::sync::Arc::new(model.term_boost(corrector.terms(), bonus, args.term_boost_start)));
+            }
             let settings = Settings {
                 jobs,
-                decode: DecodeOptions { threads, fit_encoder_context: !args.full_context, initial_prompt, ..DecodeOptions::default() },
+                decode: DecodeOptions { threads, fit_encoder_context: !args.full_context, initial_prompt, boost, ..DecodeOptions::default() },
                 asr_model: model_name.clone(),
                 polisher: None,
                 bias_context: crate::asr_setup::bias_context(&args.bias_context, bias.is_some(), None, store)?,

@@ -142,7 +142,8 @@ pub fn run(args: TranscribeArgs, store: &ModelStore) -> Result<i32> {
     let model = WhisperModel::load(&model_path)?;
     let (jobs, threads) = split_cores(args.jobs, args.threads);
     let lists = &args.lists;
-    let (prompt, bias) = if lists.no_bias { (None, None) } else { biasing(lists.lists_dir.clone(), &lists.bias_lists, &model, store)? };
+    let crate::asr_setup::Biasing { prompt, boost, corrector: bias } =
+        if lists.no_bias { Default::default() } else { biasing(lists.lists_dir.clone(), &lists.bias_lists, &model, store)? };
     let protected: Vec<String> = bias.as_ref().map(|c| c.terms().map(String::from).collect()).unwrap_or_default();
     let context = bias.is_some() && !lists.context.no_bias_context;
     let cancel = Arc::new(AtomicBool::new(false));
@@ -156,6 +157,7 @@ pub fn run(args: TranscribeArgs, store: &ModelStore) -> Result<i32> {
             language: Some(args.language.clone()),
             fit_encoder_context: !args.full_context,
             initial_prompt: prompt,
+            boost,
             cancel: Some(Arc::clone(&cancel)),
             ..DecodeOptions::default()
         },

@@ -37,24 +37,28 @@ pub fn split_cores(jobs: Option<usize>, threads: Option<usize>) -> (usize, usize
     (jobs, threads)
 }
 
-/// The enabled biasing lists (or `names`) as the speech model's initial prompt and a
-/// corrector; `(None, None)` when there are no terms.
-pub fn biasing(
-    lists_dir: Option<PathBuf>,
-    names: &[String],
-    model: &scrivo_asr::WhisperModel,
-    models: &ModelStore,
-) -> Result<(Option<String>, Option<std::sync::Arc<scrivo_bias::Corrector>>)> {
+/// The enabled biasing lists as the speech model reads them (an initial prompt and a boost
+/// toward the terms while decoding) and the corrector after it.
+#[derive(Debug, Clone, Default)]
+pub struct Biasing {
+    pub prompt: Option<String>,
+    pub boost: Option<std::sync::Arc<scrivo_asr::TermBoost>>,
+    pub corrector: Option<std::sync::Arc<scrivo_bias::Corrector>>,
+}
+
+/// The enabled biasing lists (or `names`) for `model`; all empty when there are no terms.
+pub fn biasing(lists_dir: Option<PathBuf>, names: &[String], model: &scrivo_asr::WhisperModel, models: &ModelStore) -> Result<Biasing> {
     let store = crate::lists::user_store(lists_dir);
     let lists = crate::lists::lists_for(&store, names)?;
     let corrector = crate::lists::corrector(&lists, crate::lists::lexicon(models));
     if corrector.is_empty() {
-        return Ok((None, None));
+        return Ok(Biasing::default());
     }
     let terms: Vec<&str> = corrector.terms().collect();
     let prompt = scrivo_bias::prompt::initial_prompt(&terms, scrivo_bias::prompt::DEFAULT_TOKEN_BUDGET, |t| model.count_tokens(t));
+    let boost = model.term_boost(terms.iter().copied(), scrivo_asr::DEFAULT_BONUS, 0.0);
     tracing::info!(terms = terms.len(), prompt = prompt.as_deref().unwrap_or(""), "biasing lists in use");
-    Ok((prompt, Some(std::sync::Arc::new(corrector))))
+    Ok(Biasing { prompt, boost: Some(std::sync::Arc::new(boost)), corrector: Some(std::sync::Arc::new(corrector)) })
 }
 
 /// Which polishing engine.
@@ -287,6 +291,7 @@ pub struct Pipeline {
     language: Option<ModelFile>,
     pub model_name: String,
     prompt: Option<String>,
+    boost: Option<Arc<scrivo_asr::TermBoost>>,
     bias: Option<Arc<scrivo_bias::Corrector>>,
     context: bool,
     /// `None`: not polishing.
@@ -307,8 +312,8 @@ impl Pipeline {
         let speech = ModelFile { id: model_name.clone(), path, estimate, blocks: None };
         let model = resident.get(&speech.id, speech.estimate, || SpeechModel::load(&speech.path))?;
         let lists = &args.lists;
-        let (prompt, bias) = if lists.no_bias {
-            (None, None)
+        let Biasing { prompt, boost, corrector: bias } = if lists.no_bias {
+            Biasing::default()
         } else {
             let engine = model.engine.lock().unwrap_or_else(|p| p.into_inner());
             biasing(lists.lists_dir.clone(), &lists.bias_lists, engine.model(), models)?
@@ -337,7 +342,7 @@ impl Pipeline {
             None
         };
         let context = context && language.is_some();
-        Ok(Pipeline { resident, speech, language, model_name, prompt, bias, context, maker, partial: None, prefix: None })
+        Ok(Pipeline { resident, speech, language, model_name, prompt, boost, bias, context, maker, partial: None, prefix: None })
     }
 
     /// Lets go of the speech model held for recording: the model manager may then unload it
@@ -375,6 +380,7 @@ impl Pipeline {
             language: Some("en".into()),
             fit_encoder_context: true,
             initial_prompt: self.prompt.clone(),
+            boost: self.boost.clone(),
             ..scrivo_asr::DecodeOptions::default()
         }
     }
