@@ -425,14 +425,16 @@ impl Corrector {
         self.run(text, model, None).0
     }
 
-    /// Every sound-alike candidate in `text` with the guard it met, the context's verdict
-    /// (with `model`), and whether it was kept and made: why a term was or was not put in.
-    /// Candidates scoring at least `min_score` are listed, those the guards rule out too.
-    pub fn explain(&self, text: &str, model: Option<&dyn ContextModel>, min_score: f64) -> Vec<Considered> {
+    /// [`Corrector::apply_with`]'s result, and every sound-alike candidate in `text` with the
+    /// guard it met, the context's verdict (with `model`), and whether it was kept and made:
+    /// why a term was or was not put in. Candidates scoring at least `min_score` are listed,
+    /// those the guards rule out too.
+    pub fn explain(&self, text: &str, model: Option<&dyn ContextModel>, min_score: f64) -> (Corrected, Vec<Considered>) {
         let words = tokens(text);
-        let (_, candidates, chosen) = self.run(text, model, Some(min_score));
-        candidates
+        let (corrected, candidates, chosen) = self.run(text, model, Some(min_score));
+        let considered = candidates
             .into_iter()
+            .filter(|c| c.score >= min_score)
             .map(|c| {
                 let (start, end) = (words[c.from].start, words[c.to - 1].end);
                 Considered {
@@ -448,12 +450,13 @@ impl Corrector {
                     chosen: chosen.contains(&(c.from, c.to, c.term)),
                 }
             })
-            .collect()
+            .collect();
+        (corrected, considered)
     }
 
     /// The corrected text, the sound-alike candidates considered, and those made as (first
-    /// word, end word, term). `explain` (a lowest score) considers every candidate from that
-    /// score on, those the guards rule out too.
+    /// word, end word, term). `explain` (a lowest score) also considers every candidate from
+    /// that score on, those the guards rule out too; the changes made stay the same.
     fn run(&self, text: &str, model: Option<&dyn ContextModel>, explain: Option<f64>) -> (Corrected, Vec<Candidate>, Vec<(usize, usize, usize)>) {
         let words = tokens(text);
         let mut claimed = vec![false; words.len()];
@@ -466,12 +469,10 @@ impl Corrector {
                 changes.push(Change { start, end, original: text[start..end].to_string(), term: t.text.clone(), kind, score: 1.0 });
             }
         }
-        let (floor, admit) = if let Some(min_score) = explain {
-            (min_score, min_score)
-        } else if model.is_some() {
-            (self.settings.context_floor, self.settings.context_admit)
-        } else {
-            (f64::INFINITY, f64::INFINITY)
+        let (floor, admit) = if model.is_some() { (self.settings.context_floor, self.settings.context_admit) } else { (f64::INFINITY, f64::INFINITY) };
+        let (floor, admit) = match explain {
+            Some(min_score) => (floor.min(min_score), admit.min(min_score)),
+            None => (floor, admit),
         };
         let mut candidates = self.sound_alikes(text, &words, &claimed, floor, admit, explain.is_some());
         if let Some(model) = model {
@@ -814,7 +815,8 @@ mod tests {
         let entries: Vec<Entry> = ["lever", "Webcasts", "Kubernetes"].into_iter().map(Entry::new).collect();
         let c = Corrector::new(&entries, Lexicon::english().with_frequent_words(["lover"]).with_words(["webcast"]), SMALL_LIST);
         let text = "pull the lover and our webcast on kubernete";
-        let seen = c.explain(text, None, 0.5);
+        let (corrected, seen) = c.explain(text, None, 0.5);
+        assert_eq!(corrected, c.apply(text));
         let find = |original: &str| seen.iter().find(|x| x.original == original).unwrap_or_else(|| panic!("{original} not in {seen:?}"));
         let lover = find("lover");
         assert_eq!((lover.term.as_str(), lover.guard, lover.kept, lover.chosen), ("lever", Guard::VeryCommon, false, false));
@@ -827,7 +829,7 @@ mod tests {
         assert_eq!(&text[kube.start..kube.end], "kubernete");
         // What explain says was made is what apply makes; with a model each gets a verdict.
         let model = Likes { good: "lever", bad: "Webcasts" };
-        let judged = c.explain(text, Some(&model), 0.5);
+        let (_, judged) = c.explain(text, Some(&model), 0.5);
         let made: Vec<&str> = judged.iter().filter(|x| x.chosen).map(|x| x.term.as_str()).collect();
         assert_eq!(made, ["lever", "Kubernetes"]);
         assert_eq!(c.apply_in_context(text, &model).text, "pull the lever and our webcast on Kubernetes");

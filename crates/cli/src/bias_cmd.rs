@@ -187,8 +187,7 @@ pub fn run(args: BiasArgs, models: &ModelStore) -> Result<i32> {
             let corrector = corrector(&lists, lexicon(models));
             let scorer = if corrector.is_empty() { None } else { context.scorer(models)? };
             let model = scorer.as_ref().map(|s| s as &dyn scrivo_bias::ContextModel);
-            let corrected = corrector.apply_with(text, model);
-            let candidates = if explain { corrector.explain(text, model, EXPLAIN_MIN_SCORE) } else { Vec::new() };
+            let (corrected, candidates) = if explain { corrector.explain(text, model, EXPLAIN_MIN_SCORE) } else { (corrector.apply_with(text, model), Vec::new()) };
             if json {
                 let mut value = serde_json::to_value(&corrected)?;
                 if explain {

@@ -218,26 +218,27 @@ fn measure(cases: &[Case], lexicon: &Lexicon, sets: &[(String, f64)], context: O
             set_setting(&mut settings, name, *value)?;
         }
         let corrector = Corrector::new(&case.list, lexicon.clone(), settings);
-        let corrected = corrector.apply_with(hyp, context);
-        if let Some(min_score) = explain {
-            for c in corrector.explain(hyp, context, min_score) {
-                let guard = serde_json::to_value(c.guard)?;
-                candidates.push_str(&format!(
-                    "{}\t{}\t{}\t{}\t{}\t{}\t{:.4}\t{:.4}\t{}\t{}\t{}\t{}\n",
-                    case.utt_id,
-                    u8::from(case.missed),
-                    c.start,
-                    c.end,
-                    tsv_cell(&c.original),
-                    tsv_cell(&c.term),
-                    c.score,
-                    c.needed,
-                    guard.as_str().unwrap_or(""),
-                    c.context.map_or(String::new(), |d| format!("{d:.3}")),
-                    u8::from(c.kept),
-                    u8::from(c.chosen)
-                ));
-            }
+        let (corrected, considered) = match explain {
+            Some(min_score) => corrector.explain(hyp, context, min_score),
+            None => (corrector.apply_with(hyp, context), Vec::new()),
+        };
+        for c in considered {
+            let guard = serde_json::to_value(c.guard)?;
+            candidates.push_str(&format!(
+                "{}\t{}\t{}\t{}\t{}\t{}\t{:.4}\t{:.4}\t{}\t{}\t{}\t{}\n",
+                case.utt_id,
+                u8::from(case.missed),
+                c.start,
+                c.end,
+                tsv_cell(&c.original),
+                tsv_cell(&c.term),
+                c.score,
+                c.needed,
+                guard.as_str().unwrap_or(""),
+                c.context.map_or(String::new(), |d| format!("{d:.3}")),
+                u8::from(c.kept),
+                u8::from(c.chosen)
+            ));
         }
         let after = corrected.text.as_str();
         changes += corrected.changes.len();
