@@ -21,7 +21,7 @@ APT_PACKAGES := build-essential pkg-config cmake clang libclang-dev \
 E2E_VENV := $(CACHE)/e2e-venv
 TAURI_DRIVER_VERSION := 2.1.0
 
-.PHONY: run test build ui deps e2e-deps models test-data bench soak eval-bias train train-frozen-head clean
+.PHONY: run test build ui deps e2e-deps models test-data bench soak eval-bias fuzz train train-frozen-head clean
 
 deps:
 	@missing=$$(for p in $(APT_PACKAGES); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q '^install ok installed' || echo $$p; done; \
@@ -78,6 +78,14 @@ test: models test-data e2e-deps
 	@git diff --quiet -- ui/src/bindings 2>/dev/null || { echo "ui/src/bindings changed when the Rust types were exported: commit the new files"; exit 1; }
 	tests/dictate-mic.sh $(SCRIVO) $(SCRIVO_TEST_DATA)/jfk.wav
 	tests/app-e2e.sh $(APP) $(SCRIVO_TEST_DATA)/jfk.wav $(E2E_VENV)/bin/python
+
+# Fuzzing (fuzz/README.md): every target for FUZZ_SECONDS each (cargo fuzz, libFuzzer; needs the
+# nightly toolchain), one line of figures per target; fails if any input crashed a target.
+FUZZ_SECONDS ?= 60
+fuzz:
+	@command -v cargo-fuzz >/dev/null || cargo install cargo-fuzz --locked
+	@rustup toolchain list | grep -q '^nightly' || rustup toolchain install nightly --profile minimal
+	FUZZ_SECONDS=$(FUZZ_SECONDS) fuzz/run.sh $(FUZZ_TARGETS)
 
 # Speed, memory and accuracy against the peers, on ../shared/eval (printed as ratios).
 EVAL        ?= ../shared/eval

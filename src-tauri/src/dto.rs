@@ -20,6 +20,9 @@ macro_rules! dto {
 dto! {
     pub struct AppInfo {
         pub version: String,
+        /// What the user should know from the start: a damaged settings file or history
+        /// database kept aside, recordings found again. Shown as banners until dismissed.
+        pub notices: Vec<String>,
     }
 
     pub enum ChangeKind { Same, Removed, Inserted, Replaced }

@@ -26,8 +26,8 @@ use tauri::Manager;
 const IDLE_CHECK: Duration = Duration::from_secs(5);
 
 #[tauri::command]
-fn app_info() -> dto::AppInfo {
-    dto::AppInfo { version: env!("CARGO_PKG_VERSION").into() }
+fn app_info(state: tauri::State<'_, state::AppState>) -> dto::AppInfo {
+    dto::AppInfo { version: env!("CARGO_PKG_VERSION").into(), notices: state.notices.clone() }
 }
 
 /// Opens the main window and runs until it closes.

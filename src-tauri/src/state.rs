@@ -52,6 +52,9 @@ pub struct AppState {
     pub microphone: Mutex<Option<Arc<scrivo_capture::Microphone>>>,
     /// The biasing lists' common words (read once from the speech model's vocabulary).
     pub lexicon: Mutex<Option<scrivo_bias::Lexicon>>,
+    /// What was found wrong at start and mended (a damaged settings file or history database
+    /// kept aside, recordings listed again), for the page to show.
+    pub notices: Vec<String>,
 }
 
 impl AppState {
@@ -60,8 +63,13 @@ impl AppState {
     pub fn from_env() -> anyhow::Result<AppState> {
         let dir = |var: &str| std::env::var_os(var).map(PathBuf::from);
         let models = scrivo_session::models_store(dir("SCRIVO_MODELS_DIR"))?;
-        let history = scrivo_session::history(dir("SCRIVO_HISTORY_DIR"))?;
-        let settings = Settings::load();
+        let (history, mut notices) = scrivo_session::history(dir("SCRIVO_HISTORY_DIR"))?;
+        let loaded = Settings::load_checked();
+        notices.extend(loaded.problem);
+        for notice in &notices {
+            tracing::warn!("{notice}");
+        }
+        let settings = loaded.settings;
         let resident = Arc::new(settings.resident(None));
         Ok(AppState {
             models,
@@ -75,6 +83,7 @@ impl AppState {
             batch: Mutex::new(None),
             lexicon: Mutex::new(None),
             microphone: Mutex::new(None),
+            notices,
         })
     }
 

@@ -98,7 +98,9 @@ export function createApp(root: HTMLElement, services: Services): App {
 
   const main = h("main", { class: "app-main" }, VIEW_ORDER.map((id) => all[id].el));
   const shell = h("div", { class: "app-shell" }, nav, main);
-  root.append(header, ...(banner ? [banner] : []), shell);
+  // What the app found wrong at start and mended (a damaged file kept aside): one banner each.
+  const notices = h("div", { class: "app-notices", testid: "app-notices", role: "status" });
+  root.append(header, ...(banner ? [banner] : []), notices, shell);
 
   function show(id: ViewId, focus = false): void {
     active = id;
@@ -153,6 +155,15 @@ export function createApp(root: HTMLElement, services: Services): App {
   services.api.appInfo().then(
     (info) => {
       version.textContent = `v${info.version}`;
+      for (const notice of info.notices ?? []) {
+        const item = h(
+          "div",
+          { class: "banner app-banner", testid: "app-notice" },
+          h("span", { class: "banner-text", text: notice }),
+        );
+        item.append(h("button", { type: "button", class: "button subtle", testid: "app-notice-dismiss", text: "Dismiss", on: { click: () => item.remove() } }));
+        notices.append(item);
+      }
     },
     (e) => {
       version.title = errorMessage(e);

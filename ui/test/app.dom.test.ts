@@ -17,7 +17,7 @@ const files: BatchFile[] = [
 
 function services() {
   return fakeServices({
-    appInfo: async () => ({ version: "0.3.0" }),
+    appInfo: async () => ({ version: "0.3.0", notices: [] }),
     batchExpand: async (paths: string[]) => files.filter((f) => paths.some((p) => f.path.startsWith(p))),
     batchStart: async () => {},
     batchCancel: async () => {},
@@ -43,6 +43,19 @@ describe("app shell", () => {
   });
   afterEach(() => {
     apps.splice(0).forEach((a) => a.destroy());
+  });
+
+  it("shows what was mended at start as text, one dismissable banner each", async () => {
+    const notice = "settings.toml: <img src=x onerror=\"window.hacked=1\"> (kept as settings.toml.damaged-1)";
+    const s = services();
+    s.api.appInfo = async () => ({ version: "0.3.0", notices: [notice, "2 recording(s) listed again"] });
+    createApp(document.body, s);
+    await settle();
+    const banners = allByTestId(document, "app-notice");
+    expect(banners.map((b) => b.querySelector(".banner-text")?.textContent)).toEqual([notice, "2 recording(s) listed again"]);
+    expect(document.querySelector("img")).toBeNull();
+    byTestId<HTMLButtonElement>(banners[0], "app-notice-dismiss").click();
+    expect(allByTestId(document, "app-notice")).toHaveLength(1);
   });
 
   it("shows one view at a time, from the nav and from Ctrl+1..5", async () => {

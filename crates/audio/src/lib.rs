@@ -76,8 +76,9 @@ pub fn read_wav(path: &Path) -> Result<Audio, AudioError> {
         return Err(truncated(path, wav.declared, interleaved.len() as u64));
     }
     let mono = to_mono(&interleaved, usize::from(wav.spec.channels));
-    let samples = resample(&mono, wav.spec.sample_rate, SAMPLE_RATE)
+    let mut samples = resample(&mono, wav.spec.sample_rate, SAMPLE_RATE)
         .map_err(|detail| AudioError::Resample { path: path.into(), rate: wav.spec.sample_rate, detail })?;
+    clamp_to_range(&mut samples);
     Ok(Audio { samples, source_rate: wav.spec.sample_rate, source_channels: wav.spec.channels })
 }
 
@@ -111,6 +112,14 @@ fn open_checked(path: &Path) -> Result<CheckedWav, AudioError> {
         return Err(AudioError::Truncated { path: path.into(), detail });
     }
     Ok(CheckedWav { reader, spec, declared })
+}
+
+/// Band-limited resampling rings past full scale next to a loud edge (an 8-bit square wave at
+/// 8 kHz reaches 1.09); the recogniser is promised [-1, 1].
+fn clamp_to_range(samples: &mut [f32]) {
+    for s in samples {
+        *s = s.clamp(-1.0, 1.0);
+    }
 }
 
 fn truncated(path: &Path, declared: u64, held: u64) -> AudioError {
@@ -173,12 +182,15 @@ impl WavStream {
                 if self.read < self.wav.declared {
                     return Err(truncated(&self.path, self.wav.declared, self.read));
                 }
-                let rest = self.resampler.take().map(StreamResampler::finish).transpose().map_err(resample_error)?;
-                self.pending.extend(rest.unwrap_or_default());
+                let mut rest = self.resampler.take().map(StreamResampler::finish).transpose().map_err(resample_error)?.unwrap_or_default();
+                clamp_to_range(&mut rest);
+                self.pending.extend(rest);
                 break;
             }
             let mono = to_mono(&interleaved, channels);
-            self.pending.extend(resampler.push(&mono).map_err(resample_error)?);
+            let mut out = resampler.push(&mono).map_err(resample_error)?;
+            clamp_to_range(&mut out);
+            self.pending.extend(out);
         }
         if self.pending.is_empty() {
             return Ok(None);

@@ -22,6 +22,7 @@ pub mod prompt;
 pub mod store;
 pub mod text;
 
+use std::collections::HashSet;
 use std::path::PathBuf;
 
 pub use lexicon::Lexicon;
@@ -43,4 +44,26 @@ pub enum BiasError {
     Conflict { path: PathBuf },
     #[error("no biasing list called {name:?} in {}", dir.display())]
     NotFound { name: String, dir: PathBuf },
+}
+
+/// The corrector's promise, checked: every word of `corrected` is a word of `text` or of one of
+/// `terms` (words compared in lower case, split at anything not a letter or digit), so nothing
+/// outside the lists is ever written. `Err` names the first word that breaks it.
+///
+/// ```
+/// assert!(scrivo_bias::only_terms_written("ask cube nettys", "ask Kubernetes", ["Kubernetes"]).is_ok());
+/// assert!(scrivo_bias::only_terms_written("ask cube nettys", "ask Kubernetes now", ["Kubernetes"]).is_err());
+/// ```
+pub fn only_terms_written<'a>(text: &str, corrected: &str, terms: impl IntoIterator<Item = &'a str>) -> Result<(), String> {
+    fn pieces(text: &str) -> impl Iterator<Item = String> + '_ {
+        text.split(|c: char| !c.is_alphanumeric()).filter(|p| !p.is_empty()).map(text::normalise)
+    }
+    let mut allowed: HashSet<String> = pieces(text).collect();
+    for term in terms {
+        allowed.extend(pieces(term));
+    }
+    match pieces(corrected).find(|p| !allowed.contains(p)) {
+        Some(word) => Err(format!("{word:?} is neither in the text nor in a listed term")),
+        None => Ok(()),
+    }
 }

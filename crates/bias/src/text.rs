@@ -54,8 +54,13 @@ pub fn tokens(text: &str) -> Vec<Token> {
                 _ => break,
             }
         }
-        while chars.get(j).is_some_and(|(_, c)| *c == '+' || *c == '#') {
-            j += 1;
+        // "C++" and "C#", but not "in+b": signs followed by a letter or digit are not the word's.
+        let mut k = j;
+        while chars.get(k).is_some_and(|(_, c)| *c == '+' || *c == '#') {
+            k += 1;
+        }
+        if !chars.get(k).is_some_and(|(_, c)| c.is_alphanumeric()) {
+            j = k;
         }
         let (s, e) = (chars[start].0, end_of(j));
         out.push(Token { start: s, end: e, norm: normalise(&text[s..e]) });
@@ -115,6 +120,8 @@ mod tests {
         check("  --  ", &[]);
         check("Center.We use ASP.NET", &["center", "we", "use", "asp.net"]);
         check("Müller-Lüdenscheidt 42", &["müller", "lüdenscheidt", "42"]);
+        // Found by fuzzing: a sign followed by a letter is not part of the word before it.
+        check("in+b C++x", &["in", "b", "c", "x"]);
     }
 
     #[test]

@@ -61,10 +61,14 @@ pub fn devices() -> Result<i32> {
     Ok(0)
 }
 
-/// The history store at `dir` (or the user's).
+/// The history store at `dir` (or the user's); what was mended on opening it is said on stderr.
 pub fn history(dir: Option<PathBuf>) -> Result<History> {
     let shown = dir.clone().unwrap_or_else(|| scrivo_session::paths::data("history"));
-    scrivo_session::history(dir).with_context(|| format!("opening the history in {}", shown.display()))
+    let (history, notices) = scrivo_session::history(dir).with_context(|| format!("opening the history in {}", shown.display()))?;
+    for notice in notices {
+        eprintln!("warning: {notice}");
+    }
+    Ok(history)
 }
 
 pub fn dictate(args: DictateArgs, models: &ModelStore) -> Result<i32> {

@@ -55,6 +55,8 @@ pub enum HistoryError {
     Database { path: PathBuf, source: rusqlite::Error },
     #[error("{}: written by a newer Scrivo (schema version {found}; this one knows up to {SCHEMA_VERSION})", path.display())]
     NewerSchema { path: PathBuf, found: i64 },
+    #[error("{}: the database is damaged ({detail})", path.display())]
+    Damaged { path: PathBuf, detail: String },
     #[error("{}: entry {id}: {message}", path.display())]
     Corrupt { path: PathBuf, id: i64, message: String },
     #[error("{}: {source}", path.display())]
@@ -147,6 +149,93 @@ impl History {
         connection.pragma_update_and_check(None, "journal_mode", "WAL", |_| Ok(())).map_err(db_error)?;
         migrate(&mut connection, &database)?;
         Ok(History { dir: dir.to_path_buf(), database, connection: Mutex::new(connection) })
+    }
+
+    /// Opens the history in `dir` whatever state it was left in, saying what was done:
+    /// a database that cannot be used (not a database, damaged, a schema this version does not
+    /// know) is renamed aside (`history.sqlite3.damaged-<unix seconds>`, with its `-wal` and
+    /// `-shm`) and a new one started, then [`History::repair`] adopts every recording without a
+    /// row. Only an error reaching the folder itself (permissions, a full disk) is returned.
+    pub fn open_repairing(dir: &Path) -> Result<(History, Repair)> {
+        let mut repair = Repair::default();
+        let history = match History::open(dir).and_then(|h| h.check_schema().map(|()| h)) {
+            Ok(history) => history,
+            Err(HistoryError::Io { path, source }) => return Err(HistoryError::Io { path, source }),
+            Err(damage) => {
+                let database = dir.join(DATABASE);
+                let kept = set_aside(&database)?;
+                repair.damaged = Some(Damaged { kept, reason: damage.to_string() });
+                History::open(dir)?
+            }
+        };
+        let found = history.repair(REPAIR_GRACE)?;
+        repair.adopted = found.adopted;
+        repair.removed_temporaries = found.removed_temporaries;
+        repair.unreadable = found.unreadable;
+        Ok((history, repair))
+    }
+
+    /// Makes every recording in `audio/` visible: a WAV no row claims (its process stopped
+    /// between saving the audio and its row, or the database was replaced) gets a `Recorded`
+    /// row, so it can be transcribed again; a temporary WAV (a write cut off before it was
+    /// complete) is removed. Files younger than `grace` are left alone: another process may be
+    /// writing them now.
+    pub fn repair(&self, grace: Duration) -> Result<Repair> {
+        let audio_dir = self.dir.join(AUDIO_DIR);
+        let io_error = |source| HistoryError::Io { path: audio_dir.clone(), source };
+        let claimed: std::collections::HashSet<String> = {
+            let connection = self.lock();
+            let mut statement = connection.prepare("SELECT audio_file FROM entries").map_err(|e| self.db_error(e))?;
+            let rows = statement.query_map([], |row| row.get::<_, String>(0)).map_err(|e| self.db_error(e))?;
+            rows.collect::<rusqlite::Result<_>>().map_err(|e| self.db_error(e))?
+        };
+        let now = SystemTime::now();
+        let mut repair = Repair::default();
+        let mut files: Vec<_> = std::fs::read_dir(&audio_dir).map_err(io_error)?.filter_map(|e| e.ok()).collect();
+        files.sort_by_key(|e| e.file_name());
+        for file in files {
+            let name = file.file_name().to_string_lossy().into_owned();
+            let age = file.metadata().ok().and_then(|m| m.modified().ok()).and_then(|t| now.duration_since(t).ok());
+            if age.is_none_or(|age| age < grace) {
+                continue;
+            }
+            let path = file.path();
+            if name.starts_with(".dictation-") && name.ends_with(".wav.tmp") {
+                std::fs::remove_file(&path).map_err(|source| HistoryError::Io { path, source })?;
+                repair.removed_temporaries += 1;
+                continue;
+            }
+            let relative = format!("{AUDIO_DIR}/{name}");
+            let Some(created) = created_of(&name) else { continue };
+            if claimed.contains(&relative) {
+                continue;
+            }
+            let Ok(reader) = hound::WavReader::open(&path) else {
+                repair.unreadable.push(path);
+                continue;
+            };
+            let duration = f64::from(reader.duration()) / f64::from(reader.spec().sample_rate.max(1));
+            self.lock()
+                .execute(
+                    "INSERT INTO entries (created, audio_file, duration_seconds, status) VALUES (?1, ?2, ?3, 'recorded')",
+                    params![created, relative, duration],
+                )
+                .map_err(|e| self.db_error(e))?;
+            repair.adopted += 1;
+        }
+        Ok(repair)
+    }
+
+    /// Reads one row the way every query does: fails when the table is not the one this
+    /// version writes (a database from elsewhere, or changed by hand).
+    fn check_schema(&self) -> Result<()> {
+        let sql = format!("SELECT {COLUMNS} FROM entries LIMIT 1");
+        let connection = self.lock();
+        let ok: String = connection.query_row("PRAGMA quick_check(1)", [], |r| r.get(0)).map_err(|e| self.db_error(e))?;
+        if ok != "ok" {
+            return Err(HistoryError::Damaged { path: self.database.clone(), detail: ok });
+        }
+        connection.prepare(&sql).map(drop).map_err(|e| self.db_error(e))
     }
 
     /// Saves a recording (16 kHz mono samples in [-1, 1]) as a WAV, then its row, `Recorded`.
@@ -373,6 +462,83 @@ fn read_row(row: &Row) -> rusqlite::Result<RawRow> {
     })
 }
 
+/// How long a file in `audio/` must have been left untouched before [`History::open_repairing`]
+/// takes it as abandoned (a recording is written and claimed within a second).
+pub const REPAIR_GRACE: Duration = Duration::from_secs(60);
+
+/// What [`History::open_repairing`] or [`History::repair`] did.
+#[derive(Debug, Default)]
+pub struct Repair {
+    /// The database that could not be used, if any.
+    pub damaged: Option<Damaged>,
+    /// Recordings given a row.
+    pub adopted: usize,
+    /// Temporary WAVs of writes that never finished, removed.
+    pub removed_temporaries: usize,
+    /// WAVs without a row whose header cannot be read: left where they are.
+    pub unreadable: Vec<PathBuf>,
+}
+
+/// A database put aside.
+#[derive(Debug)]
+pub struct Damaged {
+    /// Where it is now.
+    pub kept: PathBuf,
+    /// What was wrong with it.
+    pub reason: String,
+}
+
+impl Repair {
+    /// One line per thing the user should know, empty when nothing was wrong.
+    pub fn notices(&self) -> Vec<String> {
+        let mut notices = Vec::new();
+        if let Some(d) = &self.damaged {
+            notices.push(format!("the history database could not be used ({}); it is kept as {} and a new one was started", d.reason, d.kept.display()));
+        }
+        if self.adopted > 0 {
+            notices.push(format!("{} recording(s) without text were found in the history folder and listed again (re-run them to transcribe)", self.adopted));
+        }
+        for path in &self.unreadable {
+            notices.push(format!("{}: in the history folder but not a readable WAV; left where it is", path.display()));
+        }
+        notices
+    }
+}
+
+/// The creation time (ms) in a history WAV's name, `dictation-<ms>-<hex>.wav`.
+fn created_of(name: &str) -> Option<i64> {
+    let (ms, _) = name.strip_prefix("dictation-")?.strip_suffix(".wav")?.split_once('-')?;
+    ms.parse().ok()
+}
+
+/// Renames the database and its WAL files to `NAME.damaged-<unix seconds>[-n]`.
+fn set_aside(database: &Path) -> Result<PathBuf> {
+    let seconds = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
+    let name = database.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let mut n = 0;
+    let kept = loop {
+        let suffix = if n == 0 { format!("damaged-{seconds}") } else { format!("damaged-{seconds}-{n}") };
+        let kept = database.with_file_name(format!("{name}.{suffix}"));
+        if !kept.exists() {
+            break kept;
+        }
+        n += 1;
+    };
+    let io_error = |path: &Path| {
+        let path = path.to_path_buf();
+        move |source| HistoryError::Io { path, source }
+    };
+    for extra in ["-wal", "-shm"] {
+        let from = database.with_file_name(format!("{name}{extra}"));
+        if from.exists() {
+            let to = kept.with_file_name(format!("{}{extra}", kept.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default()));
+            std::fs::rename(&from, &to).map_err(io_error(&from))?;
+        }
+    }
+    std::fs::rename(database, &kept).map_err(io_error(database))?;
+    Ok(kept)
+}
+
 /// Brings the schema to [`SCHEMA_VERSION`], one step per version, in one transaction.
 fn migrate(connection: &mut Connection, database: &Path) -> Result<()> {
     let db_error = |source| HistoryError::Database { path: database.to_path_buf(), source };
@@ -401,7 +567,9 @@ fn migrate(connection: &mut Connection, database: &Path) -> Result<()> {
         )
         .map_err(db_error)?;
     }
-    tx.pragma_update(None, "user_version", SCHEMA_VERSION).map_err(db_error)?;
+    if found < SCHEMA_VERSION {
+        tx.pragma_update(None, "user_version", SCHEMA_VERSION).map_err(db_error)?;
+    }
     tx.commit().map_err(db_error)
 }
 
@@ -527,6 +695,74 @@ mod tests {
         let error = History::open(dir.path()).unwrap_err();
         assert!(matches!(error, HistoryError::Database { .. }), "{error}");
         assert!(error.to_string().contains(&database.display().to_string()), "{error}");
+    }
+
+    fn damage(dir: &Path, how: &str) {
+        let database = dir.join(DATABASE);
+        match how {
+            "garbage" => std::fs::write(&database, vec![0x5a; 4096]).unwrap(),
+            "truncated" => {
+                let bytes = std::fs::read(&database).unwrap();
+                std::fs::write(&database, &bytes[..bytes.len().min(1500)]).unwrap();
+            }
+            "newer schema" => Connection::open(&database).unwrap().pragma_update(None, "user_version", 99).unwrap(),
+            "other schema" => Connection::open(&database).unwrap().execute_batch("DROP TABLE entries; CREATE TABLE entries (x);").unwrap(),
+            _ => unreachable!(),
+        }
+    }
+
+    #[test]
+    fn a_damaged_database_is_kept_aside_and_its_recordings_listed_again() {
+        for how in ["garbage", "truncated", "newer schema", "other schema"] {
+            let dir = tempfile::tempdir().unwrap();
+            let recorded = {
+                let history = History::open(dir.path()).unwrap();
+                let entry = history.record(&sine(16_000), meta()).unwrap();
+                history.lock().execute_batch("PRAGMA wal_checkpoint(TRUNCATE)").unwrap();
+                entry
+            };
+            damage(dir.path(), how);
+            let before = std::fs::read(dir.path().join(DATABASE)).unwrap();
+            let (history, _) = History::open_repairing(dir.path()).unwrap();
+            // Young recordings are left to a writer that may still be at work ...
+            assert!(history.list(10).unwrap().is_empty(), "{how}");
+            // ... and adopted once left alone.
+            let repair = history.repair(Duration::ZERO).unwrap();
+            assert_eq!(repair.adopted, 1, "{how}");
+            let entries = history.list(10).unwrap();
+            assert_eq!(entries[0].audio_file, recorded.audio_file, "{how}");
+            assert_eq!(entries[0].status, Status::Recorded);
+            assert!((entries[0].duration_seconds - 1.0).abs() < 1e-6);
+            assert_eq!(history.read_audio(&entries[0]).unwrap().len(), 16_000);
+            let kept: Vec<_> = std::fs::read_dir(dir.path()).unwrap().filter_map(|e| e.ok()).filter(|e| e.file_name().to_string_lossy().starts_with("history.sqlite3.damaged-")).collect();
+            assert!(kept.iter().any(|e| std::fs::read(e.path()).unwrap() == before), "{how}: the damaged database is kept as it was");
+            drop(history);
+            let (_, again) = History::open_repairing(dir.path()).unwrap();
+            assert!(again.damaged.is_none() && again.adopted == 0, "{how}: a second open finds nothing to do");
+        }
+    }
+
+    #[test]
+    fn a_damaged_database_is_reported() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join(DATABASE), vec![0x5a; 4096]).unwrap();
+        let (_, repair) = History::open_repairing(dir.path()).unwrap();
+        let notices = repair.notices();
+        assert_eq!(notices.len(), 1);
+        assert!(notices[0].contains("history.sqlite3.damaged-") && notices[0].contains("new one was started"), "{notices:?}");
+    }
+
+    #[test]
+    fn abandoned_temporaries_are_removed_and_odd_files_left() {
+        let dir = tempfile::tempdir().unwrap();
+        let history = History::open(dir.path()).unwrap();
+        let audio = dir.path().join(AUDIO_DIR);
+        std::fs::write(audio.join(".dictation-abc.wav.tmp"), b"RIFF").unwrap();
+        std::fs::write(audio.join("dictation-17-0000abcd.wav"), b"not a wav").unwrap();
+        std::fs::write(audio.join("notes.txt"), b"mine").unwrap();
+        let repair = history.repair(Duration::ZERO).unwrap();
+        assert_eq!((repair.adopted, repair.removed_temporaries, repair.unreadable.len()), (0, 1, 1));
+        assert!(audio.join("notes.txt").exists() && audio.join("dictation-17-0000abcd.wav").exists());
     }
 
     #[test]

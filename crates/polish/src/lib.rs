@@ -59,6 +59,27 @@ pub trait Polisher {
     fn polish(&mut self, raw: &str) -> Result<Polished, PolishError>;
 }
 
+/// The polisher's promise, checked: every word of `polished` is a word of `raw`, in the same
+/// order (compared without case and the punctuation around them), so nothing was invented,
+/// changed or moved. `Err` names the first word that breaks it.
+///
+/// ```
+/// assert!(scrivo_polish::only_deletes("um so uh Tuesday", "So Tuesday.").is_ok());
+/// assert!(scrivo_polish::only_deletes("see you Tuesday", "See you Wednesday.").is_err());
+/// ```
+pub fn only_deletes(raw: &str, polished: &str) -> Result<(), String> {
+    // Capitalising can change a letter's spelling ("ŉ" is "ʼN" in upper case): compare what
+    // both spellings become in upper case.
+    let fold = |w: &str| core_of(w).to_uppercase();
+    let mut raw_words = raw.split_whitespace().map(fold).filter(|w| !w.is_empty());
+    for word in polished.split_whitespace().map(fold).filter(|w| !w.is_empty()) {
+        if !raw_words.any(|r| r == word) {
+            return Err(format!("{word:?} is not one of the raw words left in order"));
+        }
+    }
+    Ok(())
+}
+
 /// For each of `words` words, whether one of `edits` removed it.
 pub fn removed_words(edits: &[Edit], words: usize) -> Vec<bool> {
     let mut removed = vec![false; words];

@@ -1,7 +1,5 @@
 //! The one error type of this crate: each library's error passes through with its message.
 
-use std::path::PathBuf;
-
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum SessionError {
@@ -24,8 +22,8 @@ pub enum SessionError {
     /// Something the models' manifest or the installation lacks.
     #[error("{0}")]
     Missing(String),
-    #[error("settings file {path}: {message}")]
-    Settings { path: PathBuf, message: String },
+    #[error(transparent)]
+    Settings(#[from] scrivo_settings::SettingsError),
     /// A recording was saved but could not be transcribed.
     #[error("{source}; the recording is kept as history entry {entry} (try `scrivo history rerun {entry}`)")]
     Transcription { entry: i64, source: Box<SessionError> },

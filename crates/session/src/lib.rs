@@ -29,9 +29,10 @@ pub mod dictation;
 mod error;
 pub mod lists;
 pub mod live;
-pub mod paths;
 pub mod pipeline;
-pub mod settings;
+/// The user's settings file (its own crate, so that tools and tests read it without the models).
+pub use scrivo_settings as settings;
+pub use scrivo_settings::paths;
 
 pub use error::{Result, SessionError};
 
@@ -45,8 +46,10 @@ pub fn models_store(dir: Option<PathBuf>) -> Result<scrivo_models::store::ModelS
     Ok(scrivo_models::store::ModelStore::new(dir, scrivo_models::manifest::Manifest::builtin()?, cache))
 }
 
-/// The history store at `dir` (or the user's).
-pub fn history(dir: Option<PathBuf>) -> Result<scrivo_history::History> {
+/// The history store at `dir` (or the user's), opened whatever state it was left in, with what
+/// the user should be told about it (a damaged database kept aside, recordings listed again).
+pub fn history(dir: Option<PathBuf>) -> Result<(scrivo_history::History, Vec<String>)> {
     let dir = dir.unwrap_or_else(|| paths::data("history"));
-    Ok(scrivo_history::History::open(&dir)?)
+    let (history, repair) = scrivo_history::History::open_repairing(&dir)?;
+    Ok((history, repair.notices()))
 }

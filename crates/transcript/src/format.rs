@@ -92,9 +92,16 @@ fn cue_times(seg: &DocumentSegment) -> (f64, f64) {
     (start, seg.end_seconds.max(start + 0.01))
 }
 
-/// A cue's text may not contain a blank line (it ends the cue) or the arrow.
+/// A cue's text may not contain a blank line (it ends the cue), a line break other than `\n`
+/// (players that take `\r` or U+2028 as one would see a blank line) or the arrow.
 fn cue_text(text: &str) -> String {
-    text.lines().map(str::trim).filter(|l| !l.is_empty()).collect::<Vec<_>>().join("\n").replace("-->", "->")
+    let breaks = |c: char| matches!(c, '\n' | '\r' | '\u{0b}' | '\u{0c}' | '\u{85}' | '\u{2028}' | '\u{2029}');
+    let mut text = text.split(breaks).map(str::trim).filter(|l| !l.is_empty()).collect::<Vec<_>>().join("\n");
+    // "--->" would become "-->" again after one pass.
+    while text.contains("-->") {
+        text = text.replace("-->", "->");
+    }
+    text
 }
 
 /// `HH:MM:SS,mmm` (SRT) or `HH:MM:SS.mmm` (WebVTT).
@@ -122,6 +129,15 @@ mod tests {
             raw_text: "Um, hello there. Bye.".into(),
             segments: vec![seg(0.0, 1.5, "Um, hello there.", "Hello there."), seg(3723.25, 3725.5, "Bye --> now", "Bye --> now"), seg(5.0, 5.0, "", "")],
         }
+    }
+
+    #[test]
+    fn cue_text_has_no_blank_line_or_arrow_whatever_the_text() {
+        // Found by the transcript_writers fuzz target's rules before it ran: "--->" kept an
+        // arrow after one replacement, and "\r" or U+2028 made a blank line for some players.
+        assert_eq!(cue_text("a --->b"), "a ->b");
+        assert_eq!(cue_text("a\r\r b\u{2028}\u{2028}c"), "a\nb\nc");
+        assert_eq!(cue_text("---->>"), "->>");
     }
 
     #[test]
