@@ -171,7 +171,8 @@ pub fn bias_import(state: State<'_, AppState>, name: String, path: String) -> Co
 #[tauri::command]
 pub fn bias_export(state: State<'_, AppState>, name: String, path: String) -> CommandResult<()> {
     let (_, list) = state.lists().get(&name)?;
-    store::export(&list, Path::new(&path))?;
+    // The path comes from the save dialog, which asked before choosing an existing file.
+    store::export(&list, Path::new(&path), true)?;
     Ok(())
 }
 

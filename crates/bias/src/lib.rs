@@ -42,6 +42,10 @@ pub enum BiasError {
     Format { path: PathBuf, line: usize, message: String },
     #[error("{}: the file changed on disk since it was opened; reload it before saving", path.display())]
     Conflict { path: PathBuf },
+    #[error("{}: {size} bytes is more than a list file can be ({limit} bytes)", path.display())]
+    TooLarge { path: PathBuf, size: u64, limit: u64 },
+    #[error("{}: already exists; say so to replace it (--force)", path.display())]
+    Exists { path: PathBuf },
     #[error("no biasing list called {name:?} in {}", dir.display())]
     NotFound { name: String, dir: PathBuf },
 }

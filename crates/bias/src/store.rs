@@ -12,9 +12,36 @@ fn io(path: &Path) -> impl FnOnce(std::io::Error) -> BiasError + '_ {
     move |source| BiasError::Io { path: path.to_path_buf(), source }
 }
 
+/// The largest list file read: a list of 100,000 terms with spellings and notes is about
+/// 10 MB. A larger file is refused before it is read, so a wrong file (a recording, a disk
+/// image) is an error and not a gigabyte of memory.
+pub const MAX_FILE_BYTES: u64 = 32 << 20;
+
+/// The text of a list or import file, refused when larger than [`MAX_FILE_BYTES`] or not UTF-8.
+fn read_text(path: &Path) -> Result<String, BiasError> {
+    use std::io::Read;
+    let file = fs::File::open(path).map_err(io(path))?;
+    let too_big = |size: u64| BiasError::TooLarge { path: path.to_path_buf(), size, limit: MAX_FILE_BYTES };
+    let size = file.metadata().map_err(io(path))?.len();
+    if size > MAX_FILE_BYTES {
+        return Err(too_big(size));
+    }
+    let mut bytes = Vec::with_capacity(size as usize);
+    // Read one byte past the limit: a file that grows while it is read is refused too.
+    file.take(MAX_FILE_BYTES + 1).read_to_end(&mut bytes).map_err(io(path))?;
+    if bytes.len() as u64 > MAX_FILE_BYTES {
+        return Err(too_big(bytes.len() as u64));
+    }
+    String::from_utf8(bytes).map_err(|e| BiasError::Format {
+        path: path.to_path_buf(),
+        line: 0,
+        message: format!("not UTF-8 text (byte {})", e.utf8_error().valid_up_to()),
+    })
+}
+
 /// Reads and checks the list at `path`.
 pub fn load(path: &Path) -> Result<BiasingList, BiasError> {
-    let text = fs::read_to_string(path).map_err(io(path))?;
+    let text = read_text(path)?;
     parse(&text, path).map_err(BiasError::Invalid)
 }
 
@@ -26,19 +53,49 @@ pub fn backup_path(path: &Path) -> PathBuf {
 }
 
 /// Writes `text` to `path` atomically (a temporary file in the same folder, synced, then
-/// renamed over it). An existing file is first copied to [`backup_path`].
+/// renamed over it). An existing file is first copied to [`backup_path`], atomically too: a
+/// crash at any moment leaves the old file or the new one, and a whole backup or the one
+/// before.
 pub fn write_atomically(path: &Path, text: &str) -> Result<(), BiasError> {
     let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
     fs::create_dir_all(dir).map_err(io(dir))?;
-    let mut tmp = tempfile::Builder::new().prefix(".scrivo-").suffix(".tmp").tempfile_in(dir).map_err(io(dir))?;
+    let temporary = || tempfile::Builder::new().prefix(TEMPORARY_PREFIX).suffix(".tmp").tempfile_in(dir).map_err(io(dir));
+    let mut tmp = temporary()?;
     tmp.write_all(text.as_bytes()).map_err(io(path))?;
     tmp.as_file().sync_all().map_err(io(path))?;
-    if path.exists() {
-        let backup = backup_path(path);
-        fs::copy(path, &backup).map_err(io(&backup))?;
+    match fs::File::open(path) {
+        Ok(mut old) => {
+            let backup = backup_path(path);
+            let mut copy = temporary()?;
+            std::io::copy(&mut old, &mut copy).map_err(io(&backup))?;
+            copy.as_file().sync_all().map_err(io(&backup))?;
+            copy.persist(&backup).map_err(|e| BiasError::Io { path: backup.clone(), source: e.error })?;
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => return Err(BiasError::Io { path: path.to_path_buf(), source: e }),
     }
     tmp.persist(path).map_err(|e| BiasError::Io { path: path.to_path_buf(), source: e.error })?;
     Ok(())
+}
+
+/// How [`write_atomically`]'s temporary files start; one left behind is a write cut off.
+const TEMPORARY_PREFIX: &str = ".scrivo-";
+
+/// How long a temporary must have been left untouched before [`Store::all`] takes it as the
+/// leftover of a write cut off (a save takes milliseconds).
+pub const ABANDONED_AFTER: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// Removes the temporaries of writes that never finished (a process killed while saving) from
+/// `dir`, those untouched for `grace`; returns how many.
+pub fn remove_abandoned_temporaries(dir: &Path, grace: std::time::Duration) -> usize {
+    let Ok(entries) = fs::read_dir(dir) else { return 0 };
+    let now = std::time::SystemTime::now();
+    entries
+        .filter_map(Result::ok)
+        .filter(|e| e.file_name().to_str().is_some_and(|n| n.starts_with(TEMPORARY_PREFIX) && n.ends_with(".tmp")))
+        .filter(|e| e.metadata().ok().and_then(|m| m.modified().ok()).and_then(|t| now.duration_since(t).ok()).is_some_and(|age| age >= grace))
+        .filter(|e| fs::remove_file(e.path()).is_ok())
+        .count()
 }
 
 /// Saves `list` to `path` (atomically, previous version kept).
@@ -60,10 +117,15 @@ pub fn save_if_unchanged(path: &Path, list: &BiasingList, expected: Option<&str>
     save(path, list)
 }
 
-/// A file name for a list name: lower case, letters and digits, words joined by '-'.
+/// A file name for a list name: lower case, letters and digits, words joined by '-', at most
+/// [`MAX_STEM_CHARS`] characters. Nothing else survives, so no name reaches outside the lists
+/// folder ("../x", "/etc/passwd", a NUL) or makes a name the file system refuses.
 pub fn file_stem_for(name: &str) -> String {
     let mut out = String::new();
     for c in name.chars().flat_map(char::to_lowercase) {
+        if out.chars().count() >= MAX_STEM_CHARS {
+            break;
+        }
         if c.is_alphanumeric() {
             out.push(c);
         } else if !out.is_empty() && !out.ends_with('-') {
@@ -77,6 +139,10 @@ pub fn file_stem_for(name: &str) -> String {
         out
     }
 }
+
+/// The longest file stem [`file_stem_for`] makes (file systems allow 255 bytes; a letter may
+/// take four).
+pub const MAX_STEM_CHARS: usize = 60;
 
 /// A list file and what loading it gave.
 pub type Loaded = (PathBuf, Result<BiasingList, BiasError>);
@@ -97,7 +163,9 @@ impl Store {
     }
 
     /// Every list file in the folder, sorted by file name, each loaded or with its problems.
+    /// Temporaries left by a save that was cut off are removed on the way.
     pub fn all(&self) -> Result<Vec<Loaded>, BiasError> {
+        remove_abandoned_temporaries(&self.dir, ABANDONED_AFTER);
         let entries = match fs::read_dir(&self.dir) {
             Ok(e) => e,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
@@ -183,7 +251,7 @@ pub fn import(path: &Path) -> Result<Vec<Entry>, BiasError> {
     if format == FileFormat::Toml {
         return Ok(load(path)?.entries);
     }
-    let text = fs::read_to_string(path).map_err(io(path))?;
+    let text = read_text(path)?;
     match format {
         FileFormat::Text => Ok(text
             .lines()
@@ -215,8 +283,12 @@ fn import_csv(text: &str, path: &Path) -> Result<Vec<Entry>, BiasError> {
     Ok(out)
 }
 
-/// Writes `list` to `path` in the format its extension names.
-pub fn export(list: &BiasingList, path: &Path) -> Result<(), BiasError> {
+/// Writes `list` to `path` in the format its extension names. An existing file is replaced only
+/// with `overwrite` (the user said yes); otherwise [`BiasError::Exists`] and nothing is written.
+pub fn export(list: &BiasingList, path: &Path, overwrite: bool) -> Result<(), BiasError> {
+    if !overwrite && fs::symlink_metadata(path).is_ok() {
+        return Err(BiasError::Exists { path: path.to_path_buf() });
+    }
     let text = match FileFormat::of(path)? {
         FileFormat::Toml => list.to_toml(),
         FileFormat::Text => list.entries.iter().map(|e| format!("{}\n", e.term)).collect(),
@@ -281,13 +353,58 @@ mod tests {
         let list = sample();
         for ext in ["csv", "toml"] {
             let path = dir.path().join(format!("out.{ext}"));
-            export(&list, &path).expect("export");
+            export(&list, &path, false).expect("export");
             assert_eq!(import(&path).expect("import"), list.entries, "{ext}");
         }
         let path = dir.path().join("out.txt");
-        export(&list, &path).expect("export");
+        export(&list, &path, false).expect("export");
         let terms: Vec<String> = import(&path).expect("import").into_iter().map(|e| e.term).collect();
         assert_eq!(terms, vec!["Anja Schmidt", "O'Reilly"]);
+        // An existing file is replaced only when the user said so.
+        let err = export(&list, &path, false).expect_err("exists");
+        assert!(matches!(err, BiasError::Exists { .. }) && err.to_string().contains("out.txt"), "{err}");
+        assert_eq!(import(&path).expect("import").len(), 2);
+        export(&list, &path, true).expect("replace");
+    }
+
+    #[test]
+    fn hostile_names_stay_inside_the_lists_folder() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = Store::new(dir.path().join("lists"));
+        let long = "x".repeat(100_000);
+        for name in ["../escape", "/etc/passwd", "..", "a/../../b", "nul\0byte", "C:\\Windows\\x", "\u{202e}txt.exe", long.as_str(), ""] {
+            let path = store.path_of(name).expect("path");
+            assert_eq!(path.parent(), Some(store.dir()), "{name:?} -> {}", path.display());
+            let stem = path.file_stem().and_then(|s| s.to_str()).expect("stem");
+            assert!(stem.chars().count() <= MAX_STEM_CHARS && !stem.contains(".."), "{name:?} -> {stem}");
+            let mut list = BiasingList::new(name);
+            list.add(Entry::new("Kubernetes"));
+            save(&path, &list).expect("save");
+        }
+        let outside: Vec<_> = fs::read_dir(dir.path()).expect("dir").filter_map(Result::ok).map(|e| e.file_name()).collect();
+        assert_eq!(outside, ["lists"], "nothing written beside the lists folder");
+    }
+
+    #[test]
+    fn a_huge_list_file_is_refused_before_it_is_read() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("huge.txt");
+        // A sparse file: a gigabyte on paper, nothing on disk.
+        fs::File::create(&path).and_then(|f| f.set_len(1 << 30)).expect("sparse file");
+        for result in [import(&path).map(drop), load(&path).map(drop)] {
+            let err = result.expect_err("too large");
+            assert!(matches!(err, BiasError::TooLarge { size: 1073741824, .. }), "{err}");
+            assert!(err.to_string().contains("huge.txt"), "{err}");
+        }
+    }
+
+    #[test]
+    fn abandoned_temporaries_are_removed() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        fs::write(dir.path().join(".scrivo-abc.tmp"), "half a list").expect("write");
+        fs::write(dir.path().join("mine.toml"), "name = \"mine\"\n").expect("write");
+        assert_eq!(remove_abandoned_temporaries(dir.path(), std::time::Duration::ZERO), 1);
+        assert!(dir.path().join("mine.toml").exists());
     }
 
     #[test]

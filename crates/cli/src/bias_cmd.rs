@@ -42,8 +42,14 @@ pub enum BiasCommand {
     Disable { name: String },
     /// Add the terms of a .txt (one per line), .csv (term,sounds_like,note) or .toml file.
     Import { name: String, file: PathBuf },
-    /// Write a list as .txt, .csv or .toml.
-    Export { name: String, file: PathBuf },
+    /// Write a list as .txt, .csv or .toml (an existing file only with --force).
+    Export {
+        name: String,
+        file: PathBuf,
+        /// Replace the file if it exists.
+        #[arg(long)]
+        force: bool,
+    },
     /// Check list files (default: all of yours); every problem with its line and column.
     Check { files: Vec<PathBuf> },
     /// Correct text with the enabled lists (stdin when no text is given) and show each change.
@@ -159,9 +165,9 @@ pub fn run(args: BiasArgs, models: &ModelStore) -> Result<i32> {
                 Ok(format!("{added} of {n} terms from {} added to {:?}", file.display(), list.name))
             })
         }
-        BiasCommand::Export { name, file } => {
+        BiasCommand::Export { name, file, force } => {
             let (_, list) = store.get(&name)?;
-            store::export(&list, &file)?;
+            store::export(&list, &file, force)?;
             println!("{} terms written to {}", list.entries.len(), file.display());
             Ok(0)
         }

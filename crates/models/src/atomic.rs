@@ -33,6 +33,21 @@ impl AtomicFile {
         (!name.is_empty() && !pid.is_empty() && pid.bytes().all(|b| b.is_ascii_digit())).then_some(name)
     }
 
+    /// Removes the temporaries of `target` that writes cut off left behind (a process killed
+    /// while writing), those untouched for at least `grace`; returns how many.
+    pub fn remove_abandoned(target: &Path, grace: std::time::Duration) -> usize {
+        let Some(name) = target.file_name().and_then(|n| n.to_str()) else { return 0 };
+        let dir = target.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
+        let Ok(entries) = std::fs::read_dir(dir) else { return 0 };
+        let now = std::time::SystemTime::now();
+        entries
+            .filter_map(std::result::Result::ok)
+            .filter(|e| e.file_name().to_str().and_then(AtomicFile::target_of_temporary) == Some(name))
+            .filter(|e| e.metadata().ok().and_then(|m| m.modified().ok()).and_then(|t| now.duration_since(t).ok()).is_some_and(|age| age >= grace))
+            .filter(|e| std::fs::remove_file(e.path()).is_ok())
+            .count()
+    }
+
     pub fn handle(&self) -> &File {
         // Present until commit consumes self.
         self.file.as_ref().expect("file is open until commit")

@@ -125,6 +125,7 @@ impl Settings {
 
     /// [`Settings::load_checked`] for the file at `path`.
     pub fn load_from(path: &Path) -> Loaded {
+        scrivo_models::AtomicFile::remove_abandoned(path, std::time::Duration::from_secs(60));
         let defaults = |problem: String| Loaded { settings: Settings::default(), problem: Some(problem) };
         let bytes = match std::fs::read(path) {
             Ok(bytes) => bytes,
