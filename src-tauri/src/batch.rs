@@ -16,7 +16,11 @@ use crate::state::{lock, AppState};
 /// The WAV files in `paths` (folders searched recursively, as `scrivo transcribe` does); a
 /// file given by name is kept even when it is not a WAV, so that its error shows in the queue.
 #[tauri::command]
-pub async fn batch_expand(paths: Vec<String>) -> Vec<BatchFile> {
+pub async fn batch_expand(app: AppHandle, paths: Vec<String>) -> CommandResult<Vec<BatchFile>> {
+    crate::state::blocking(&app, move |_| Ok(expand(&paths))).await
+}
+
+fn expand(paths: &[String]) -> Vec<BatchFile> {
     let inputs: Vec<PathBuf> = paths.iter().map(PathBuf::from).collect();
     let plan = scrivo_batch::plan(&inputs, scrivo_transcript::Format::Txt, None);
     let mut files: Vec<PathBuf> = plan.jobs.into_iter().map(|j| j.input).collect();

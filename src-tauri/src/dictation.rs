@@ -51,18 +51,20 @@ pub fn start(app: &AppHandle, hands_free: bool) -> CommandResult<()> {
 }
 
 fn run(app: &AppHandle, state: &AppState, hands_free: bool, stop: &AtomicBool) -> scrivo_session::Result<()> {
-    let loading = lock(&state.pipeline).is_none() || state.pipeline_stale.load(Ordering::SeqCst);
-    if loading {
-        phase(app, DictationPhase::Loading, Some("Loading the models…".into()));
-    }
-    let mut pipeline = state.take_pipeline()?;
     let settings = state.settings();
     let device = settings.input_device.clone().filter(|d| scrivo_capture::input_devices().is_ok_and(|all| all.iter().any(|x| &x.name == d)));
     let microphone = state.microphone(device.as_deref())?;
     let options = dictation::Options { device, hands_free, microphone: Some(microphone), ..dictation::Options::default() };
+    // Recording starts before the models load: what is said meanwhile is kept.
+    let recording = dictation::start(&options)?;
+    let loading = lock(&state.pipeline).is_none() || state.pipeline_stale.load(Ordering::SeqCst);
+    if loading {
+        phase(app, DictationPhase::Loading, Some("Recording; loading the models…".into()));
+    }
+    let mut pipeline = state.take_pipeline()?;
     phase(app, DictationPhase::Recording, None);
     let mut last_level = Instant::now() - LEVEL_EVERY;
-    let result = dictation::dictate(&mut pipeline, &state.history, &options, stop, |e| match e {
+    let result = dictation::dictate_started(recording, &mut pipeline, &state.history, &options, stop, |e| match e {
         Event::Level { rms, peak } if last_level.elapsed() >= LEVEL_EVERY => {
             last_level = Instant::now();
             let _ = app.emit(event::DICTATION_LEVEL, dto::Level { rms, peak });
@@ -142,6 +144,12 @@ fn on_path(tool: &str) -> bool {
 #[tauri::command]
 pub async fn paste_text(app: AppHandle, text: String) -> CommandResult<PasteOutcome> {
     app.clipboard().write_text(text)?;
+    // The paste tool runs on a blocking thread; the text itself never reaches a shell or the
+    // tool's arguments: it goes through the clipboard, and the tool only sends Ctrl+V.
+    crate::state::blocking(&app, |_| Ok(paste_from_clipboard())).await
+}
+
+fn paste_from_clipboard() -> PasteOutcome {
     let wayland = std::env::var_os("WAYLAND_DISPLAY").is_some();
     let x11 = std::env::var_os("DISPLAY").is_some();
     let (method, program, args): (PasteMethod, &str, &[&str]) = if wayland && on_path("wtype") {
@@ -149,13 +157,13 @@ pub async fn paste_text(app: AppHandle, text: String) -> CommandResult<PasteOutc
     } else if x11 && on_path("xdotool") {
         (PasteMethod::Xdotool, "xdotool", &["key", "--clearmodifiers", "ctrl+v"])
     } else {
-        return Ok(PasteOutcome { method: PasteMethod::Clipboard, message: "Copied. Install xdotool (X11) or wtype (Wayland) to paste at the cursor.".into() });
+        return PasteOutcome { method: PasteMethod::Clipboard, message: "Copied. Install xdotool (X11) or wtype (Wayland) to paste at the cursor.".into() };
     };
     let status = std::process::Command::new(program).args(args).status();
     match status {
-        Ok(s) if s.success() => Ok(PasteOutcome { method, message: format!("Pasted at the cursor ({program}).") }),
-        Ok(s) => Ok(PasteOutcome { method: PasteMethod::Clipboard, message: format!("Copied; {program} could not paste ({s}).") }),
-        Err(e) => Ok(PasteOutcome { method: PasteMethod::Clipboard, message: format!("Copied; {program} could not run ({e}).") }),
+        Ok(s) if s.success() => PasteOutcome { method, message: format!("Pasted at the cursor ({program}).") },
+        Ok(s) => PasteOutcome { method: PasteMethod::Clipboard, message: format!("Copied; {program} could not paste ({s}).") },
+        Err(e) => PasteOutcome { method: PasteMethod::Clipboard, message: format!("Copied; {program} could not run ({e}).") },
     }
 }
 

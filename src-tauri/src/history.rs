@@ -1,7 +1,7 @@
 //! Past dictations: list, play, re-run, delete ([`scrivo_history`]).
 
 use tauri::ipc::Response;
-use tauri::State;
+use tauri::{AppHandle, State};
 
 use crate::dto::HistoryEntry;
 use crate::error::{fail, CommandResult};
@@ -17,21 +17,27 @@ pub fn history_list(state: State<'_, AppState>) -> CommandResult<Vec<HistoryEntr
 
 /// The recording's WAV file, as bytes (an `ArrayBuffer` on the page).
 #[tauri::command]
-pub async fn history_audio(state: State<'_, AppState>, id: i64) -> CommandResult<Response> {
-    let entry = state.history.get(id)?;
-    let path = state.history.audio_path(&entry);
-    let bytes = std::fs::read(&path).map_err(|e| fail(format!("{}: {e}", path.display())))?;
-    Ok(Response::new(bytes))
+pub async fn history_audio(app: AppHandle, id: i64) -> CommandResult<Response> {
+    crate::state::blocking(&app, move |state| {
+        let entry = state.history.get(id)?;
+        let path = state.history.audio_path(&entry);
+        let bytes = std::fs::read(&path).map_err(|e| fail(format!("{}: {e}", path.display())))?;
+        Ok(Response::new(bytes))
+    })
+    .await
 }
 
 /// Transcribes the recording again with the current settings and lists (on a worker thread:
 /// the window stays responsive).
 #[tauri::command]
-pub async fn history_rerun(state: State<'_, AppState>, id: i64) -> CommandResult<HistoryEntry> {
-    let mut pipeline = state.take_pipeline()?;
-    let result = scrivo_session::dictation::rerun(&mut pipeline, &state.history, id);
-    state.put_pipeline(pipeline);
-    Ok(HistoryEntry::from(&result?))
+pub async fn history_rerun(app: AppHandle, id: i64) -> CommandResult<HistoryEntry> {
+    crate::state::blocking(&app, move |state| {
+        let mut pipeline = state.take_pipeline()?;
+        let result = scrivo_session::dictation::rerun(&mut pipeline, &state.history, id);
+        state.put_pipeline(pipeline);
+        Ok(HistoryEntry::from(&result?))
+    })
+    .await
 }
 
 #[tauri::command]

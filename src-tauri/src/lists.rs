@@ -9,7 +9,7 @@ use tauri::State;
 
 use crate::dto::{self, ListDoc, ListSummary, ProblemField, RowProblem, SaveOutcome, TermRow, TryResult};
 use crate::error::{fail, CommandResult};
-use crate::state::{lock, AppState};
+use crate::state::AppState;
 
 /// Where a save was refused because the file changed on disk (the page looks for this prefix).
 pub const CONFLICT: &str = "conflict:";
@@ -179,18 +179,17 @@ pub fn bias_export(state: State<'_, AppState>, name: String, path: String) -> Co
 /// What the enabled lists (or the list `name`) change in `sentence`, with the same guards and
 /// context check a transcription uses.
 #[tauri::command]
-pub async fn bias_try(state: State<'_, AppState>, sentence: String, name: Option<String>) -> CommandResult<TryResult> {
-    let lists = state.lists();
-    let names: Vec<String> = name.into_iter().collect();
-    let chosen = scrivo_session::lists::lists_for(&lists, &names)?;
-    let lexicon = {
-        let mut cached = lock(&state.lexicon);
-        cached.get_or_insert_with(|| scrivo_session::lists::lexicon(&state.models)).clone()
-    };
-    let corrector = scrivo_session::lists::corrector(&chosen, lexicon);
-    let scorer = if corrector.is_empty() { None } else { state.context_scorer() };
-    let (text, changes) = scrivo_session::lists::try_text(&corrector, scorer.as_deref().map(|s| s as &dyn scrivo_bias::ContextModel), &sentence);
-    Ok(TryResult { text, changes: changes.iter().map(dto::Change::from).collect() })
+pub async fn bias_try(app: tauri::AppHandle, sentence: String, name: Option<String>) -> CommandResult<TryResult> {
+    crate::state::blocking(&app, move |state| {
+        let lists = state.lists();
+        let names: Vec<String> = name.into_iter().collect();
+        let chosen = scrivo_session::lists::lists_for(&lists, &names)?;
+        let corrector = scrivo_session::lists::corrector(&chosen, scrivo_session::lists::lexicon(&state.models));
+        let scorer = if corrector.is_empty() { None } else { state.context_scorer() };
+        let (text, changes) = scrivo_session::lists::try_text(&corrector, scorer.as_deref().map(|s| s as &dyn scrivo_bias::ContextModel), &sentence);
+        Ok(TryResult { text, changes: changes.iter().map(dto::Change::from).collect() })
+    })
+    .await
 }
 
 #[cfg(test)]

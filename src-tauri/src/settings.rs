@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use scrivo_models::manifest::Role;
 use scrivo_models::store::SourceChoice;
-use tauri::{AppHandle, Emitter, Manager, State};
+use tauri::{AppHandle, Emitter, State};
 
 use crate::dto::{self, event, Device, ModelProgress, ModelRole, ModelRow};
 use crate::error::{fail, CommandResult};
@@ -69,8 +69,8 @@ fn start_at_login(on: bool) -> CommandResult<()> {
 }
 
 #[tauri::command]
-pub async fn devices() -> CommandResult<Vec<Device>> {
-    Ok(scrivo_capture::input_devices()?.into_iter().map(|d| Device { name: d.name, is_default: d.is_default }).collect())
+pub async fn devices(app: AppHandle) -> CommandResult<Vec<Device>> {
+    crate::state::blocking(&app, |_| Ok(scrivo_capture::input_devices()?.into_iter().map(|d| Device { name: d.name, is_default: d.is_default }).collect())).await
 }
 
 #[tauri::command]
@@ -142,20 +142,25 @@ impl scrivo_models::Progress for Progress {
 #[tauri::command]
 pub async fn model_fetch(app: AppHandle, id: String) -> CommandResult<()> {
     let progress = Progress { app: app.clone(), id: id.clone(), stage: std::sync::Mutex::new(("starting".into(), None, 0)) };
-    let state = app.state::<AppState>();
-    state.models.fetch(&id, SourceChoice::Auto, &progress)?;
-    *lock(&progress.stage) = ("installed".into(), None, 0);
-    progress.send();
-    state.invalidate_pipeline();
-    Ok(())
+    crate::state::blocking(&app, move |state| {
+        state.models.fetch(&id, SourceChoice::Auto, &progress)?;
+        *lock(&progress.stage) = ("installed".into(), None, 0);
+        progress.send();
+        state.invalidate_pipeline();
+        Ok(())
+    })
+    .await
 }
 
 /// Installs a model from a file the user has (its sha256 must be the manifest's).
 #[tauri::command]
-pub async fn model_import(state: State<'_, AppState>, id: String, path: String) -> CommandResult<()> {
-    state.models.import_file(&id, Path::new(&path))?;
-    state.invalidate_pipeline();
-    Ok(())
+pub async fn model_import(app: AppHandle, id: String, path: String) -> CommandResult<()> {
+    crate::state::blocking(&app, move |state| {
+        state.models.import_file(&id, Path::new(&path))?;
+        state.invalidate_pipeline();
+        Ok(())
+    })
+    .await
 }
 
 #[tauri::command]

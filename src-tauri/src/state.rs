@@ -27,6 +27,20 @@ pub fn claim(slot: &Mutex<Option<Arc<AtomicBool>>>, what: &str) -> crate::error:
 pub const KEEP_WARM: std::time::Duration = std::time::Duration::from_secs(30);
 
 /// A lock that survives a panicked holder (the data is plain and stays usable).
+/// Runs `work` with the app's state on a thread for blocking work, never on the async
+/// runtime's own threads (file reads, recognition, downloads, the context model): the page's
+/// other commands and events go on meanwhile.
+pub async fn blocking<T: Send + 'static>(
+    app: &tauri::AppHandle,
+    work: impl FnOnce(&AppState) -> crate::error::CommandResult<T> + Send + 'static,
+) -> crate::error::CommandResult<T> {
+    use tauri::Manager as _;
+    let app = app.clone();
+    tauri::async_runtime::spawn_blocking(move || work(&app.state::<AppState>()))
+        .await
+        .map_err(|e| crate::error::fail(format!("the worker stopped: {e}")))?
+}
+
 pub fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|p| p.into_inner())
 }
@@ -50,8 +64,6 @@ pub struct AppState {
     /// The microphone, kept open for a while after a dictation so the next one starts at once
     /// and with what was said as it started.
     pub microphone: Mutex<Option<Arc<scrivo_capture::Microphone>>>,
-    /// The biasing lists' common words (read once from the speech model's vocabulary).
-    pub lexicon: Mutex<Option<scrivo_bias::Lexicon>>,
     /// What was found wrong at start and mended (a damaged settings file or history database
     /// kept aside, recordings listed again), for the page to show.
     pub notices: Vec<String>,
@@ -81,7 +93,6 @@ impl AppState {
             pipeline_stale: AtomicBool::new(false),
             dictation: Mutex::new(None),
             batch: Mutex::new(None),
-            lexicon: Mutex::new(None),
             microphone: Mutex::new(None),
             notices,
         })

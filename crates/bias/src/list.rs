@@ -126,33 +126,65 @@ pub struct EntryProblem {
     pub message: String,
 }
 
+/// The rules every entry must meet, the same for a list file ([`parse`]) and a list being
+/// edited ([`entry_problems`]): a term with a letter or digit, not already in the list (compared
+/// by [`fold`]); no empty sounds-like spelling, none that is the term itself; a note of one
+/// line.
+#[derive(Default)]
+struct EntryRules {
+    /// Each term's key, with where it first was ("line 3", "row 2").
+    seen: std::collections::HashMap<String, String>,
+}
+
+/// A broken rule: the field, which sounds-like spelling when it is one, and the message.
+struct Broken {
+    field: EntryField,
+    spelling: Option<usize>,
+    message: String,
+}
+
+impl EntryRules {
+    /// What `entry` (found at `here`) breaks; a term that is new is remembered.
+    fn check(&mut self, term: &str, sounds_like: &[&str], note: Option<&str>, here: impl FnOnce() -> String) -> Vec<Broken> {
+        let mut broken = Vec::new();
+        let mut add = |field, spelling, message: String| broken.push(Broken { field, spelling, message });
+        let key = fold(term);
+        if key.is_empty() {
+            add(EntryField::Term, None, "empty term: it needs at least one letter or digit".into());
+        } else if let Some(first) = self.seen.get(&key) {
+            add(EntryField::Term, None, format!("duplicate term {:?} (first on {first})", term.trim()));
+        } else {
+            self.seen.insert(key.clone(), here());
+        }
+        for (i, s) in sounds_like.iter().enumerate() {
+            if fold(s).is_empty() {
+                add(EntryField::SoundsLike, Some(i), format!("empty `sounds_like` spelling for {:?}", term.trim()));
+            } else if !key.is_empty() && fold(s) == key {
+                add(EntryField::SoundsLike, Some(i), format!("the `sounds_like` spelling {:?} is the term itself", s.trim()));
+            }
+        }
+        if note.is_some_and(|n| n.contains('\n')) {
+            add(EntryField::Note, None, "a note is one line".into());
+        }
+        broken
+    }
+}
+
 /// What [`parse`] would reject in these entries, row by row, for an editor to show next to
 /// each field before the list is saved.
 pub fn entry_problems(entries: &[Entry]) -> Vec<EntryProblem> {
-    let mut problems = Vec::new();
-    let mut seen: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
-    for (row, e) in entries.iter().enumerate() {
-        let mut problem = |field, message: String| problems.push(EntryProblem { row, field, message });
-        let key = fold(&e.term);
-        if key.is_empty() {
-            problem(EntryField::Term, "the term needs at least one letter or digit".into());
-        } else if let Some(first) = seen.get(&key) {
-            problem(EntryField::Term, format!("{:?} is already in the list (row {})", e.term.trim(), first + 1));
-        } else {
-            seen.insert(key.clone(), row);
-        }
-        for s in &e.sounds_like {
-            if fold(s).is_empty() {
-                problem(EntryField::SoundsLike, "a sounds-like spelling is empty".into());
-            } else if !key.is_empty() && fold(s) == key {
-                problem(EntryField::SoundsLike, format!("{:?} is the term itself", s.trim()));
-            }
-        }
-        if e.note.as_deref().is_some_and(|n| n.contains('\n')) {
-            problem(EntryField::Note, "a note is one line".into());
-        }
-    }
-    problems
+    let mut rules = EntryRules::default();
+    entries
+        .iter()
+        .enumerate()
+        .flat_map(|(row, e)| {
+            let spellings: Vec<&str> = e.sounds_like.iter().map(String::as_str).collect();
+            rules
+                .check(&e.term, &spellings, e.note.as_deref(), || format!("row {}", row + 1))
+                .into_iter()
+                .map(move |b| EntryProblem { row, field: b.field, message: b.message })
+        })
+        .collect()
 }
 
 /// 1-based line and column of byte `offset` in `text`.
@@ -188,32 +220,27 @@ pub fn parse(text: &str, file: &Path) -> Result<BiasingList, Problems> {
             problems.push(at(lang.span(), format!("`language` must be a 2- or 3-letter code such as \"en\", not {l:?}")));
         }
     }
-    let mut seen: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
+    let mut rules = EntryRules::default();
     let mut entries = Vec::new();
     for spanned in raw.entries {
         let entry_span = spanned.span();
         let raw_entry = spanned.into_inner();
         let term = raw_entry.term.get_ref().trim().to_string();
-        let key = fold(&term);
-        if key.is_empty() {
-            problems.push(at(raw_entry.term.span(), "empty term (it needs at least one letter or digit)".into()));
-            continue;
-        }
-        let (line, _) = line_column(text, raw_entry.term.span().start);
-        if let Some(first) = seen.get(&key) {
-            problems.push(at(raw_entry.term.span(), format!("duplicate term {term:?} (first on line {first})")));
-            continue;
-        }
-        seen.insert(key, line);
-        let mut sounds_like = Vec::new();
-        for s in &raw_entry.sounds_like {
-            if fold(s.get_ref()).is_empty() {
-                problems.push(at(s.span(), format!("empty `sounds_like` spelling for {term:?}")));
-            } else {
-                sounds_like.push(s.get_ref().trim().to_string());
+        let spellings: Vec<&str> = raw_entry.sounds_like.iter().map(|s| s.get_ref().as_str()).collect();
+        let term_span = raw_entry.term.span();
+        let broken = rules.check(&term, &spellings, raw_entry.note.as_deref(), || format!("line {}", line_column(text, term_span.start).0));
+        if !broken.is_empty() {
+            for b in broken {
+                let span = match (b.field, b.spelling) {
+                    (EntryField::SoundsLike, Some(i)) => raw_entry.sounds_like[i].span(),
+                    (EntryField::Note, _) => entry_span.clone(),
+                    _ => term_span.clone(),
+                };
+                problems.push(at(span, b.message));
             }
+            continue;
         }
-        let _ = entry_span;
+        let sounds_like = raw_entry.sounds_like.iter().map(|s| s.get_ref().trim().to_string()).collect();
         entries.push(Entry { term, sounds_like, note: raw_entry.note.filter(|n| !n.trim().is_empty()) });
     }
     if !problems.is_empty() {
@@ -280,9 +307,12 @@ impl BiasingList {
 mod tests {
     use super::*;
 
+    fn entry(t: &str, s: &[&str]) -> Entry {
+        Entry { term: t.into(), sounds_like: s.iter().map(|x| x.to_string()).collect(), note: None }
+    }
+
     #[test]
     fn entry_problems_name_the_row_and_field() {
-        let entry = |t: &str, s: &[&str]| Entry { term: t.into(), sounds_like: s.iter().map(|x| x.to_string()).collect(), note: None };
         let got: Vec<(usize, EntryField)> = entry_problems(&[entry("Kubernetes", &["cube nettys"]), entry(" ", &[]), entry("kubernetes", &[""]), entry("Scrivo", &["scrivo"])])
             .iter()
             .map(|p| (p.row, p.field))
@@ -299,6 +329,20 @@ mod tests {
             assert_eq!((line, col), (el, ec), "{msg}");
             assert!(msg.contains(em), "{msg:?} should contain {em:?}");
         }
+    }
+
+    #[test]
+    fn the_file_and_the_editor_apply_the_same_rules() {
+        let mut two_lines = entry("Tauri", &[]);
+        two_lines.note = Some("two\nlines".into());
+        let entries = vec![entry("Kubernetes", &["cube nettys", "kubernetes"]), entry("kubernetes", &[]), entry("Scrivo", &[" "]), two_lines, entry("--", &[])];
+        let where_first = |m: String| m.split(" (first on").next().unwrap_or_default().to_string();
+        let editor: Vec<String> = entry_problems(&entries).into_iter().map(|p| where_first(p.message)).collect();
+        let mut list = BiasingList::new("x");
+        list.entries = entries;
+        let file: Vec<String> = parse(&list.to_toml(), Path::new("x")).expect_err("rejected").0.into_iter().map(|p| where_first(p.message)).collect();
+        assert_eq!(editor.len(), 5, "{editor:?}");
+        assert_eq!(editor, file);
     }
 
     #[test]

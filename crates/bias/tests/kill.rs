@@ -48,7 +48,7 @@ fn a_save_killed_at_any_moment_leaves_a_whole_list() {
     let path = dir.path().join("crash-test.toml");
     store::save(&path, &version(0)).expect("first save");
     let mut last = 0;
-    let plan = scrivo_faults::Plan { points: 150, span: Duration::from_millis(400), seed: 18 };
+    let plan = scrivo_faults::Plan { points: 150, span: Duration::from_millis(400), seed: 18, wait_ready: true };
     let report = scrivo_faults::kill_at_points(
         plan,
         || scrivo_faults::child("child_saves_the_list_forever", dir.path()),

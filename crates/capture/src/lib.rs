@@ -396,9 +396,21 @@ impl Capture {
         Microphone::open(device, Duration::ZERO)?.record(vad, on_event)
     }
 
-    /// The 16 kHz samples captured so far (the recording goes on).
+    /// The 16 kHz samples captured so far (the recording goes on). A loop that reads the
+    /// recording again and again should keep its own copy up to date with [`Capture::read_new`].
     pub fn snapshot(&self) -> Vec<f32> {
         lock(&self.microphone.shared.session).as_ref().map(|s| s.samples.clone()).unwrap_or_default()
+    }
+
+    /// Appends to `so_far` the samples captured since it was last brought up to date: `so_far`
+    /// holds the recording's first `so_far.len()` samples, and only what follows is copied
+    /// (under the lock the capture thread appends with, so it is held for the new part only).
+    pub fn read_new(&self, so_far: &mut Vec<f32>) {
+        if let Some(s) = lock(&self.microphone.shared.session).as_ref() {
+            if let Some(new) = s.samples.get(so_far.len()..) {
+                so_far.extend_from_slice(new);
+            }
+        }
     }
 
     /// Seconds captured so far.

@@ -72,11 +72,8 @@ pub fn history(dir: Option<PathBuf>) -> Result<History> {
 }
 
 pub fn dictate(args: DictateArgs, models: &ModelStore) -> Result<i32> {
-    // Load the models first, so the recording is not held up afterwards.
     let mut settings = scrivo_session::settings::Settings::load();
     let config = args.pipeline.config();
-    let mut pipeline = Pipeline::load(&config, models, std::sync::Arc::new(settings.resident(None)))?;
-    pipeline.preload()?;
     let history = history(args.history_dir.clone())?;
 
     let device = match (&args.device, &settings.input_device) {
@@ -106,8 +103,12 @@ pub fn dictate(args: DictateArgs, models: &ModelStore) -> Result<i32> {
         }
     }
     let terminal = std::io::IsTerminal::is_terminal(&std::io::stderr());
+    // The microphone first, then the models: what is said while they load is recorded.
+    let recording = dictation::start(&options)?;
     eprintln!("recording{} ...", if args.until_silence { " until you stop speaking" } else { "" });
-    let result = dictation::dictate(&mut pipeline, &history, &options, &AtomicBool::new(false), |event| match event {
+    let mut pipeline = Pipeline::load(&config, models, std::sync::Arc::new(settings.resident(None)))?;
+    pipeline.preload()?;
+    let result = dictation::dictate_started(recording, &mut pipeline, &history, &options, &AtomicBool::new(false), |event| match event {
         dictation::Event::Level { rms, .. } if terminal => {
             let bars = ((rms * 60.0).sqrt() * 20.0).min(30.0) as usize;
             eprint!("\r[{:<30}]", "#".repeat(bars));

@@ -198,6 +198,53 @@ fn shards_together_write_what_one_process_writes_and_a_killed_shard_resumes() {
     assert_eq!(statuses.values().filter(|s| *s == "failed").count(), 1, "{statuses:?}");
 }
 
+/// A batch killed (SIGKILL) at random moments of its run, again and again: every output on
+/// disk is always a whole one (byte for byte what an uninterrupted run writes), and a last run
+/// with --skip-existing finishes the rest and removes what the kills left.
+#[test]
+fn a_batch_killed_at_many_moments_leaves_only_whole_outputs() {
+    let Some(jfk) = setup() else { return };
+    let dir = tempfile::tempdir().expect("dir");
+    let inbox = inbox(&jfk, dir.path());
+    std::fs::remove_file(inbox.join("morning/broken.wav")).expect("rm");
+    let reference = dir.path().join("reference");
+    let killed = dir.path().join("killed");
+    let run = |out: &Path| -> Vec<String> {
+        ["transcribe", s(&inbox), "--format", "json", "--threads", "1", "--out", s(out)].iter().map(|a| (*a).to_owned()).collect()
+    };
+    let started = Instant::now();
+    let out = scrivo(&run(&reference).iter().map(String::as_str).collect::<Vec<_>>());
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let span = started.elapsed();
+    let whole = tree(&reference);
+    assert_eq!(whole.len(), 8);
+    let is_temporary = |p: &Path| p.file_name().and_then(|n| n.to_str()).is_some_and(|n| n.starts_with('.') && n.ends_with(".tmp"));
+    let mut temporaries = 0;
+    let args = run(&killed);
+    let plan = scrivo_faults::Plan { points: 12, span, seed: 20, wait_ready: false };
+    let report = scrivo_faults::kill_at_points(
+        plan,
+        || scrivo_command(&args.iter().map(String::as_str).collect::<Vec<_>>()),
+        |_| {
+            let on_disk = if killed.exists() { tree(&killed) } else { BTreeMap::new() };
+            for (path, bytes) in &on_disk {
+                if is_temporary(path) {
+                    temporaries += 1;
+                } else if whole.get(path) != Some(bytes) {
+                    return Err(format!("{} is not the whole output", path.display()));
+                }
+            }
+            Ok(())
+        },
+    )
+    .expect("every kill left whole outputs");
+    let out = scrivo(&[&args.iter().map(String::as_str).collect::<Vec<_>>()[..], &["--skip-existing"]].concat());
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    eprintln!("batch: {} kills, {} runs finished first, {} recovered; {temporaries} temporaries seen", report.kills, report.finished, report.recovered);
+    assert!(report.kills >= 8, "{report:?}");
+    assert_eq!(tree(&killed), whole, "resumed after the kills: the outputs of one run, and nothing else");
+}
+
 #[test]
 fn ctrl_c_stops_a_batch_and_keeps_the_finished_outputs() {
     let Some(jfk) = setup() else { return };

@@ -17,7 +17,7 @@
 //! fn a_killed_save_leaves_a_whole_file() {
 //!     let dir = tempfile::tempdir().unwrap();
 //!     let report = scrivo_faults::kill_at_points(
-//!         scrivo_faults::Plan { points: 100, span: Duration::from_millis(50), seed: 7 },
+//!         scrivo_faults::Plan { points: 100, span: Duration::from_millis(50), seed: 7, wait_ready: true },
 //!         || scrivo_faults::child("child_saves_forever", dir.path()),
 //!         |_| Ok(()), // check the files in dir
 //!     ).unwrap();
@@ -61,6 +61,9 @@ pub struct Plan {
     /// Each kill comes after a delay drawn uniformly from `[0, span)`.
     pub span: Duration,
     pub seed: u64,
+    /// Count the delay from the child's [`ready`] line (a test child); `false` counts it from
+    /// the start of the process (any program, such as the `scrivo` binary).
+    pub wait_ready: bool,
 }
 
 /// What [`kill_at_points`] did.
@@ -68,6 +71,8 @@ pub struct Plan {
 pub struct Report {
     /// Kills made (the child was still running when it was killed).
     pub kills: usize,
+    /// Runs that had finished by themselves before their kill came.
+    pub finished: usize,
     /// Checks after a kill that passed.
     pub recovered: usize,
 }
@@ -80,26 +85,32 @@ pub fn kill_at_points(
     mut check: impl FnMut(usize) -> Result<(), String>,
 ) -> Result<Report, String> {
     let mut rng = fastrand::Rng::with_seed(plan.seed);
-    let mut report = Report { kills: 0, recovered: 0 };
+    let mut report = Report { kills: 0, finished: 0, recovered: 0 };
     for i in 0..plan.points {
         let mut child = spawn().stdout(Stdio::piped()).stderr(Stdio::null()).spawn().map_err(|e| format!("starting the child: {e}"))?;
         let stdout = child.stdout.take().ok_or("the child has no stdout")?;
         let mut lines = BufReader::new(stdout).lines();
         let started = Instant::now();
         // libtest may have written "test NAME ... " on the same line before it.
-        let ready = lines.by_ref().map_while(Result::ok).any(|l| l.trim_end().ends_with(READY));
-        if !ready {
+        if plan.wait_ready && !lines.by_ref().map_while(Result::ok).any(|l| l.trim_end().ends_with(READY)) {
             let status = child.wait().map_err(|e| e.to_string())?;
             return Err(format!("kill {i}: the child ended ({status}) before it was ready, after {:?}", started.elapsed()));
         }
+        // Whatever else the child writes is read and dropped, so it never blocks on a full pipe.
+        let drain = std::thread::spawn(move || lines.map_while(Result::ok).for_each(drop));
         let delay = plan.span.mul_f64(rng.f64());
         std::thread::sleep(delay);
         if child.try_wait().map_err(|e| e.to_string())?.is_some() {
-            return Err(format!("kill {i}: the child stopped writing by itself"));
+            if plan.wait_ready {
+                return Err(format!("kill {i}: the child stopped writing by itself"));
+            }
+            report.finished += 1;
+        } else {
+            child.kill().map_err(|e| format!("kill {i}: {e}"))?;
+            report.kills += 1;
         }
-        child.kill().map_err(|e| format!("kill {i}: {e}"))?;
         child.wait().map_err(|e| e.to_string())?;
-        report.kills += 1;
+        let _ = drain.join();
         check(i).map_err(|e| format!("after kill {i} ({delay:?} into the writes): {e}"))?;
         report.recovered += 1;
     }

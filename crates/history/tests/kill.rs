@@ -26,7 +26,7 @@ fn child_dictates_forever() {
 #[test]
 fn a_dictation_killed_at_any_moment_leaves_a_history_that_opens_whole() {
     let dir = tempfile::tempdir().expect("tmp");
-    let plan = scrivo_faults::Plan { points: 120, span: Duration::from_millis(60), seed: 18 };
+    let plan = scrivo_faults::Plan { points: 120, span: Duration::from_millis(60), seed: 18, wait_ready: true };
     let report = scrivo_faults::kill_at_points(
         plan,
         || scrivo_faults::child("child_dictates_forever", dir.path()),

@@ -114,15 +114,20 @@ pub struct Outcome {
     pub warning: Option<String>,
 }
 
-/// Records from the microphone until `stop` is set (or the speech ends, in hands-free mode),
-/// saves the recording in `history`, transcribes and polishes it with `pipeline`. Load the
-/// pipeline's models first ([`Pipeline::preload`]) so the end of speech is not held up.
-///
-/// A recording that cannot be transcribed stays in the history:
-/// [`SessionError::Transcription`] names its entry.
-pub fn dictate(pipeline: &mut Pipeline, history: &History, options: &Options, stop: &AtomicBool, mut on_event: impl FnMut(Event)) -> Result<Outcome> {
+/// A recording under way, before its models are ready: see [`start`].
+pub struct Started {
+    capture: Capture,
+    events: mpsc::Receiver<CaptureEvent>,
+    /// When the recording's first sample was heard (the warm stream's pre-roll included).
+    at: Instant,
+}
+
+/// Opens the microphone (or takes the warm one) and starts recording. Call it before loading
+/// the models: what the user says while they load is kept, and [`dictate_started`] catches up
+/// with it.
+pub fn start(options: &Options) -> Result<Started> {
     let vad = VadSettings { hangover: options.silence.clamp(Duration::from_millis(100), Duration::from_secs(10)), ..VadSettings::default() };
-    let (tx, rx) = mpsc::channel::<CaptureEvent>();
+    let (tx, events) = mpsc::channel::<CaptureEvent>();
     let forward = move |event| {
         let _ = tx.send(event);
     };
@@ -131,26 +136,49 @@ pub fn dictate(pipeline: &mut Pipeline, history: &History, options: &Options, st
         None => Capture::start_with(options.device.as_deref(), vad, forward)?,
     };
     // The recording may begin with the warm stream's pre-roll: its clock starts that much earlier.
-    let started = Instant::now().checked_sub(Duration::from_secs_f64(capture.seconds())).unwrap_or_else(Instant::now);
+    let at = Instant::now().checked_sub(Duration::from_secs_f64(capture.seconds())).unwrap_or_else(Instant::now);
+    Ok(Started { capture, events, at })
+}
+
+/// Records from the microphone until `stop` is set (or the speech ends, in hands-free mode),
+/// saves the recording in `history`, transcribes and polishes it with `pipeline`: [`start`]
+/// then [`dictate_started`].
+pub fn dictate(pipeline: &mut Pipeline, history: &History, options: &Options, stop: &AtomicBool, on_event: impl FnMut(Event)) -> Result<Outcome> {
+    let recording = start(options)?;
+    dictate_started(recording, pipeline, history, options, stop, on_event)
+}
+
+/// Goes on with a recording begun by [`start`] until `stop` is set (or the speech ends, in
+/// hands-free mode), saves it in `history`, transcribes and polishes it with `pipeline`. Load
+/// the pipeline's models ([`Pipeline::preload`]) between the two so the end of speech is not
+/// held up.
+///
+/// A recording that cannot be transcribed stays in the history:
+/// [`SessionError::Transcription`] names its entry.
+pub fn dictate_started(recording: Started, pipeline: &mut Pipeline, history: &History, options: &Options, stop: &AtomicBool, mut on_event: impl FnMut(Event)) -> Result<Outcome> {
+    let Started { capture, events: rx, at: started } = recording;
     let mut heard = false;
     let mut live = LiveUtterance::new();
     let mut listened = Instant::now();
     let mut speech_started: Option<Instant> = None;
     let mut next_partial: Option<Instant> = None;
     let mut first_partial: Option<Duration> = None;
+    // The recording so far, brought up to date by copying only what is new.
+    let mut so_far: Vec<f32> = Vec::new();
     let reason = loop {
         // Stretches before pauses are recognised while the user goes on speaking.
         if heard && listened.elapsed() >= LISTEN_EVERY {
             listened = Instant::now();
-            if let Err(e) = live.listen(pipeline, &capture.snapshot()) {
+            capture.read_new(&mut so_far);
+            if let Err(e) = live.listen(pipeline, &so_far) {
                 tracing::warn!("a stretch of the utterance was not recognised ahead: {e}");
             }
         }
         if let (Some(due), true) = (next_partial, options.partials) {
             if Instant::now() >= due {
-                let samples = capture.snapshot();
+                capture.read_new(&mut so_far);
                 // A failed partial pass only loses the preview; the final pass decides.
-                match live.partial(pipeline, &samples) {
+                match live.partial(pipeline, &so_far) {
                     Ok(partial) => {
                         let since = speech_started.map_or(Duration::ZERO, |s| s.elapsed());
                         first_partial.get_or_insert(since);

@@ -16,11 +16,30 @@ pub fn user_store(dir: Option<PathBuf>) -> Store {
 
 /// Common words: the top English words plus every lower-case whole-word token of the installed
 /// default speech model's vocabulary (words it already spells well), when one is installed; its
-/// capitalised whole-word tokens are known names.
+/// capitalised whole-word tokens are known names. Read once per model file and kept for the
+/// process (a pipeline rebuilt after a settings or list change does not read it again); a model
+/// file replaced on disk is read anew.
 pub fn lexicon(models: &ModelStore) -> Lexicon {
+    type Key = (Option<PathBuf>, Option<std::time::SystemTime>, u64);
+    static CACHE: std::sync::Mutex<Option<(Key, Lexicon)>> = std::sync::Mutex::new(None);
+    let path = crate::pipeline::resolve_model(models, None).ok().map(|(p, _)| p);
+    let meta = path.as_deref().and_then(|p| std::fs::metadata(p).ok());
+    let key: Key = (path.clone(), meta.as_ref().and_then(|m| m.modified().ok()), meta.as_ref().map_or(0, |m| m.len()));
+    let mut cache = CACHE.lock().unwrap_or_else(|p| p.into_inner());
+    if let Some((cached, lexicon)) = cache.as_ref() {
+        if *cached == key {
+            return lexicon.clone();
+        }
+    }
+    let lexicon = read_lexicon(path.as_deref());
+    *cache = Some((key, lexicon.clone()));
+    lexicon
+}
+
+fn read_lexicon(path: Option<&Path>) -> Lexicon {
     let base = Lexicon::english();
-    let Some(path) = crate::pipeline::resolve_model(models, None).ok().map(|(p, _)| p) else { return base };
-    match scrivo_models::ggml::vocabulary(&path) {
+    let Some(path) = path else { return base };
+    match scrivo_models::ggml::vocabulary(path) {
         Ok(tokens) => {
             let words: Vec<(usize, &str)> = tokens
                 .iter()

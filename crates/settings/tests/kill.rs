@@ -24,7 +24,7 @@ fn a_settings_save_killed_at_any_moment_leaves_whole_settings() {
     let dir = tempfile::tempdir().expect("tmp");
     let path = dir.path().join("settings.toml");
     version(0).save_to(&path).expect("first save");
-    let plan = scrivo_faults::Plan { points: 150, span: Duration::from_millis(30), seed: 18 };
+    let plan = scrivo_faults::Plan { points: 150, span: Duration::from_millis(30), seed: 18, wait_ready: true };
     let report = scrivo_faults::kill_at_points(
         plan,
         || scrivo_faults::child("child_saves_settings_forever", dir.path()),
