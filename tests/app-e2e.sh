@@ -44,8 +44,12 @@ cleanup() {
   if [[ -n "${KEEP_E2E:-}" ]]; then echo "app-e2e: kept $RUN"; else rm -rf "$RUN"; fi
 }
 trap cleanup EXIT
-mkdir -p "$RUN/work" "$RUN/lists" "$RUN/home"
+mkdir -p "$RUN/work" "$RUN/lists" "$RUN/home" "$RUN/history"
 fake_mic_start "$RUN" || fail "no fake microphone"
+# The app starts on a damaged settings file and a damaged history database: it must say so,
+# keep both aside and work (app_e2e.py's "startup" check).
+printf 'memory_budget_mb = "lots"\n' >"$RUN/settings.toml"
+head -c 8192 /dev/urandom >"$RUN/history/history.sqlite3"
 
 export SCRIVO_MODELS_DIR="${SCRIVO_MODELS_DIR:-$ROOT/models}"
 export SCRIVO_HISTORY_DIR="$RUN/history" SCRIVO_BIAS_DIR="$RUN/lists" SCRIVO_SETTINGS="$RUN/settings.toml"

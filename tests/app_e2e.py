@@ -231,6 +231,59 @@ def check_lists(app, work, lists_dir, clip):
     print(f"app-e2e: PASS the next transcription uses the list: {result.strip()!r}")
 
 
+def check_startup(app, settings_file):
+    """The app was started on a damaged settings file and a damaged history database
+    (app-e2e.sh): one banner for each, both files kept aside, nothing else lost."""
+    notices = app.wait("the start-up notices", lambda: [e.text for e in app.all("app-notice") if e.is_displayed()] or None, 20)
+    joined = " ".join(notices)
+    if "settings.toml" not in joined or "history.sqlite3" not in joined:
+        raise Failure(f"the notices do not name both damaged files: {notices!r}")
+    aside = sorted(p.name for p in settings_file.parent.glob("settings.toml.damaged-*")) + sorted(
+        p.name for p in (settings_file.parent / "history").glob("history.sqlite3.damaged-*"))
+    if len(aside) != 2:
+        raise Failure(f"the damaged files are not both kept aside: {aside}")
+    app.shot("startup-notices")
+    for button in app.all("app-notice-dismiss"):
+        button.click()
+    app.wait("the notices to go", lambda: not app.all("app-notice"), 5)
+    print(f"app-e2e: PASS start-up on damaged files: {len(notices)} notice(s), kept as {aside}")
+
+
+HOSTILE = '<img src=x onerror="window.__scrivoXss=1">'
+
+
+def check_hostile_text(app, lists_dir):
+    """Text from outside (list names and terms, file names in errors) is shown as text: no
+    element is made from it and no script from it runs."""
+    app.view("lists")
+    app.one("list-new-name").send_keys(f"<b>{HOSTILE}</b>")
+    app.one("list-new").click()
+    app.wait("the new list in the editor", lambda: app.all("term-add") and app.one("term-add").is_enabled())
+    row = new_row(app)
+    app.one("term-input", row).send_keys(f"Acme {HOSTILE}")
+    save = app.one("list-save")
+    app.wait("save to be enabled", save.is_enabled, 10)
+    save.click()
+    app.wait("the saved indicator", lambda: app.one("list-saved").is_displayed())
+    app.one("try-input").clear()
+    app.one("try-input").send_keys(f"we met {HOSTILE} at acme")
+    app.wait("the try-it result", lambda: app.one("try-output").text, 30)
+    app.view("batch")
+    broken = lists_dir.parent / "work" / f"{HOSTILE}.wav"
+    broken.write_text("not audio")
+    rows = run_batch(app, [broken], "a file with markup in its name")
+    state, error = rows.get(broken.name, ("missing", ""))
+    if state != "failed" or HOSTILE not in error:
+        raise Failure(f"the file's error should name it as text: {rows!r}")
+    made = app.js("done([document.querySelectorAll('img, b').length, window.__scrivoXss === undefined])")
+    if made != [0, True]:
+        raise Failure(f"markup from outside became elements or ran: {made!r}")
+    if not any(HOSTILE in e.text for e in app.all("batch-error")):
+        raise Failure("the file name is not shown as text")
+    print(f"app-e2e: PASS markup in a list name, a term, a sentence and a file name stays text ({error!r})")
+    app.shot("hostile-text")
+
+
 def check_history(app):
     app.view("history")
     rows = app.wait("history rows", lambda: app.all("history-row"), 20)
@@ -287,9 +340,11 @@ def main():
     try:
         app.wait("the app shell", lambda: app.one("nav-dictate").is_displayed(), 30)
         for name, check in [
+            ("startup", lambda: check_startup(app, args.settings)),
             ("dictation", lambda: check_dictation(app, args.clip, args.work)),
             ("batch", lambda: check_batch(app, args.work, args.clip)),
             ("lists", lambda: check_lists(app, args.work, args.lists_dir, args.clip)),
+            ("hostile", lambda: check_hostile_text(app, args.lists_dir)),
             ("history", lambda: check_history(app)),
             ("settings", lambda: check_settings(app, args.settings)),
         ]:

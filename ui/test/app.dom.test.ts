@@ -48,7 +48,7 @@ describe("app shell", () => {
   it("shows what was mended at start as text, one dismissable banner each", async () => {
     const notice = "settings.toml: <img src=x onerror=\"window.hacked=1\"> (kept as settings.toml.damaged-1)";
     const s = services();
-    s.api.appInfo = async () => ({ version: "0.3.0", notices: [notice, "2 recording(s) listed again"] });
+    s.api.appInfo.mockResolvedValue({ version: "0.3.0", notices: [notice, "2 recording(s) listed again"] });
     createApp(document.body, s);
     await settle();
     const banners = allByTestId(document, "app-notice");

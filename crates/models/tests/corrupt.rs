@@ -122,3 +122,31 @@ fn gguf_checks_catch_truncation_and_wrong_kind() {
     assert!(matches!(err, Error::Truncated { .. }), "{err}");
     assert!(err.to_string().contains("SmolLM2-135M-Instruct.Q4_1.gguf"), "{err}");
 }
+
+/// GGUF headers that claim more than any file holds are refused before anything of the
+/// claimed size is allocated (the `gguf_reader` fuzz target runs with a 256 MB allocation cap).
+#[test]
+fn gguf_headers_claiming_2_to_the_40_of_anything_are_refused() {
+    let path = std::path::Path::new("claims.gguf");
+    let header = |tensors: u64, kvs: u64| {
+        let mut b = b"GGUF".to_vec();
+        b.extend_from_slice(&3u32.to_le_bytes());
+        b.extend_from_slice(&tensors.to_le_bytes());
+        b.extend_from_slice(&kvs.to_le_bytes());
+        b
+    };
+    for (bytes, expected) in [
+        (header(1 << 40, 0), "absurd counts"),
+        (header(0, 1 << 40), "absurd counts"),
+        // One metadata entry: an array of 2^40 u8 values.
+        (
+            [header(0, 1), 1u64.to_le_bytes().to_vec(), b"k".to_vec(), 9u32.to_le_bytes().to_vec(), 0u32.to_le_bytes().to_vec(), (1u64 << 40).to_le_bytes().to_vec()].concat(),
+            "does not fit",
+        ),
+        // One metadata entry: a key 2^40 bytes long.
+        ([header(0, 1), (1u64 << 40).to_le_bytes().to_vec()].concat(), "absurd length"),
+    ] {
+        let err = gguf::Gguf::parse(&bytes, path).expect_err("refused");
+        assert!(err.to_string().contains(expected) && err.to_string().contains("claims.gguf"), "{err}");
+    }
+}
