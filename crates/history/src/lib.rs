@@ -493,7 +493,7 @@ impl Repair {
     pub fn notices(&self) -> Vec<String> {
         let mut notices = Vec::new();
         if let Some(d) = &self.damaged {
-            notices.push(format!("the history database could not be used ({}); it is kept as {} and a new one was started", d.reason, d.kept.display()));
+            notices.push(format!("The history database could not be used ({}); it is kept as {} and a new one was started", d.reason, d.kept.display()));
         }
         if self.adopted > 0 {
             notices.push(format!("{} recording(s) without text were found in the history folder and listed again (re-run them to transcribe)", self.adopted));

@@ -34,16 +34,24 @@ impl AtomicFile {
     }
 
     /// Removes the temporaries of `target` that writes cut off left behind (a process killed
-    /// while writing), those untouched for at least `grace`; returns how many.
+    /// while writing): those whose process is gone (Linux: no `/proc/PID`) or that were left
+    /// untouched for at least `grace`; returns how many.
     pub fn remove_abandoned(target: &Path, grace: std::time::Duration) -> usize {
         let Some(name) = target.file_name().and_then(|n| n.to_str()) else { return 0 };
         let dir = target.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
         let Ok(entries) = std::fs::read_dir(dir) else { return 0 };
         let now = std::time::SystemTime::now();
+        let writer_gone = |file: &str| {
+            let pid = file.strip_suffix(".tmp").and_then(|f| f.rsplit_once('.')).map(|(_, pid)| pid).unwrap_or("");
+            cfg!(target_os = "linux") && !pid.is_empty() && !Path::new("/proc").join(pid).exists()
+        };
+        let untouched = |e: &std::fs::DirEntry| {
+            e.metadata().ok().and_then(|m| m.modified().ok()).and_then(|t| now.duration_since(t).ok()).is_some_and(|age| age >= grace)
+        };
         entries
             .filter_map(std::result::Result::ok)
             .filter(|e| e.file_name().to_str().and_then(AtomicFile::target_of_temporary) == Some(name))
-            .filter(|e| e.metadata().ok().and_then(|m| m.modified().ok()).and_then(|t| now.duration_since(t).ok()).is_some_and(|age| age >= grace))
+            .filter(|e| e.file_name().to_str().is_some_and(writer_gone) || untouched(e))
             .filter(|e| std::fs::remove_file(e.path()).is_ok())
             .count()
     }

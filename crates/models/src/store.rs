@@ -6,7 +6,11 @@ use crate::convert::{convert_ct2_dir, WeightType};
 use crate::error::{Error, Result};
 use crate::fetch::{self, sha256_file};
 use crate::manifest::{Manifest, ModelEntry, Transform};
-use crate::{gguf, wheel, Progress};
+use crate::{gguf, wheel, AtomicFile, Progress};
+
+/// A temporary left this long without a write is taken as abandoned even when its process id is
+/// in use again.
+const ABANDONED_AFTER: std::time::Duration = std::time::Duration::from_secs(600);
 
 /// Where a model may be fetched from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -132,6 +136,11 @@ impl ModelStore {
 
     fn transform(&self, entry: &ModelEntry, transform: Transform, input: &Path) -> Result<PathBuf> {
         let target = self.path_of(entry);
+        // What an earlier conversion killed half-way left (a model-sized temporary).
+        let removed = AtomicFile::remove_abandoned(&target, ABANDONED_AFTER);
+        if removed > 0 {
+            tracing::info!(path = %target.display(), removed, "removed what an interrupted install left");
+        }
         match transform {
             Transform::None => {
                 std::fs::rename(input, &target).map_err(|e| Error::io(&target, e))?;
@@ -164,9 +173,11 @@ impl ModelStore {
         let target = self.path_of(&entry);
         std::fs::create_dir_all(&self.dir).map_err(|e| Error::io(&self.dir, e))?;
         let staging = self.dir.join(format!(".{}.import", entry.file));
-        std::fs::copy(file, &staging).map_err(|e| Error::io(&staging, e))?;
-        std::fs::rename(&staging, &target).map_err(|e| Error::io(&target, e))?;
-        Ok(target)
+        let copied = std::fs::copy(file, &staging).map_err(|e| Error::io(&staging, e)).and_then(|_| std::fs::rename(&staging, &target).map_err(|e| Error::io(&target, e)));
+        if copied.is_err() {
+            let _ = std::fs::remove_file(&staging);
+        }
+        copied.map(|()| target)
     }
 
     /// Deletes an installed model.

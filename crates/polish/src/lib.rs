@@ -68,9 +68,9 @@ pub trait Polisher {
 /// assert!(scrivo_polish::only_deletes("see you Tuesday", "See you Wednesday.").is_err());
 /// ```
 pub fn only_deletes(raw: &str, polished: &str) -> Result<(), String> {
-    // Capitalising can change a letter's spelling ("ŉ" is "ʼN" in upper case): compare what
-    // both spellings become in upper case.
-    let fold = |w: &str| core_of(w).to_uppercase();
+    // Capitalising can change a letter's spelling ("ŉ" is "ʼN" in upper case, "ΐ" is "Ι" with
+    // two combining marks): compare the cores of what both spellings become in upper case.
+    let fold = |w: &str| core_of(&w.to_uppercase()).to_uppercase();
     let mut raw_words = raw.split_whitespace().map(fold).filter(|w| !w.is_empty());
     for word in polished.split_whitespace().map(fold).filter(|w| !w.is_empty()) {
         if !raw_words.any(|r| r == word) {
