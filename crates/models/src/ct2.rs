@@ -133,8 +133,9 @@ impl<'a> Ct2Model<'a> {
                 };
                 (dtype, count * item as usize)
             };
-            let expected = shape.iter().product::<usize>() * dtype.size();
-            if expected != n_bytes {
+            let expected = shape.iter().try_fold(dtype.size(), |n, &d| n.checked_mul(d));
+            if expected != Some(n_bytes) {
+                let expected = expected.map_or_else(|| "more than 2^64".to_string(), |e| e.to_string());
                 return Err(Error::tensor(
                     path,
                     &name,

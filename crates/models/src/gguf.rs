@@ -107,8 +107,10 @@ pub struct TensorInfo {
 }
 
 impl TensorInfo {
-    pub fn elements(&self) -> u64 {
-        self.dims.iter().product()
+    /// The number of elements; `None` when the dimensions multiply past 2^64 (a file that
+    /// lies: no tensor that large can be in it).
+    pub fn elements(&self) -> Option<u64> {
+        self.dims.iter().try_fold(1u64, |n, &d| n.checked_mul(d))
     }
 }
 
@@ -229,11 +231,11 @@ impl<'a> Gguf<'a> {
     /// The bytes of tensor `t`, checked against its type and shape.
     pub fn tensor_data(&self, t: &TensorInfo, path: &Path) -> Result<&'a [u8]> {
         let (per, bytes) = type_block(t.ttype).ok_or_else(|| Error::tensor(path, &t.name, format!("unknown type {}", t.ttype)))?;
-        let n = t.elements();
+        let n = t.elements().ok_or_else(|| Error::tensor(path, &t.name, format!("dimensions {:?} multiply past 2^64", t.dims)))?;
         if n == 0 || n % per as u64 != 0 {
             return Err(Error::tensor(path, &t.name, format!("{n} elements do not fill whole blocks of {per}")));
         }
-        let size = n / per as u64 * bytes as u64;
+        let size = (n / per as u64).checked_mul(bytes as u64).ok_or_else(|| Error::tensor(path, &t.name, "size overflows"))?;
         let start = t.offset as usize;
         let end = t.offset.checked_add(size).ok_or_else(|| Error::tensor(path, &t.name, "offset overflows"))? as usize;
         self.data.get(start..end).ok_or_else(|| {

@@ -150,3 +150,47 @@ fn gguf_headers_claiming_2_to_the_40_of_anything_are_refused() {
         assert!(err.to_string().contains(expected) && err.to_string().contains("claims.gguf"), "{err}");
     }
 }
+
+/// Shapes whose sizes multiply past 2^64 are errors, not sizes that wrap around to something
+/// small that the file seems to hold.
+#[test]
+fn shapes_that_multiply_past_2_to_the_64_are_refused() {
+    let path = std::path::Path::new("shapes.gguf");
+    let mut b = b"GGUF".to_vec();
+    b.extend_from_slice(&3u32.to_le_bytes());
+    b.extend_from_slice(&1u64.to_le_bytes());
+    b.extend_from_slice(&0u64.to_le_bytes());
+    b.extend_from_slice(&1u64.to_le_bytes());
+    b.extend_from_slice(b"t");
+    b.extend_from_slice(&2u32.to_le_bytes());
+    // 2^33 x 2^31 elements: 2^64, which wraps to 0.
+    b.extend_from_slice(&(1u64 << 33).to_le_bytes());
+    b.extend_from_slice(&(1u64 << 31).to_le_bytes());
+    b.extend_from_slice(&0u32.to_le_bytes());
+    b.extend_from_slice(&0u64.to_le_bytes());
+    b.resize(b.len() + 64, 0);
+    let err = gguf::Gguf::parse(&b, path).expect_err("refused");
+    assert!(err.to_string().contains("multiply past 2^64"), "{err}");
+
+    // CTranslate2: a variable of 2^31 x 2^31 x 2^2 f32 (2^66 bytes) claiming 16 bytes.
+    let mut c = Vec::new();
+    c.extend_from_slice(&6u32.to_le_bytes());
+    let s = |c: &mut Vec<u8>, text: &str| {
+        c.extend_from_slice(&((text.len() + 1) as u16).to_le_bytes());
+        c.extend_from_slice(text.as_bytes());
+        c.push(0);
+    };
+    s(&mut c, "WhisperSpec");
+    c.extend_from_slice(&1u32.to_le_bytes());
+    c.extend_from_slice(&1u32.to_le_bytes());
+    s(&mut c, "w");
+    c.push(3);
+    for d in [1u32 << 31, 1 << 31, 4] {
+        c.extend_from_slice(&d.to_le_bytes());
+    }
+    c.push(0);
+    c.extend_from_slice(&16u32.to_le_bytes());
+    c.extend_from_slice(&[0u8; 16]);
+    let err = scrivo_models::ct2::Ct2Model::parse(&c, std::path::Path::new("model.bin")).expect_err("refused");
+    assert!(err.to_string().contains("more than 2^64"), "{err}");
+}
