@@ -238,8 +238,8 @@ mod tests {
     use super::*;
     use std::sync::atomic::{AtomicUsize, Ordering};
 
-    /// A stand-in weight buffer of `n` bytes, touched so it is resident.
-    struct Weights(Vec<u8>);
+    /// A stand-in weight buffer of `n` bytes, touched so it is resident (held, never read).
+    struct Weights(#[allow(dead_code)] Vec<u8>);
 
     fn weights(n: usize) -> Result<Weights, String> {
         Ok(Weights(vec![1u8; n]))
