@@ -10,7 +10,8 @@ all=(wav_reader ggml_validator gguf_reader ct2_reader bias_list bias_import sett
 targets=("${@:-${all[@]}}")
 [ $# -gt 0 ] || targets=("${all[@]}")
 mkdir -p logs
-cargo +nightly fuzz build -O --fuzz-dir . >/dev/null 2>logs/build.log || { cat logs/build.log; exit 1; }
+# -a: debug assertions and overflow checks on, so arithmetic that wraps is a crash too.
+cargo +nightly fuzz build -O -a --fuzz-dir . >/dev/null 2>logs/build.log || { cat logs/build.log; exit 1; }
 printf '%-20s %8s %12s %9s %7s %7s %7s %s\n' target seconds execs execs/s cov ft corpus crashes
 status=0
 for t in "${targets[@]}"; do
@@ -18,13 +19,16 @@ for t in "${targets[@]}"; do
   before=$(ls "artifacts/$t" | wc -l)
   # A single allocation over 256 MB counts as a crash: no header may make the reader allocate
   # what it claims before checking it against the file.
-  cargo +nightly fuzz run -O --fuzz-dir . "$t" "corpus/$t" "seeds/$t" -- \
+  # This run's own log (two runs at once must not write one file), renamed when it ends.
+  log="logs/$t.$$.log"
+  cargo +nightly fuzz run -O -a --fuzz-dir . "$t" "corpus/$t" "seeds/$t" -- \
     -max_total_time="$seconds" -malloc_limit_mb=256 -rss_limit_mb=2048 -print_final_stats=1 \
-    -artifact_prefix="artifacts/$t/" >"logs/$t.log" 2>&1
+    -artifact_prefix="artifacts/$t/" >"$log" 2>&1
   after=$(ls "artifacts/$t" | wc -l)
-  execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "logs/$t.log" | tail -1)
-  rate=$(sed -n 's/^stat::average_exec_per_sec: *//p' "logs/$t.log" | tail -1)
-  last=$(grep -E '^#[0-9]+' "logs/$t.log" | tail -1)
+  execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1)
+  rate=$(sed -n 's/^stat::average_exec_per_sec: *//p' "$log" | tail -1)
+  last=$(grep -E '^#[0-9]+' "$log" | tail -1)
+  mv "$log" "logs/$t.log"
   cov=$(sed -n 's/.* cov: \([0-9]*\).*/\1/p' <<<"$last")
   ft=$(sed -n 's/.* ft: \([0-9]*\).*/\1/p' <<<"$last")
   corpus=$(ls "corpus/$t" | wc -l)
