@@ -61,6 +61,11 @@ pub struct FillersArgs {
     pub turns: PathBuf,
     #[arg(long)]
     pub limit: Option<usize>,
+    #[command(flatten)]
+    pub groups: crate::groups::GroupArgs,
+    /// Of the rows left, only every this-many-th (from the first).
+    #[arg(long, default_value_t = 1)]
+    pub stride: usize,
     #[arg(long)]
     pub json: bool,
     #[command(flatten)]
@@ -429,8 +434,9 @@ fn fillers(args: FillersArgs, store: &ModelStore) -> Result<i32> {
     table.require("text_verbatim")?;
     let mut polisher = crate::asr_setup::make_polisher(&args.engine, store, &[])?;
     let mut counts = FillerCounts::default();
+    let chosen = args.groups.select(&table, true)?;
     let mut turns = 0;
-    for row in table.rows().take(args.limit.unwrap_or(usize::MAX)) {
+    for row in chosen.into_iter().step_by(args.stride.max(1)).take(args.limit.unwrap_or(usize::MAX)) {
         let text = row.get("text_verbatim")?;
         counts += FillerCounts::of(text, &polisher.polish(text)?.text);
         turns += 1;

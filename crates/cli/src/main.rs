@@ -10,11 +10,13 @@ mod eval_dictation;
 mod eval_live;
 mod eval_swap;
 mod eval_vad;
+mod groups;
 mod models_cmd;
 mod polish_cmd;
 mod progress;
 mod history_cmd;
 mod train_cmd;
+mod train_tune;
 mod transcribe_cmd;
 
 use std::path::PathBuf;

@@ -24,6 +24,9 @@ pub enum TrainCommand {
     /// Fine-tune the tagger: low-rank adapters (LoRA) on the model's blocks below the head,
     /// trained with the head; writes one adapter file (a style for `--style`).
     Lora(LoraArgs),
+    /// Choose a trained head's settings (temperature, decision settings, content budget, fixed
+    /// rules) on k folds of its held-out training pairs; writes the head with them.
+    Tune(crate::train_tune::TuneArgs),
 }
 
 #[derive(Args)]
@@ -80,15 +83,10 @@ pub struct DataArgs {
     /// makes of it (interjections and repetitions removed, every other word kept).
     #[arg(long, value_name = "TSV:COLUMN")]
     pub rules_target: Vec<String>,
-    /// Rows of the `--rules-target` files belong together by this column (e.g. `call_id`):
-    /// only every `--every`-th group, from `--offset`, is used, so that the other groups stay
-    /// unseen for evaluation.
-    #[arg(long)]
-    pub group: Option<String>,
-    #[arg(long, default_value_t = 1)]
-    pub every: usize,
-    #[arg(long, default_value_t = 0)]
-    pub offset: usize,
+    /// For the `--rules-target` files (and `--synthetic` files with the column): only some
+    /// groups of rows, so that the others stay unseen for evaluation.
+    #[command(flatten)]
+    pub groups: crate::groups::GroupArgs,
     /// Fluent text made disfluent by the seeded rules of `scrivo_synth` (fillers, stutters,
     /// partial words, repetitions, self-corrections, restarts, false starts), as TSV:COLUMN or a
     /// .txt file with a sentence or more per line. Long cells are cut at sentence ends.
@@ -147,6 +145,7 @@ pub fn run(cmd: TrainCommand, store: &ModelStore) -> Result<i32> {
         TrainCommand::Data(args) => data(args),
         TrainCommand::Tagger(args) => tagger(args, store),
         TrainCommand::Lora(args) => lora(args, store),
+        TrainCommand::Tune(args) => crate::train_tune::run(args, store),
     }
 }
 
@@ -155,22 +154,8 @@ fn cells(spec: &str, args: &DataArgs, grouped: bool) -> Result<Vec<String>> {
     let (file, column) = spec.rsplit_once(':').with_context(|| format!("{spec}: expected FILE:COLUMN"))?;
     let table = Table::read(std::path::Path::new(file))?;
     table.require(column)?;
-    let group_by = args.group.as_ref().filter(|_| grouped);
-    if let Some(g) = group_by {
-        table.require(g)?;
-    }
-    let (mut out, mut group, mut last) = (Vec::new(), 0usize, None::<String>);
-    for row in table.rows() {
-        if let Some(g) = group_by {
-            let value = row.get(g)?.to_owned();
-            if last.as_ref().is_some_and(|l| *l != value) {
-                group += 1;
-            }
-            last = Some(value);
-        }
-        if group_by.is_some() && group % args.every.max(1) != args.offset % args.every.max(1) {
-            continue;
-        }
+    let mut out = Vec::new();
+    for row in args.groups.select(&table, grouped)? {
         let cell = row.get(column)?.trim();
         if !cell.is_empty() && !cell.contains("#VALUE!") {
             out.push(cell.to_owned());
@@ -221,7 +206,7 @@ fn data(args: DataArgs) -> Result<i32> {
             std::fs::read_to_string(spec).with_context(|| format!("reading {spec}"))?.lines().map(str::trim).filter(|l| !l.is_empty()).map(String::from).collect()
         } else {
             // `--group` applies to the files that have that column (the Earnings-21 calls).
-            let grouped = match (&args.group, spec.rsplit_once(':')) {
+            let grouped = match (&args.groups.group, spec.rsplit_once(':')) {
                 (Some(g), Some((file, _))) => Table::read(std::path::Path::new(file))?.require(g).is_ok(),
                 _ => false,
             };
@@ -253,8 +238,14 @@ fn data(args: DataArgs) -> Result<i32> {
 }
 
 fn read_pairs(files: &[PathBuf], limit: Option<usize>) -> Result<Vec<(String, String)>> {
+    Ok(read_sourced_pairs(files, limit)?.into_iter().map(|(_, d, f)| (d, f)).collect())
+}
+
+/// The pairs of `files` in order, each with the index of its file (the order `train lora`
+/// numbers them in, so every `--holdout`-th is the same pair for training and tuning).
+pub(crate) fn read_sourced_pairs(files: &[PathBuf], limit: Option<usize>) -> Result<Vec<(usize, String, String)>> {
     let mut pairs = Vec::new();
-    for path in files {
+    for (source, path) in files.iter().enumerate() {
         let table = Table::read(path)?;
         table.require("disfluent")?;
         table.require("fluent")?;
@@ -267,7 +258,7 @@ fn read_pairs(files: &[PathBuf], limit: Option<usize>) -> Result<Vec<(String, St
             if d.contains("#VALUE!") || f.contains("#VALUE!") || d.trim().is_empty() {
                 continue;
             }
-            pairs.push((d.to_owned(), f.to_owned()));
+            pairs.push((source, d.to_owned(), f.to_owned()));
             n += 1;
         }
     }
@@ -402,10 +393,10 @@ fn lora(args: LoraArgs, store: &ModelStore) -> Result<i32> {
     Ok(0)
 }
 
-const DECISION_HEADER: &str = "threshold  switch  protected  most deleted  rule threshold";
+pub(crate) const DECISION_HEADER: &str = "threshold  switch  protected  most deleted  rule threshold";
 
 /// A head's decision settings as cells under [`DECISION_HEADER`].
-fn decision_cells(d: scrivo_llm::tagger::Decision) -> String {
+pub(crate) fn decision_cells(d: scrivo_llm::tagger::Decision) -> String {
     let protected = if d.protected_cost.is_finite() { format!("{:.1}", d.protected_cost) } else { "never".into() };
     format!("{:<10.2} {:<7.1} {:<10} {:<13.1} {:<14.2}", d.threshold, d.switch_cost, protected, d.max_deleted, d.rule_threshold)
 }

@@ -26,6 +26,7 @@ pub mod polisher;
 pub mod tagger;
 pub mod tokenizer;
 pub mod train;
+pub mod tune;
 
 use std::path::PathBuf;
 

@@ -311,7 +311,7 @@ fn render(words: &[&str], steps: &[Step], draft: &Polished) -> Polished {
         }
     }
     let edits = removed_runs(words, &kept, &draft.edits);
-    Polished { text, edits }
+    Polished { text, edits, ..Polished::default() }
 }
 
 impl Polisher for LlmPolisher {
@@ -366,7 +366,7 @@ mod tests {
     #[test]
     fn render_reports_every_removed_run() {
         let words: Vec<&str> = "um so we we ship it".split_whitespace().collect();
-        let draft = Polished { text: String::new(), edits: vec![Edit { start: 0, end: 1, removed: "um".into(), kind: EditKind::Filler }] };
+        let draft = Polished { edits: vec![Edit { start: 0, end: 1, removed: "um".into(), kind: EditKind::Filler }], ..Polished::default() };
         let steps = [Step::Word { index: 1, text: "So".into() }, Step::Word { index: 3, text: "we".into() }, Step::Word { index: 4, text: "ship".into() }, Step::Punct(".")];
         let out = render(&words, &steps, &draft);
         assert_eq!(out.text, "So we ship.");

@@ -167,11 +167,52 @@ pub struct Decision {
     /// The probability above which a word the rule pass removed (a repetition, a correction it
     /// aligned) is deleted: the rules' removal is evidence of its own, so it may need less.
     pub rule_threshold: f32,
+    /// The head's logits are divided by this before the sigmoid (temperature scaling, fitted
+    /// on held-out pairs so that a probability of 0.9 is right nine times in ten).
+    pub temperature: f32,
+    /// Which of the fixed rules after the decision run (each kept only where the held-out
+    /// folds showed it helps).
+    pub rules: FixedRules,
+}
+
+/// The fixed rules that follow the head's decision, as a set of bits (see [`keep_words`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct FixedRules(pub u8);
+
+impl FixedRules {
+    /// A repetition the rule pass removed stays removed.
+    pub const REPETITIONS: FixedRules = FixedRules(1);
+    /// The copy just before a deleted run goes too ([`delete_copies_before_runs`]).
+    pub const COPIES: FixedRules = FixedRules(2);
+    /// The words after the last repair marker of a final deleted run stay
+    /// ([`keep_the_final_repair`]).
+    pub const FINAL_REPAIR: FixedRules = FixedRules(4);
+    /// A replaced number goes ([`delete_replaced_numbers`]).
+    pub const REPLACED_NUMBERS: FixedRules = FixedRules(8);
+    pub const ALL: FixedRules = FixedRules(15);
+    pub const NONE: FixedRules = FixedRules(0);
+    /// Each rule with its name, in bit order.
+    pub const EACH: [(FixedRules, &'static str); 4] =
+        [(Self::REPETITIONS, "repetitions stay removed"), (Self::COPIES, "copies before runs"), (Self::FINAL_REPAIR, "final repair kept"), (Self::REPLACED_NUMBERS, "replaced numbers")];
+
+    pub fn has(self, rule: FixedRules) -> bool {
+        self.0 & rule.0 == rule.0
+    }
+
+    pub fn without(self, rule: FixedRules) -> FixedRules {
+        FixedRules(self.0 & !rule.0)
+    }
 }
 
 impl Decision {
     /// What heads trained before the last three settings existed decide with.
-    pub const CLASSIC: Decision = Decision { threshold: 0.5, switch_cost: 0.0, protected_cost: f32::INFINITY, max_deleted: 0.5, rule_threshold: 0.5 };
+    pub const CLASSIC: Decision =
+        Decision { threshold: 0.5, switch_cost: 0.0, protected_cost: f32::INFINITY, max_deleted: 0.5, rule_threshold: 0.5, temperature: 1.0, rules: FixedRules::ALL };
+
+    /// The calibrated probability of deletion for a logit of the head.
+    pub fn probability(&self, logit: f32) -> f32 {
+        1.0 / (1.0 + (-logit / self.temperature).exp())
+    }
 }
 
 /// What is deleted, from the head's per-word probabilities: the best labelling by Viterbi,
@@ -272,8 +313,8 @@ const MAX_COPY_WORDS: usize = 3;
 
 /// Where a deleted run is followed by the same words that come just before it ("what do
 /// [petrologists no] what do ..."), the words before it are the start of the abandoned phrase:
-/// they go too. Their copy stays right after, so no word is lost; repeated until nothing
-/// changes.
+/// they go too, also where some of them are already deleted. Their copy stays right after, so
+/// no word is lost; repeated until nothing changes.
 pub fn delete_copies_before_runs(words: &[&str], deleted: &mut [bool]) {
     let key: Vec<String> = words.iter().map(|w| core_of(w)).collect();
     let n = deleted.len().min(key.len());
@@ -295,8 +336,10 @@ pub fn delete_copies_before_runs(words: &[&str], deleted: &mut [bool]) {
                 if k > start || end + k > n {
                     continue;
                 }
+                // Words of the copy that are already deleted still count ("[What] do
+                // [petrologists no] what do": "do" goes too).
                 let before = start - k..start;
-                if before.clone().all(|j| !deleted[j] && !key[j].is_empty()) && key[before.clone()] == key[end..end + k] {
+                if before.clone().all(|j| !key[j].is_empty()) && before.clone().any(|j| !deleted[j]) && key[before.clone()] == key[end..end + k] {
                     before.for_each(|j| deleted[j] = true);
                     changed = true;
                     break;
@@ -395,17 +438,20 @@ impl TaggerHead {
         let (mean, std, w1, b1, w2, b2) = (take("mean")?, take("std")?, take("w1")?, take("b1")?, take("w2")?, take("b2")?);
         let (block, decision) = match meta[..] {
             [block, threshold, switch_cost] => (block, Decision { threshold, switch_cost, ..Decision::CLASSIC }),
-            [block, threshold, switch_cost, protected_cost, max_deleted] => (block, Decision { threshold, switch_cost, protected_cost, max_deleted, rule_threshold: threshold }),
-            [block, threshold, switch_cost, protected_cost, max_deleted, rule_threshold] => (block, Decision { threshold, switch_cost, protected_cost, max_deleted, rule_threshold }),
-            _ => return Err(bad("`meta` must hold [block, threshold, switch cost] and optionally [protected cost, most deleted[, rule threshold]]".into())),
+            [block, threshold, switch_cost, protected_cost, max_deleted] => (block, Decision { threshold, switch_cost, protected_cost, max_deleted, rule_threshold: threshold, ..Decision::CLASSIC }),
+            [block, threshold, switch_cost, protected_cost, max_deleted, rule_threshold] => (block, Decision { threshold, switch_cost, protected_cost, max_deleted, rule_threshold, ..Decision::CLASSIC }),
+            [block, threshold, switch_cost, protected_cost, max_deleted, rule_threshold, temperature, rules] if rules.fract() == 0.0 && (0.0..=15.0).contains(&rules) => {
+                (block, Decision { threshold, switch_cost, protected_cost, max_deleted, rule_threshold, temperature, rules: FixedRules(rules as u8) })
+            }
+            _ => return Err(bad("`meta` must hold [block, threshold, switch cost] and optionally [protected cost, most deleted[, rule threshold[, temperature, fixed rules (0-15)]]]".into())),
         };
-        let Decision { threshold, switch_cost, protected_cost, max_deleted, rule_threshold } = decision;
+        let Decision { threshold, switch_cost, protected_cost, max_deleted, rule_threshold, temperature, .. } = decision;
         let features = mean.dims1()?;
         let (rows, hidden) = w1.dims2()?;
         if std.dims1()? != features || rows != features + RULE_FEATURES || b1.dims1()? != hidden || w2.dims2()? != (hidden, 1) || b2.dims1()? != 1 {
             return Err(bad(format!("inconsistent shapes: mean {features}, w1 {rows}x{hidden}, w2 {:?}", w2.dims())));
         }
-        if !(block >= 1.0 && block.fract() == 0.0 && threshold > 0.0 && threshold < 1.0 && rule_threshold > 0.0 && rule_threshold < 1.0 && switch_cost >= 0.0 && protected_cost >= 0.0 && max_deleted > 0.0 && max_deleted <= 1.0) {
+        if !(block >= 1.0 && block.fract() == 0.0 && threshold > 0.0 && threshold < 1.0 && rule_threshold > 0.0 && rule_threshold < 1.0 && switch_cost >= 0.0 && protected_cost >= 0.0 && max_deleted > 0.0 && max_deleted <= 1.0 && temperature > 0.0 && temperature.is_finite()) {
             return Err(bad(format!("bad block {block} or decision settings {decision:?}")));
         }
         if let Some(a) = &adapter {
@@ -419,7 +465,7 @@ impl TaggerHead {
     /// Writes the head as safetensors (temporary file, then rename).
     pub fn save(&self, path: &Path) -> Result<(), LlmError> {
         let d = self.decision;
-        let meta = Tensor::new(&[self.block as f32, d.threshold, d.switch_cost, d.protected_cost, d.max_deleted, d.rule_threshold], &Device::Cpu)?;
+        let meta = Tensor::new(&[self.block as f32, d.threshold, d.switch_cost, d.protected_cost, d.max_deleted, d.rule_threshold, d.temperature, f32::from(d.rules.0)], &Device::Cpu)?;
         let mut tensors: HashMap<String, Tensor> = [
             ("meta", meta),
             ("mean", self.mean.clone()),
@@ -446,7 +492,7 @@ impl TaggerHead {
         use std::hash::{Hash, Hasher};
         let mut h = std::collections::hash_map::DefaultHasher::new();
         let d = self.decision;
-        (self.block, d.threshold.to_bits(), d.switch_cost.to_bits(), d.protected_cost.to_bits(), d.max_deleted.to_bits(), d.rule_threshold.to_bits()).hash(&mut h);
+        (self.block, d.threshold.to_bits(), d.switch_cost.to_bits(), d.protected_cost.to_bits(), d.max_deleted.to_bits(), d.rule_threshold.to_bits(), d.temperature.to_bits(), d.rules).hash(&mut h);
         let mut values = |t: &Tensor| {
             if let Ok(v) = t.flatten_all().and_then(|t| t.to_vec1::<f32>()) {
                 v.iter().for_each(|x| x.to_bits().hash(&mut h));
@@ -466,10 +512,14 @@ impl TaggerHead {
         Ok(Tensor::cat(&[x, rules.to_dtype(DType::F32)?], 1)?)
     }
 
-    /// The probability that each word should be deleted.
+    /// The head's logit for each word (before the temperature).
+    pub fn delete_logits(&self, states: &Tensor, rules: &Tensor) -> Result<Vec<f32>, LlmError> {
+        Ok(head_logits(&self.inputs(states, rules)?, &self.w1, &self.b1, &self.w2, &self.b2)?.to_vec1::<f32>()?)
+    }
+
+    /// The calibrated probability that each word should be deleted.
     pub fn delete_probabilities(&self, states: &Tensor, rules: &Tensor) -> Result<Vec<f32>, LlmError> {
-        let logits = head_logits(&self.inputs(states, rules)?, &self.w1, &self.b1, &self.w2, &self.b2)?;
-        Ok(candle_nn::ops::sigmoid(&logits)?.to_vec1::<f32>()?)
+        Ok(self.delete_logits(states, rules)?.into_iter().map(|l| self.decision.probability(l)).collect())
     }
 }
 
@@ -545,10 +595,10 @@ impl TaggerPolisher {
         self
     }
 
-    /// Which words to keep, or an error from the model.
-    fn keep(&self, words: &[&str], draft: &Polished) -> Result<Vec<bool>, LlmError> {
-        let bits = rule_bits(&self.rules, words, draft);
-        let mut keep: Vec<bool> = bits.iter().map(|[by_rules, ..]| !by_rules).collect();
+    /// The head's logit for each word, `None` for the sentences not reached within the time
+    /// budget (they keep the rule output), or an error from the model.
+    fn logits(&self, words: &[&str], bits: &[[bool; RULE_FEATURES]]) -> Result<Vec<Option<f32>>, LlmError> {
+        let mut logits = vec![None; words.len()];
         let started = Instant::now();
         let budget = self.budget + self.budget_per_word * words.len() as u32;
         for range in chunks(words) {
@@ -557,23 +607,54 @@ impl TaggerPolisher {
                 break;
             }
             let states = self.features.word_states(&words[range.clone()])?.remove(0);
-            let probs = self.head.delete_probabilities(&states, &rule_tensor(&bits[range.clone()])?)?;
-            let mut deleted = decide(&probs, &bits[range.clone()], self.head.decision);
-            delete_copies_before_runs(&words[range.clone()], &mut deleted);
-            keep_the_final_repair(&words[range.clone()], &mut deleted, &bits[range.clone()]);
-            for (i, d) in range.zip(deleted) {
-                keep[i] = !d;
+            let chunk = self.head.delete_logits(&states, &rule_tensor(&bits[range.clone()])?)?;
+            for (i, l) in range.zip(chunk) {
+                logits[i] = Some(l);
             }
         }
-        // A repetition the rule pass removed (the same word or two said twice in a row) stays
-        // removed: the rules find those exactly, and the head is unsure of some ("the the").
-        for edit in draft.edits.iter().filter(|e| e.kind == EditKind::Repetition) {
-            let end = edit.end.min(keep.len());
-            keep[edit.start.min(end)..end].iter_mut().for_each(|k| *k = false);
-        }
-        delete_replaced_numbers(words, &mut keep, |w| self.rules.is_number(w));
-        Ok(keep)
+        Ok(logits)
     }
+}
+
+/// Which words to keep, from the head's logits (`None`: the word's sentence keeps the rule
+/// pass's decisions), the rule pass's view of each word and the spans of the repetitions it
+/// removed: per sentence, [`decide`] and the sentence rules ([`delete_copies_before_runs`],
+/// [`keep_the_final_repair`]); then over the whole text, the repetitions and
+/// [`delete_replaced_numbers`], each where `d.rules` has it. The run-time path and the tuning
+/// of the settings both decide through here.
+pub fn keep_words(words: &[&str], bits: &[[bool; RULE_FEATURES]], logits: &[Option<f32>], repetitions: &[std::ops::Range<usize>], d: Decision, is_number: impl Fn(&str) -> bool) -> Vec<bool> {
+    let n = words.len().min(bits.len()).min(logits.len());
+    let mut keep: Vec<bool> = bits[..n].iter().map(|[by_rules, ..]| !by_rules).collect();
+    for range in chunks(&words[..n]) {
+        let Some(probs) = logits[range.clone()].iter().map(|l| l.map(|l| d.probability(l))).collect::<Option<Vec<f32>>>() else { continue };
+        let mut deleted = decide(&probs, &bits[range.clone()], d);
+        if d.rules.has(FixedRules::COPIES) {
+            delete_copies_before_runs(&words[range.clone()], &mut deleted);
+        }
+        if d.rules.has(FixedRules::FINAL_REPAIR) {
+            keep_the_final_repair(&words[range.clone()], &mut deleted, &bits[range.clone()]);
+        }
+        for (i, del) in range.zip(deleted) {
+            keep[i] = !del;
+        }
+    }
+    // A repetition the rule pass removed (the same word or two said twice in a row) stays
+    // removed: the rules find those exactly, and the head is unsure of some ("the the").
+    if d.rules.has(FixedRules::REPETITIONS) {
+        for r in repetitions {
+            let end = r.end.min(n);
+            keep[r.start.min(end)..end].iter_mut().for_each(|k| *k = false);
+        }
+    }
+    if d.rules.has(FixedRules::REPLACED_NUMBERS) {
+        delete_replaced_numbers(&words[..n], &mut keep, is_number);
+    }
+    keep
+}
+
+/// The spans of the repetitions the rule pass removed.
+pub fn repetitions(draft: &Polished) -> Vec<std::ops::Range<usize>> {
+    draft.edits.iter().filter(|e| e.kind == EditKind::Repetition).map(|e| e.start..e.end).collect()
 }
 
 /// A kept number whose next kept word is another number, with words deleted between them, is
@@ -596,14 +677,18 @@ impl Polisher for TaggerPolisher {
         if words.is_empty() {
             return Ok(draft);
         }
-        let keep = match self.keep(&words, &draft) {
-            Ok(keep) => keep,
+        let bits = rule_bits(&self.rules, &words, &draft);
+        let logits = match self.logits(&words, &bits) {
+            Ok(logits) => logits,
             Err(e) => {
                 tracing::warn!("polishing model fell back to the rules: {e}");
                 return Ok(draft);
             }
         };
-        Ok(Polished { text: render_kept(raw, &keep), edits: removed_runs(&words, &keep, &draft.edits) })
+        let d = self.head.decision;
+        let keep = keep_words(&words, &bits, &logits, &repetitions(&draft), d, |w| self.rules.is_number(w));
+        let confidence = logits.iter().map(|l| l.map(|l| d.probability(l))).collect();
+        Ok(Polished { text: render_kept(raw, &keep), edits: removed_runs(&words, &keep, &draft.edits), confidence })
     }
 }
 
@@ -614,7 +699,7 @@ mod tests {
     const PLAIN: [bool; RULE_FEATURES] = [false, false, false];
 
     fn at(threshold: f32, switch_cost: f32) -> Decision {
-        Decision { threshold, switch_cost, protected_cost: f32::INFINITY, max_deleted: 1.0, rule_threshold: threshold }
+        Decision { threshold, switch_cost, protected_cost: f32::INFINITY, max_deleted: 1.0, rule_threshold: threshold, ..Decision::CLASSIC }
     }
 
     #[test]
@@ -669,6 +754,10 @@ mod tests {
         let words: Vec<&str> = "What do petrologists no what do unstable isotope studies indicate?".split(' ').collect();
         let mut deleted = vec![false; words.len()];
         (deleted[2], deleted[3]) = (true, true);
+        delete_copies_before_runs(&words, &mut deleted);
+        assert_eq!(deleted, [true, true, true, true, false, false, false, false, false, false]);
+        // Part of the copy already deleted: the rest goes with it.
+        let mut deleted = vec![true, false, true, true, false, false, false, false, false, false];
         delete_copies_before_runs(&words, &mut deleted);
         assert_eq!(deleted, [true, true, true, true, false, false, false, false, false, false]);
         // No copy after the run: nothing more goes.

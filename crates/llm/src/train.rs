@@ -332,7 +332,7 @@ pub(crate) fn tune_decisions(probs: &[f32], deleted: &[f32], bits: &[[bool; RULE
         for c_step in 0..9 {
             for protected_cost in PROTECTED_COSTS {
                 for (max_deleted, rule_threshold) in MAX_DELETED.into_iter().flat_map(|m| RULE_THRESHOLDS.map(|r| (m, r))) {
-                    let d = Decision { threshold: t_step as f32 * 0.05, switch_cost: c_step as f32 * 0.5, protected_cost, max_deleted, rule_threshold };
+                    let d = Decision { threshold: t_step as f32 * 0.05, switch_cost: c_step as f32 * 0.5, protected_cost, max_deleted, rule_threshold, ..Decision::CLASSIC };
                     let (mut tp, mut fp, mut fneg, mut lost, mut kept) = (0usize, 0usize, 0usize, 0usize, 0usize);
                     for (g, &needs) in groups.iter().zip(&needs) {
                         for (i, del) in g.clone().zip(decide(&probs[g.clone()], &bits[g.clone()], d)) {

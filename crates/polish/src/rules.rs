@@ -142,7 +142,7 @@ impl Polisher for RulePolisher {
             }
         }
         edits.sort_by_key(|e| e.start);
-        Ok(Polished { text: render(&toks, &keep, true), edits })
+        Ok(Polished { text: render(&toks, &keep, true), edits, confidence: Vec::new() })
     }
 }
 

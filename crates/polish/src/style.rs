@@ -54,7 +54,7 @@ pub struct VerbatimPolisher;
 
 impl Polisher for VerbatimPolisher {
     fn polish(&mut self, raw: &str) -> Result<Polished, PolishError> {
-        Ok(Polished { text: render_kept(raw, &[]), edits: Vec::new() })
+        Ok(Polished { text: render_kept(raw, &[]), ..Polished::default() })
     }
 }
 
