@@ -606,14 +606,20 @@ impl TaggerPolisher {
                 tracing::warn!(?budget, "polishing past its time budget: the rest keeps the rule output");
                 break;
             }
-            let states = self.features.word_states(&words[range.clone()])?.remove(0);
-            let chunk = self.head.delete_logits(&states, &rule_tensor(&bits[range.clone()])?)?;
+            let chunk = sentence_logits(&self.features, &self.head, &words[range.clone()], &bits[range.clone()])?;
             for (i, l) in range.zip(chunk) {
                 logits[i] = Some(l);
             }
         }
         Ok(logits)
     }
+}
+
+/// The head's logit for each word of one sentence (a range from [`chunks`]), read by
+/// `features` (which must be the head's block, with its adapter).
+pub fn sentence_logits(features: &FeatureExtractor, head: &TaggerHead, words: &[&str], bits: &[[bool; RULE_FEATURES]]) -> Result<Vec<f32>, LlmError> {
+    let states = features.word_states(words)?.remove(0);
+    head.delete_logits(&states, &rule_tensor(bits)?)
 }
 
 /// Which words to keep, from the head's logits (`None`: the word's sentence keeps the rule

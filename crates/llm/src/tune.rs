@@ -24,7 +24,7 @@ use scrivo_eval::polish::{content_words_lost, inserted_words};
 use scrivo_eval::WordErrors;
 use scrivo_polish::{render_kept, Polisher, RulePolisher};
 
-use crate::tagger::{chunks, keep_words, repetitions, rule_bits, rule_tensor, Decision, FeatureExtractor, FixedRules, TaggerHead, RULE_FEATURES};
+use crate::tagger::{chunks, keep_words, repetitions, rule_bits, sentence_logits, Decision, FeatureExtractor, FixedRules, TaggerHead, RULE_FEATURES};
 use crate::train::keep_labels;
 use crate::LlmError;
 
@@ -33,8 +33,7 @@ use crate::LlmError;
 pub fn word_logits(features: &FeatureExtractor, head: &TaggerHead, words: &[&str], bits: &[[bool; RULE_FEATURES]]) -> Result<Vec<f32>, LlmError> {
     let mut logits = Vec::with_capacity(words.len());
     for range in chunks(words) {
-        let states = features.word_states(&words[range.clone()])?.remove(0);
-        logits.extend(head.delete_logits(&states, &rule_tensor(&bits[range])?)?);
+        logits.extend(sentence_logits(features, head, &words[range.clone()], &bits[range])?);
     }
     Ok(logits)
 }
