@@ -71,7 +71,8 @@ pub fn run(args: TuneArgs, store: &ModelStore) -> Result<i32> {
     let fitted = tune::fit_temperature(&all);
     let (mut before, mut after) = (0.0, 0.0);
     for f in 0..folds {
-        let (left, rest): (Vec<&Judged>, Vec<&Judged>) = pairs.iter().enumerate().partition(|(i, _)| i % folds == f).into_owned_refs();
+        let in_fold = |want: bool| pairs.iter().enumerate().filter(|(i, _)| (i % folds == f) == want).map(|(_, j)| j).collect::<Vec<&Judged>>();
+        let (left, rest) = (in_fold(true), in_fold(false));
         before += tune::calibration_error(&left, 1.0) / folds as f64;
         after += tune::calibration_error(&left, tune::fit_temperature(&rest)) / folds as f64;
     }
@@ -120,35 +121,17 @@ pub fn run(args: TuneArgs, store: &ModelStore) -> Result<i32> {
     println!("\nchosen: budget {budget}, temperature {temperature:.3}, fixed rules {:#06b}", mask.0);
     println!("{DECISION_HEADER}");
     println!("{}", decision_cells(decision));
-    println!("\nper source            pairs  out-of-fold wer  content lost  inserted | all folds wer  content lost");
-    let chosen = per_source(&pairs, &scores[k], sources);
+    println!("\nper source                pairs  out-of-fold wer  content lost  inserted | all folds wer  content lost");
+    let chosen = tune::by_source(&pairs, &scores[k], &members, sources);
     for (i, name) in names.iter().enumerate() {
         let (o, c) = (oof[i], chosen[i]);
-        println!("{name:<22}{:<7}{:<17.4}{:<14.4}{:<9}| {:<14.4}{:.4}", o.pairs, o.wer(), o.content_lost(), o.inserted, c.wer(), c.content_lost());
+        println!("{name:<26}{:<7}{:<17.4}{:<14.4}{:<9}| {:<14.4}{:.4}", o.pairs, o.wer(), o.content_lost(), o.inserted, c.wer(), c.content_lost());
     }
     let (o, c) = (tune::pooled(&oof), tune::pooled(&chosen));
-    println!("{:<22}{:<7}{:<17.4}{:<14.4}{:<9}| {:<14.4}{:.4}", "all", o.pairs, o.wer(), o.content_lost(), o.inserted, c.wer(), c.content_lost());
+    println!("{:<26}{:<7}{:<17.4}{:<14.4}{:<9}| {:<14.4}{:.4}", "all", o.pairs, o.wer(), o.content_lost(), o.inserted, c.wer(), c.content_lost());
     TaggerHead { decision, ..head }.save(&args.out)?;
     println!("wrote {} in {:.0} s", args.out.display(), started.elapsed().as_secs_f64());
     Ok(0)
-}
-
-fn per_source(pairs: &[Judged], figures: &[Tally], sources: usize) -> Vec<Tally> {
-    let mut out = vec![Tally::default(); sources];
-    for (j, &t) in pairs.iter().zip(figures) {
-        out[j.source] += t;
-    }
-    out
-}
-
-trait OwnedRefs<'a> {
-    fn into_owned_refs(self) -> (Vec<&'a Judged>, Vec<&'a Judged>);
-}
-
-impl<'a> OwnedRefs<'a> for (Vec<(usize, &'a Judged)>, Vec<(usize, &'a Judged)>) {
-    fn into_owned_refs(self) -> (Vec<&'a Judged>, Vec<&'a Judged>) {
-        (self.0.into_iter().map(|(_, j)| j).collect(), self.1.into_iter().map(|(_, j)| j).collect())
-    }
 }
 
 /// The head's logits for every held-out pair, through the run-time path.

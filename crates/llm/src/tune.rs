@@ -226,7 +226,7 @@ pub fn score(pairs: &[Judged], settings: &[Decision]) -> Vec<Vec<Tally>> {
 pub const MIN_SOURCE_CONTENT: usize = 300;
 
 /// Per source, the tally of the pairs in `members` under one setting's per-pair figures.
-fn by_source(pairs: &[Judged], figures: &[Tally], members: &[usize], sources: usize) -> Vec<Tally> {
+pub fn by_source(pairs: &[Judged], figures: &[Tally], members: &[usize], sources: usize) -> Vec<Tally> {
     let mut out = vec![Tally::default(); sources];
     for &i in members {
         out[pairs[i].source] += figures[i];
