@@ -98,6 +98,10 @@ pub fn run(args: TuneArgs, store: &ModelStore) -> Result<i32> {
     let (mut mask, (mut scores, mut best)) = (FixedRules::ALL, cv(FixedRules::ALL));
     println!("all fixed rules, out of fold: {}", best.as_ref().map_or("no budget meets the target".into(), |(b, t)| format!("budget {b}: {}", describe(t))));
     for (rule, name) in FixedRules::EACH {
+        if FixedRules::ALWAYS.has(rule) {
+            println!("{name:<33} kept always: it keeps meaning, not word errors");
+            continue;
+        }
         let without = mask.without(rule);
         let (s, b) = cv(without);
         println!("without {name:<25} out of fold: {}", b.as_ref().map_or("no budget meets the target".into(), |(b, t)| format!("budget {b}: {}", describe(t))));

@@ -190,6 +190,10 @@ impl FixedRules {
     /// A replaced number goes ([`delete_replaced_numbers`]).
     pub const REPLACED_NUMBERS: FixedRules = FixedRules(8);
     pub const ALL: FixedRules = FixedRules(15);
+    /// The rules that keep meaning rather than trade word errors, which tuning may not drop:
+    /// without the replaced-number rule, "in 2011 [erm] 2009" becomes "in 2011 2009", two
+    /// numbers side by side that read as one the speaker never said.
+    pub const ALWAYS: FixedRules = Self::REPLACED_NUMBERS;
     pub const NONE: FixedRules = FixedRules(0);
     /// Each rule with its name, in bit order.
     pub const EACH: [(FixedRules, &'static str); 4] =
