@@ -178,7 +178,8 @@ pub fn calibration_error(pairs: &[&Judged], temperature: f32) -> f64 {
         }
     }
     let n: usize = bins.iter().map(|b| b.2).sum();
-    bins.iter().map(|&(p, y, k)| (p - y).abs() / n.max(1) as f64 * if k > 0 { 1.0 } else { 0.0 }).sum()
+    // An empty bin adds nothing: its sums are both zero.
+    bins.iter().map(|&(p, y, _)| (p - y).abs()).sum::<f64>() / n.max(1) as f64
 }
 
 /// The decision settings tried: thresholds, switch costs, protected-word costs, the largest
