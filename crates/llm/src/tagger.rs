@@ -189,15 +189,25 @@ impl FixedRules {
     pub const FINAL_REPAIR: FixedRules = FixedRules(4);
     /// A replaced number goes ([`delete_replaced_numbers`]).
     pub const REPLACED_NUMBERS: FixedRules = FixedRules(8);
-    pub const ALL: FixedRules = FixedRules(15);
+    /// A deleted run nothing marks as a disfluency stays ([`keep_unmarked_runs`]).
+    pub const UNMARKED_RUNS: FixedRules = FixedRules(16);
+    pub const ALL: FixedRules = FixedRules(31);
+    /// The rules that existed before [`Self::UNMARKED_RUNS`]: what heads that do not name
+    /// their rules decide with.
+    pub const FIRST_FOUR: FixedRules = FixedRules(15);
     /// The rules that keep meaning rather than trade word errors, which tuning may not drop:
     /// without the replaced-number rule, "in 2011 [erm] 2009" becomes "in 2011 2009", two
     /// numbers side by side that read as one the speaker never said.
     pub const ALWAYS: FixedRules = Self::REPLACED_NUMBERS;
     pub const NONE: FixedRules = FixedRules(0);
     /// Each rule with its name, in bit order.
-    pub const EACH: [(FixedRules, &'static str); 4] =
-        [(Self::REPETITIONS, "repetitions stay removed"), (Self::COPIES, "copies before runs"), (Self::FINAL_REPAIR, "final repair kept"), (Self::REPLACED_NUMBERS, "replaced numbers")];
+    pub const EACH: [(FixedRules, &'static str); 5] = [
+        (Self::REPETITIONS, "repetitions stay removed"),
+        (Self::COPIES, "copies before runs"),
+        (Self::FINAL_REPAIR, "final repair kept"),
+        (Self::REPLACED_NUMBERS, "replaced numbers"),
+        (Self::UNMARKED_RUNS, "unmarked runs kept"),
+    ];
 
     pub fn has(self, rule: FixedRules) -> bool {
         self.0 & rule.0 == rule.0
@@ -211,7 +221,7 @@ impl FixedRules {
 impl Decision {
     /// What heads trained before the last three settings existed decide with.
     pub const CLASSIC: Decision =
-        Decision { threshold: 0.5, switch_cost: 0.0, protected_cost: f32::INFINITY, max_deleted: 0.5, rule_threshold: 0.5, temperature: 1.0, rules: FixedRules::ALL };
+        Decision { threshold: 0.5, switch_cost: 0.0, protected_cost: f32::INFINITY, max_deleted: 0.5, rule_threshold: 0.5, temperature: 1.0, rules: FixedRules::FIRST_FOUR };
 
     /// The calibrated probability of deletion for a logit of the head.
     pub fn probability(&self, logit: f32) -> f32 {
@@ -309,6 +319,51 @@ pub fn keep_the_final_repair(words: &[&str], deleted: &mut [bool], bits: &[[bool
     }
     for i in repair {
         deleted[i] = false;
+    }
+}
+
+/// Words that mark a deleted run as a repair besides [`REPAIR_MARKERS`] ("scratch that",
+/// "or rather", "nope", "oops", "my bad", "I intended", "first tell me").
+const MORE_MARKERS: &[&str] = &["scratch", "or", "nope", "oops", "oopsie", "whoops", "ugh", "oh", "bad", "intended", "tell", "correction"];
+
+/// How many words past its own length after a deleted run one of its words may be said again
+/// for the run to count as a restart.
+const RESTART_REACH: usize = 2;
+
+/// A deleted run that nothing marks as a disfluency stays. A run is marked by an interjection,
+/// a repair marker, a cut-off word ("wa- was") or a word the rule pass removed, in it or next
+/// to it; by starting the sentence (a false start: "What year, when did ..."); by being
+/// followed by a question word (a new question: "Who discovered what was ..."); or by a
+/// restart, one of its words said again soon after it ("allowed to transfer allowed to
+/// transfer"). Speakers mark what they take back; a deletion without a mark is the head
+/// guessing, and a wrong guess changes what was said ("what your country can [do for] you ask
+/// what you can do for your country").
+pub fn keep_unmarked_runs(words: &[&str], deleted: &mut [bool], bits: &[[bool; RULE_FEATURES]]) {
+    let key: Vec<String> = words.iter().map(|w| core_of(w)).collect();
+    let n = deleted.len().min(key.len()).min(bits.len());
+    let marks = |i: usize| {
+        let [by_rules, filler, _] = bits[i];
+        let cut_off = words[i].trim_end_matches([',', '.', '?', '!', ';', ':']).ends_with('-');
+        by_rules || filler || cut_off || REPAIR_MARKERS.contains(&key[i].as_str()) || MORE_MARKERS.contains(&key[i].as_str())
+    };
+    let mut i = 0;
+    while i < n {
+        if !deleted[i] {
+            i += 1;
+            continue;
+        }
+        let start = i;
+        while i < n && deleted[i] {
+            i += 1;
+        }
+        let end = i;
+        let marked = (start.saturating_sub(1)..(end + 1).min(n)).any(marks);
+        let new_question = key.get(end).is_some_and(|k| QUESTION_WORDS.contains(&k.as_str()));
+        let after = &key[end..(2 * end - start + RESTART_REACH).min(n)];
+        let restarted = key[start..end].iter().any(|k| !k.is_empty() && after.contains(k));
+        if !(marked || start == 0 || new_question || restarted) {
+            deleted[start..end].fill(false);
+        }
     }
 }
 
@@ -444,10 +499,10 @@ impl TaggerHead {
             [block, threshold, switch_cost] => (block, Decision { threshold, switch_cost, ..Decision::CLASSIC }),
             [block, threshold, switch_cost, protected_cost, max_deleted] => (block, Decision { threshold, switch_cost, protected_cost, max_deleted, rule_threshold: threshold, ..Decision::CLASSIC }),
             [block, threshold, switch_cost, protected_cost, max_deleted, rule_threshold] => (block, Decision { threshold, switch_cost, protected_cost, max_deleted, rule_threshold, ..Decision::CLASSIC }),
-            [block, threshold, switch_cost, protected_cost, max_deleted, rule_threshold, temperature, rules] if rules.fract() == 0.0 && (0.0..=15.0).contains(&rules) => {
+            [block, threshold, switch_cost, protected_cost, max_deleted, rule_threshold, temperature, rules] if rules.fract() == 0.0 && (0.0..=f32::from(FixedRules::ALL.0)).contains(&rules) => {
                 (block, Decision { threshold, switch_cost, protected_cost, max_deleted, rule_threshold, temperature, rules: FixedRules(rules as u8) })
             }
-            _ => return Err(bad("`meta` must hold [block, threshold, switch cost] and optionally [protected cost, most deleted[, rule threshold[, temperature, fixed rules (0-15)]]]".into())),
+            _ => return Err(bad("`meta` must hold [block, threshold, switch cost] and optionally [protected cost, most deleted[, rule threshold[, temperature, fixed rules (0-31)]]]".into())),
         };
         let Decision { threshold, switch_cost, protected_cost, max_deleted, rule_threshold, temperature, .. } = decision;
         let features = mean.dims1()?;
@@ -641,6 +696,9 @@ pub fn keep_words(words: &[&str], bits: &[[bool; RULE_FEATURES]], logits: &[Opti
         if d.rules.has(FixedRules::COPIES) {
             delete_copies_before_runs(&words[range.clone()], &mut deleted);
         }
+        if d.rules.has(FixedRules::UNMARKED_RUNS) {
+            keep_unmarked_runs(&words[range.clone()], &mut deleted, &bits[range.clone()]);
+        }
         if d.rules.has(FixedRules::FINAL_REPAIR) {
             keep_the_final_repair(&words[range.clone()], &mut deleted, &bits[range.clone()]);
         }
@@ -788,6 +846,42 @@ mod tests {
         let mut keep = vec![true; 3];
         delete_replaced_numbers(&words, &mut keep, is_number);
         assert_eq!(keep, [true; 3], "nothing was deleted between them");
+    }
+
+    #[test]
+    fn a_deleted_run_nothing_marks_stays() {
+        let sentence = "ask not what your country can do for you ask what you can do for your country";
+        let words: Vec<&str> = sentence.split(' ').collect();
+        let mut deleted = vec![false; words.len()];
+        (deleted[6], deleted[7]) = (true, true);
+        keep_unmarked_runs(&words, &mut deleted, &vec![PLAIN; words.len()]);
+        assert!(deleted.iter().all(|d| !d), "{deleted:?}");
+        // A marker in the run or next to it marks it.
+        let words: Vec<&str> = "move it to Tuesday no Wednesday".split(' ').collect();
+        let mut deleted = vec![false, false, false, true, true, false];
+        keep_unmarked_runs(&words, &mut deleted, &[PLAIN; 6]);
+        assert_eq!(deleted, [false, false, false, true, true, false]);
+        // So does an interjection or a word the rule pass removed beside it.
+        let words: Vec<&str> = "move it to Tuesday uh Wednesday".split(' ').collect();
+        let mut deleted = vec![false, false, false, true, false, false];
+        let mut bits = [PLAIN; 6];
+        bits[4] = [true, true, false];
+        keep_unmarked_runs(&words, &mut deleted, &bits);
+        assert_eq!(deleted, [false, false, false, true, false, false]);
+        // A restart: a word of the run said again right after it.
+        let words: Vec<&str> = "so is the capital of is the largest city".split(' ').collect();
+        let mut deleted = vec![false, true, true, true, true, false, false, false, false];
+        keep_unmarked_runs(&words, &mut deleted, &[PLAIN; 9]);
+        assert_eq!(deleted, [false, true, true, true, true, false, false, false, false]);
+        // A cut-off word, a false start and a new question mark their runs.
+        for (sentence, run) in [("the layers o- of sand", 2..3), ("What year When did it happen", 0..2), ("so who discovered what was found", 1..3)] {
+            let words: Vec<&str> = sentence.split(' ').collect();
+            let mut deleted = vec![false; words.len()];
+            deleted[run.clone()].fill(true);
+            let before = deleted.clone();
+            keep_unmarked_runs(&words, &mut deleted, &vec![PLAIN; words.len()]);
+            assert_eq!(deleted, before, "{sentence}");
+        }
     }
 
     #[test]
