@@ -102,7 +102,9 @@ fn run(app: &AppHandle, state: &AppState, request: &BatchRequest, cancel: &Arc<A
         let model = speech.engine.lock().unwrap_or_else(|p| p.into_inner()).model().clone();
         let scrivo_session::pipeline::Biasing { prompt, boost, corrector: bias } = biasing(state.lists_dir.clone(), &[], &model, &state.models)?;
         let terms: Vec<String> = bias.as_ref().map(|c| c.terms().map(String::from).collect()).unwrap_or_default();
-        let polishers = request.polish.then(|| PolisherMaker::new(&EngineChoice { style: state.settings().style(), ..EngineChoice::default() }, &state.models, &terms, bias.is_some())).transpose()?;
+        // The polishing model is the model manager's copy, shared with the dictation pipeline.
+        let choice = EngineChoice { style: state.settings().style(), ..EngineChoice::default() };
+        let polishers = request.polish.then(|| PolisherMaker::shared(&choice, &state.models, &state.resident(), &terms, bias.is_some())).transpose()?;
         Ok((speech, model, name, prompt, boost, bias, polishers))
     };
     let (speech, model, name, prompt, boost, bias, polishers) = match setup() {

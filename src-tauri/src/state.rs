@@ -139,16 +139,11 @@ impl AppState {
         *lock(&self.pipeline) = Some(pipeline);
     }
 
-    /// The biasing lists' context check over the polishing model, shared through the model
-    /// manager with the pipeline; `None` when the model is not installed or loaded only in part.
+    /// The biasing lists' context check over the polishing model, the one copy the model
+    /// manager shares with the pipeline and batches; `None` when the model is not installed.
     pub fn context_scorer(&self) -> Option<Arc<scrivo_llm::ContextScorer>> {
-        let entry = self.models.manifest.default_for(scrivo_models::manifest::Role::Polish)?;
-        let path = self.models.installed(&entry.id).ok()?;
-        let estimate = entry.resident_bytes.unwrap_or(entry.size_bytes);
-        let loaded = self.resident().get(&scrivo_session::pipeline::language_key(&entry.id, None), estimate, || {
-            scrivo_llm::Model::load(&path).map(|(m, t)| LanguageModel { model: Arc::new(m), tokenizer: Arc::new(t) })
-        });
-        match loaded.and_then(|lm| scrivo_llm::ContextScorer::new(Arc::clone(&lm.model), Arc::clone(&lm.tokenizer))) {
+        let loaded = LanguageModel::installed(&self.models, &self.resident(), None);
+        match loaded.and_then(|lm| Ok(scrivo_llm::ContextScorer::new(Arc::clone(&lm.model), Arc::clone(&lm.tokenizer))?)) {
             Ok(scorer) => Some(Arc::new(scorer)),
             Err(e) => {
                 tracing::warn!("no context check for the biasing lists: {e}");

@@ -31,7 +31,7 @@ pub mod tune;
 use std::path::PathBuf;
 
 pub use context::ContextScorer;
-pub use model::{argmax_rows, Cache, Config, Model};
+pub use model::{argmax_rows, BaseRun, Cache, Config, Model};
 pub use polisher::LlmPolisher;
 pub use tagger::{TaggerHead, TaggerPolisher};
 pub use tokenizer::TextTokenizer;

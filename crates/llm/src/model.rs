@@ -65,6 +65,28 @@ pub struct Cache {
     len: usize,
 }
 
+/// Some tokens run from an empty cache through the base model's first blocks (no adapter),
+/// each block's output kept ([`Model::base_run`]): what prompt prefixes with different
+/// adapters share. Cloning is cheap.
+#[derive(Clone)]
+pub struct BaseRun {
+    ids: Vec<u32>,
+    cache: Cache,
+    outputs: Vec<Tensor>,
+}
+
+impl BaseRun {
+    /// The tokens run.
+    pub fn ids(&self) -> &[u32] {
+        &self.ids
+    }
+
+    /// How many blocks have run.
+    pub fn depth(&self) -> usize {
+        self.outputs.len()
+    }
+}
+
 impl Cache {
     /// Positions already in the cache.
     pub fn len(&self) -> usize {
@@ -242,7 +264,7 @@ impl Model {
         cache: &mut Cache,
         depth: usize,
         adapter: Option<&Adapter>,
-        mut each: impl FnMut(usize, &Tensor) -> Result<(), LlmError>,
+        each: impl FnMut(usize, &Tensor) -> Result<(), LlmError>,
     ) -> Result<Tensor, LlmError> {
         let t = ids.len();
         let past = cache.len;
@@ -255,13 +277,32 @@ impl Model {
         if cache.kv.len() != self.config.layers {
             cache.kv = vec![None; self.config.layers];
         }
-        let c = self.config;
         let input = Tensor::new(ids, &self.device)?;
-        let mut x = self.embedding.embedding(&input)?.unsqueeze(0)?;
+        let x = self.embedding.embedding(&input)?.unsqueeze(0)?;
+        let x = self.run_blocks(x, 0, depth, past, cache, adapter, each)?;
+        cache.len = past + t;
+        Ok(x)
+    }
+
+    /// Blocks `from + 1 ..= depth` (1-based) over `x`, the output of block `from` (or the
+    /// embedding) for positions `past..` of `cache`, which each block's keys and values join.
+    #[allow(clippy::too_many_arguments)]
+    fn run_blocks(
+        &self,
+        mut x: Tensor,
+        from: usize,
+        depth: usize,
+        past: usize,
+        cache: &mut Cache,
+        adapter: Option<&Adapter>,
+        mut each: impl FnMut(usize, &Tensor) -> Result<(), LlmError>,
+    ) -> Result<Tensor, LlmError> {
+        let c = self.config;
+        let t = x.dim(1)?;
         let cos = self.cos.narrow(0, past, t)?;
         let sin = self.sin.narrow(0, past, t)?;
         let mask = causal_mask(t, past, &self.device)?;
-        for (block, (layer, slot)) in self.layers.iter().zip(cache.kv.iter_mut()).take(depth).enumerate() {
+        for (block, (layer, slot)) in self.layers.iter().zip(cache.kv.iter_mut()).enumerate().take(depth).skip(from) {
             let lora = adapter.and_then(|a| Some((a.block(block + 1)?, a.scale)));
             let lin = |which: Linear, m: &QMatMul, h: &Tensor| -> candle_core::Result<Tensor> {
                 let y = m.forward_t(h)?;
@@ -292,8 +333,57 @@ impl Model {
             x = (mlp + &x)?;
             each(block + 1, &x)?;
         }
-        cache.len = past + t;
         Ok(x)
+    }
+
+    /// Runs `ids` from an empty cache through the base model (no adapter), block by block up
+    /// to `depth`, keeping each block's output: a prompt prefix that runs with an adapter later
+    /// repeats only the adapted blocks ([`Model::prefix_after`]).
+    pub fn base_run(&self, ids: &[u32], depth: usize) -> Result<BaseRun, LlmError> {
+        let mut run = BaseRun { ids: ids.to_vec(), cache: self.new_cache(), outputs: Vec::new() };
+        self.extend_base_run(&mut run, depth)?;
+        Ok(run)
+    }
+
+    /// Runs more blocks of `run`, up to `depth` (no change when it already has them).
+    fn extend_base_run(&self, run: &mut BaseRun, depth: usize) -> Result<(), LlmError> {
+        let done = run.outputs.len();
+        let depth = depth.min(self.layers.len());
+        if depth <= done {
+            return Ok(());
+        }
+        let mut outputs = Vec::with_capacity(depth - done);
+        if done == 0 {
+            self.run_layers(&run.ids, &mut run.cache, depth, None, |_, x| Ok(outputs.push(x.clone())))?;
+        } else {
+            let x = run.outputs[done - 1].clone();
+            self.run_blocks(x, done, depth, 0, &mut run.cache, None, |_, x| Ok(outputs.push(x.clone())))?;
+        }
+        run.outputs.extend(outputs);
+        Ok(())
+    }
+
+    /// The cache [`Model::hidden_states_adapted`] leaves after running `base`'s tokens from an
+    /// empty cache up to block `deepest` with `adapter`, computed from `base`: the blocks below
+    /// the adapter's first are the base model's (taken as they are, run first where `base`
+    /// does not reach them yet), and only the blocks from the adapter's first on run again.
+    pub fn prefix_after(&self, base: &mut BaseRun, deepest: usize, adapter: Option<&Adapter>) -> Result<Cache, LlmError> {
+        if deepest == 0 || deepest > self.layers.len() {
+            return Err(LlmError::Input(format!("a prefix up to block {deepest}; blocks 1..={} are loaded", self.layers.len())));
+        }
+        let same_up_to = adapter.map_or(deepest, |a| a.first.saturating_sub(1).min(deepest));
+        self.extend_base_run(base, same_up_to)?;
+        let mut cache = Cache { kv: vec![None; self.config.layers], len: 0 };
+        cache.kv[..same_up_to].clone_from_slice(&base.cache.kv[..same_up_to]);
+        if same_up_to < deepest {
+            let x = match same_up_to {
+                0 => self.embedding.embedding(&Tensor::new(base.ids.as_slice(), &self.device)?)?.unsqueeze(0)?,
+                n => base.outputs[n - 1].clone(),
+            };
+            self.run_blocks(x, same_up_to, deepest, 0, &mut cache, adapter, |_, _| Ok(()))?;
+        }
+        cache.len = base.ids.len();
+        Ok(cache)
     }
 }
 

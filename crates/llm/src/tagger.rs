@@ -24,7 +24,7 @@ use candle_core::{DType, Device, Tensor};
 use scrivo_polish::{core_of, removed_runs, removed_words, render_kept, EditKind, Polished, PolishError, Polisher, RulePolisher, QUESTION_WORDS};
 
 use crate::lora::Adapter;
-use crate::model::{Cache, Model};
+use crate::model::{BaseRun, Cache, Model};
 use crate::tokenizer::TextTokenizer;
 use crate::LlmError;
 
@@ -592,6 +592,10 @@ pub struct TaggerPolisher {
     /// The prompt prefix of every head used so far, by [`TaggerHead::id`]: swapping back to a
     /// style does not run the prefix again.
     prefixes: HashMap<u64, Cache>,
+    /// The base model's run of the prompt prefix (no adapter), as deep as a head has needed:
+    /// a new head's prefix runs only its adapted blocks. `None` when this polisher was given
+    /// its prefix; made at the first swap then.
+    base: Option<BaseRun>,
 }
 
 impl TaggerPolisher {
@@ -603,14 +607,22 @@ impl TaggerPolisher {
     /// model and head ([`TaggerPolisher::prefix`]): a tagger made per utterance then costs
     /// nothing before its text.
     pub fn with_prefix(model: Arc<Model>, tokenizer: Arc<TextTokenizer>, head: TaggerHead, rules: RulePolisher, prefix: Option<Cache>) -> Result<Self, LlmError> {
+        Self::check_fits(&model, &head)?;
+        // Without a prefix, the base model's part of it is kept for later swaps.
+        let (prefix, base) = match prefix {
+            Some(p) => (p, None),
+            None => {
+                let mut base = model.base_run(&tokenizer.encode(PREFIX)?, 0)?;
+                (model.prefix_after(&mut base, head.block, head.adapter.as_deref())?, Some(base))
+            }
+        };
         let features = Self::features_for(model, tokenizer, &head, prefix)?;
         let prefixes = HashMap::from([(head.id(), features.prefix().clone())]);
-        Ok(TaggerPolisher { features, head, rules, budget: DEFAULT_BUDGET, budget_per_word: BUDGET_PER_WORD, prefixes })
+        Ok(TaggerPolisher { features, head, rules, budget: DEFAULT_BUDGET, budget_per_word: BUDGET_PER_WORD, prefixes, base })
     }
 
-    /// The feature extractor for `head` on `model`, once the head and its adapter are known to
-    /// fit the model.
-    fn features_for(model: Arc<Model>, tokenizer: Arc<TextTokenizer>, head: &TaggerHead, prefix: Option<Cache>) -> Result<FeatureExtractor, LlmError> {
+    /// Whether `head` and its adapter fit `model`.
+    fn check_fits(model: &Model, head: &TaggerHead) -> Result<(), LlmError> {
         if head.block > model.loaded_blocks() || head.mean.dims1()? != 2 * model.config().hidden {
             return Err(LlmError::Input(format!("the tagger head reads block {} of width {}, which this model does not have", head.block, head.mean.dims1()? / 2)));
         }
@@ -621,17 +633,34 @@ impl TaggerPolisher {
                 return Err(LlmError::Input(format!("the tagger's adapter does not fit this model ({} wide)", c.hidden)));
             }
         }
-        FeatureExtractor::adapted(model, tokenizer, vec![head.block], head.adapter.clone(), prefix)
+        Ok(())
+    }
+
+    /// The feature extractor for `head` on `model` with its prompt prefix's cache.
+    fn features_for(model: Arc<Model>, tokenizer: Arc<TextTokenizer>, head: &TaggerHead, prefix: Cache) -> Result<FeatureExtractor, LlmError> {
+        FeatureExtractor::adapted(model, tokenizer, vec![head.block], head.adapter.clone(), Some(prefix))
     }
 
     /// Swaps in another head and its adapter (another style) on the same loaded model: the
-    /// base weights are untouched; only the prompt prefix is run again, unless this polisher
-    /// has used the head before or `prefix` is the one an earlier polisher computed for it
-    /// ([`TaggerPolisher::prefix`]).
+    /// base weights are untouched. Unless this polisher has used the head before or `prefix`
+    /// is the one an earlier polisher computed for it ([`TaggerPolisher::prefix`]), the prompt
+    /// prefix runs again, and only through the adapted blocks: the blocks below the adapter
+    /// are the base model's, kept from the first head's prefix.
     pub fn set_head(&mut self, head: TaggerHead, prefix: Option<Cache>) -> Result<(), LlmError> {
         let id = head.id();
-        let prefix = prefix.or_else(|| self.prefixes.get(&id).cloned());
-        self.features = Self::features_for(Arc::clone(&self.features.model), Arc::clone(&self.features.tokenizer), &head, prefix)?;
+        let (model, tokenizer) = (Arc::clone(&self.features.model), Arc::clone(&self.features.tokenizer));
+        Self::check_fits(&model, &head)?;
+        let prefix = match prefix.or_else(|| self.prefixes.get(&id).cloned()) {
+            Some(p) => p,
+            None => {
+                let base = match &mut self.base {
+                    Some(b) => b,
+                    empty => empty.insert(model.base_run(&tokenizer.encode(PREFIX)?, 0)?),
+                };
+                model.prefix_after(base, head.block, head.adapter.as_deref())?
+            }
+        };
+        self.features = Self::features_for(model, tokenizer, &head, prefix)?;
         self.prefixes.insert(id, self.features.prefix().clone());
         self.head = head;
         Ok(())

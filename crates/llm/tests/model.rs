@@ -3,7 +3,7 @@
 use std::path::{Path, PathBuf};
 
 use candle_core::{Device, Tensor};
-use scrivo_llm::{argmax_rows, Model};
+use scrivo_llm::{argmax_rows, Cache, Model};
 
 fn model_path() -> Option<PathBuf> {
     let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../models/smollm2-135m-instruct-q8_0.gguf");
@@ -104,4 +104,32 @@ fn greedy_answer_is_sensible() {
     }
     let answer = tok.decode(&out).expect("decode");
     assert!(answer.contains("Paris"), "{answer}");
+}
+
+#[test]
+fn a_prefix_from_the_base_run_equals_one_run_with_the_adapter() {
+    let Some(path) = model_path() else { return };
+    let (model, tok) = Model::load_blocks(&path, Some(18)).expect("load");
+    let head = scrivo_llm::TaggerHead::shipped().expect("shipped head");
+    let adapter = head.adapter.as_deref().expect("the clean style has adapters");
+    let prefix = tok.encode(scrivo_llm::tagger::PREFIX).expect("encode");
+    let text = tok.encode("so um we we ship it today").expect("encode");
+    let blocks = [head.block];
+    let after = |cache: &Cache, adapter| model.hidden_states_adapted(&text, &mut cache.clone(), &blocks, adapter).expect("after the prefix").remove(0);
+    let (mut adapted, mut plain) = (model.new_cache(), model.new_cache());
+    model.hidden_states_adapted(&prefix, &mut adapted, &blocks, Some(adapter)).expect("adapted prefix");
+    model.hidden_states(&prefix, &mut plain, &blocks).expect("plain prefix");
+
+    // The base run goes only as deep as the adapted prefix needs (below the adapter)...
+    let mut base = model.base_run(&prefix, 0).expect("base run");
+    let from_base = model.prefix_after(&mut base, head.block, Some(adapter)).expect("adapted from the base");
+    assert_eq!(base.depth(), adapter.first - 1);
+    assert_eq!(from_base.len(), prefix.len());
+    let diff = max_abs_diff(&after(&adapted, Some(adapter)), &after(&from_base, Some(adapter)));
+    assert!(diff < 1e-4, "adapted prefix differs by {diff}");
+    // ...and deeper when a head without adapters needs it.
+    let plain_from_base = model.prefix_after(&mut base, head.block, None).expect("plain from the base");
+    assert_eq!(base.depth(), head.block);
+    let diff = max_abs_diff(&after(&plain, None), &after(&plain_from_base, None));
+    assert!(diff < 1e-4, "plain prefix differs by {diff}");
 }

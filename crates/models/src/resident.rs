@@ -43,6 +43,8 @@ pub enum UnloadReason {
     Budget,
     /// Not used for the idle timeout.
     Idle,
+    /// Another copy of the same model, which serves its callers too, was loaded.
+    Replaced,
 }
 
 /// One model's state.
@@ -152,6 +154,21 @@ impl Resident {
             tracing::warn!("{id} takes {} MB; the models in use now take more than the {} MB budget", bytes >> 20, self.budget >> 20);
         }
         Ok(model)
+    }
+
+    /// The model `id` if it is resident now (marked as used), without loading it.
+    pub fn loaded<T: Send + Sync + 'static>(&self, id: &str) -> Option<Arc<T>> {
+        self.touch::<T>(id)
+    }
+
+    /// Unloads the resident models whose id `which` accepts and that no one holds (a copy
+    /// another model now replaces); returns how many went.
+    pub fn unload_unused(&self, which: impl Fn(&str) -> bool) -> usize {
+        let ids: Vec<String> = self.slots().iter().filter(|(id, s)| which(id) && Arc::strong_count(&s.model) == 1).map(|(id, _)| id.clone()).collect();
+        for id in &ids {
+            self.unload(id, UnloadReason::Replaced);
+        }
+        ids.len()
     }
 
     /// The resident model `id` of type `T`, marked as used now.

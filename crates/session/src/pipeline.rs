@@ -1,10 +1,11 @@
 //! One recording to polished text: choosing the speech model, the thread split, the biasing
 //! lists and the polisher; [`Pipeline`] takes both models from the model manager.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use scrivo_models::manifest::Role;
+use scrivo_models::resident::Resident;
 use scrivo_models::store::ModelStore;
 use scrivo_polish::{Polisher, RulePolisher, Style, VerbatimPolisher};
 
@@ -140,6 +141,9 @@ pub struct PolisherMaker {
     rules: RulePolisher,
     engine: Engine,
     model: Option<(Arc<scrivo_llm::Model>, Arc<scrivo_llm::TextTokenizer>)>,
+    /// The model manager's copy `model` comes from, held so that the manager counts it in use
+    /// (and never loads a second copy while this one lives).
+    held: Option<Arc<LanguageModel>>,
     /// The tagger's head; `None` with a model means the copy-constrained generator.
     head: Option<scrivo_llm::TaggerHead>,
     /// The verbatim style: every word kept, no model.
@@ -149,13 +153,36 @@ pub struct PolisherMaker {
 
 impl PolisherMaker {
     /// With `context`, every block of the model is loaded (for any engine) so that the
-    /// biasing lists' context check ([`PolisherMaker::context_scorer`]) shares it.
+    /// biasing lists' context check ([`PolisherMaker::context_scorer`]) shares it. The model
+    /// is this maker's own: for a one-off process (the CLI).
     pub fn new(args: &EngineChoice, models: &ModelStore, terms: &[String], context: bool) -> Result<Self> {
+        Self::loading(args, terms, context, |blocks| {
+            let (model, tokenizer) = scrivo_llm::Model::load_blocks(&polishing_model_path(models)?, blocks)?;
+            Ok(((Arc::new(model), Arc::new(tokenizer)), None))
+        })
+    }
+
+    /// Like [`PolisherMaker::new`], with the polishing model from the model manager: the one
+    /// copy every other user of `resident` shares ([`LanguageModel::installed`]), held in use
+    /// while this maker lives.
+    pub fn shared(args: &EngineChoice, models: &ModelStore, resident: &Resident, terms: &[String], context: bool) -> Result<Self> {
+        Self::loading(args, terms, context, |blocks| {
+            let lm = LanguageModel::installed(models, resident, blocks)?;
+            Ok((lm.parts(), Some(lm)))
+        })
+    }
+
+    #[allow(clippy::type_complexity)]
+    fn loading(
+        args: &EngineChoice,
+        terms: &[String],
+        context: bool,
+        load: impl FnOnce(Option<usize>) -> Result<((Arc<scrivo_llm::Model>, Arc<scrivo_llm::TextTokenizer>), Option<Arc<LanguageModel>>)>,
+    ) -> Result<Self> {
         let mut maker = Self::with_model(args, terms, None)?;
         if maker.needs_model(context) {
-            let loaded = polishing_model_path(models).and_then(|path| Ok(scrivo_llm::Model::load_blocks(&path, maker.blocks(context))?));
-            match loaded {
-                Ok((model, tokenizer)) => maker.model = Some((Arc::new(model), Arc::new(tokenizer))),
+            match load(maker.blocks(context)) {
+                Ok((model, held)) => (maker.model, maker.held) = (Some(model), held),
                 Err(e) if args.engine == Engine::Rules => tracing::warn!("no context check for biasing lists: {e}"),
                 Err(e) => return Err(e),
             }
@@ -173,7 +200,7 @@ impl PolisherMaker {
             (Engine::Tagger, None) => scrivo_llm::TaggerHead::for_style(&args.style)?,
             _ => None,
         };
-        Ok(PolisherMaker { rules, engine: args.engine, verbatim, model, head, name: args.describe() })
+        Ok(PolisherMaker { rules, engine: args.engine, verbatim, model, held: None, head, name: args.describe() })
     }
 
     /// Whether the polishing model is needed: for the engine, or for the context check.
@@ -273,6 +300,41 @@ pub struct LanguageModel {
     pub tokenizer: Arc<scrivo_llm::TextTokenizer>,
 }
 
+impl LanguageModel {
+    /// The polishing model `id` at `path` through the model manager, one copy for every
+    /// caller: a request for the first `blocks` blocks is served by the whole model when that
+    /// is resident, and loading the whole model lets go of a partial copy no one holds (one
+    /// still held goes when its holder lets go, like any idle model). `estimate` is the whole
+    /// model's resident size.
+    pub fn shared(resident: &Resident, id: &str, path: &Path, estimate: u64, blocks: Option<usize>) -> Result<Arc<LanguageModel>> {
+        let whole = language_key(id, None);
+        if blocks.is_some() {
+            if let Some(model) = resident.loaded::<LanguageModel>(&whole) {
+                return Ok(model);
+            }
+        } else {
+            let partial = format!("{id}#");
+            resident.unload_unused(|key| key.starts_with(&partial) && key != whole);
+        }
+        Ok(resident.get(&language_key(id, blocks), estimate, || {
+            scrivo_llm::Model::load_blocks(path, blocks).map(|(m, t)| LanguageModel { model: Arc::new(m), tokenizer: Arc::new(t) })
+        })?)
+    }
+
+    /// The manifest's default polishing model, installed in `models`, through
+    /// [`LanguageModel::shared`].
+    pub fn installed(models: &ModelStore, resident: &Resident, blocks: Option<usize>) -> Result<Arc<LanguageModel>> {
+        let entry = models.manifest.default_for(Role::Polish).ok_or_else(|| SessionError::Missing("the manifest has no default polishing model".into()))?;
+        let path = models.installed(&entry.id)?;
+        Self::shared(resident, &entry.id, &path, entry.resident_bytes.unwrap_or(entry.size_bytes), blocks)
+    }
+
+    /// The model and tokenizer, as polishers take them.
+    pub fn parts(&self) -> (Arc<scrivo_llm::Model>, Arc<scrivo_llm::TextTokenizer>) {
+        (Arc::clone(&self.model), Arc::clone(&self.tokenizer))
+    }
+}
+
 /// An installed model the pipeline loads through the manager.
 struct ModelFile {
     id: String,
@@ -327,7 +389,7 @@ impl Pipeline {
             let entry = models.manifest.default_for(Role::Polish).ok_or_else(|| SessionError::Missing("the manifest has no default polishing model".into()))?;
             match models.installed(&entry.id) {
                 Ok(path) => Some(ModelFile {
-                    id: language_key(&entry.id, maker.as_ref().and_then(|m| m.blocks(context))),
+                    id: entry.id.clone(),
                     path,
                     estimate: entry.resident_bytes.unwrap_or(entry.size_bytes),
                     blocks: maker.as_ref().and_then(|m| m.blocks(context)),
@@ -358,9 +420,7 @@ impl Pipeline {
 
     fn language_model(&self) -> Result<Option<Arc<LanguageModel>>> {
         let Some(l) = &self.language else { return Ok(None) };
-        Ok(Some(self.resident.get(&l.id, l.estimate, || {
-            scrivo_llm::Model::load_blocks(&l.path, l.blocks).map(|(m, t)| LanguageModel { model: Arc::new(m), tokenizer: Arc::new(t) })
-        })?))
+        Ok(Some(LanguageModel::shared(&self.resident, &l.id, &l.path, l.estimate, l.blocks)?))
     }
 
     /// Loads both models now (before a recording, so its end is not held up by a load); they
