@@ -128,7 +128,14 @@ impl AppState {
         let stale = self.pipeline_stale.swap(false, Ordering::SeqCst);
         let mut pipeline = match kept {
             Some(p) if !stale => p,
-            _ => Pipeline::load(&self.pipeline_config(), &self.models, self.resident())?,
+            old => {
+                let mut new = Pipeline::load(&self.pipeline_config(), &self.models, self.resident())?;
+                // A new style's prompt prefix then runs only through its adapted blocks.
+                if let Some(old) = old {
+                    new.take_prefix_from(old);
+                }
+                new
+            }
         };
         pipeline.preload()?;
         Ok(pipeline)

@@ -607,12 +607,22 @@ impl TaggerPolisher {
     /// model and head ([`TaggerPolisher::prefix`]): a tagger made per utterance then costs
     /// nothing before its text.
     pub fn with_prefix(model: Arc<Model>, tokenizer: Arc<TextTokenizer>, head: TaggerHead, rules: RulePolisher, prefix: Option<Cache>) -> Result<Self, LlmError> {
+        Self::reusing(model, tokenizer, head, rules, prefix, None)
+    }
+
+    /// Like [`TaggerPolisher::with_prefix`], also reusing the base model's run of the prompt
+    /// prefix from an earlier tagger on the same model ([`TaggerPolisher::base`]): without
+    /// `prefix`, only the blocks from the head's adapter on run.
+    pub fn reusing(model: Arc<Model>, tokenizer: Arc<TextTokenizer>, head: TaggerHead, rules: RulePolisher, prefix: Option<Cache>, base: Option<BaseRun>) -> Result<Self, LlmError> {
         Self::check_fits(&model, &head)?;
-        // Without a prefix, the base model's part of it is kept for later swaps.
         let (prefix, base) = match prefix {
-            Some(p) => (p, None),
+            Some(p) => (p, base),
             None => {
-                let mut base = model.base_run(&tokenizer.encode(PREFIX)?, 0)?;
+                let ids = tokenizer.encode(PREFIX)?;
+                let mut base = match base.filter(|b| b.ids() == ids.as_slice()) {
+                    Some(b) => b,
+                    None => model.base_run(&ids, 0)?,
+                };
                 (model.prefix_after(&mut base, head.block, head.adapter.as_deref())?, Some(base))
             }
         };
@@ -674,6 +684,11 @@ impl TaggerPolisher {
     /// The prompt prefix's cache.
     pub fn prefix(&self) -> Cache {
         self.features.prefix().clone()
+    }
+
+    /// The base model's run of the prompt prefix, when this polisher has one.
+    pub fn base(&self) -> Option<BaseRun> {
+        self.base.clone()
     }
 
     /// Sets the time budget per text, `base + per_word * words`: sentences not reached within

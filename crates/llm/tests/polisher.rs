@@ -116,3 +116,23 @@ fn the_tagger_keeps_the_rule_output_past_its_time_budget() {
         assert_eq!(removed(&out.edits), removed(&expected.edits), "{input:?}");
     }
 }
+
+#[test]
+fn a_style_swapped_in_or_made_from_an_earlier_base_run_polishes_as_one_made_fresh() {
+    let Some((model, tok)) = model() else { return };
+    let (clean, frozen) = (TaggerHead::shipped().expect("clean"), TaggerHead::frozen().expect("frozen"));
+    let fresh = |head: &TaggerHead| TaggerPolisher::new(Arc::clone(&model), Arc::clone(&tok), head.clone(), rules()).expect("fresh");
+    let mut swapped = fresh(&clean);
+    let base = swapped.base().expect("a tagger made without a prefix keeps the base run");
+    swapped.set_head(frozen.clone(), None).expect("swap to frozen");
+    let mut made = TaggerPolisher::reusing(Arc::clone(&model), Arc::clone(&tok), frozen.clone(), rules(), None, Some(base)).expect("from the base run");
+    let mut back = fresh(&frozen);
+    back.set_head(clean.clone(), None).expect("swap to clean");
+    for input in HARD {
+        let want = fresh(&frozen).polish(input).expect("fresh frozen");
+        assert_eq!(swapped.polish(input).expect("swapped").confidence, want.confidence, "{input:?}");
+        assert_eq!(made.polish(input).expect("made").confidence, want.confidence, "{input:?}");
+        let want = fresh(&clean).polish(input).expect("fresh clean");
+        assert_eq!(back.polish(input).expect("swapped back").confidence, want.confidence, "{input:?}");
+    }
+}

@@ -133,7 +133,15 @@ pub fn polishing_model_path(models: &ModelStore) -> Result<PathBuf> {
 
 /// A tagger's prompt prefix, for the model and head (its adapter changes the prefix) it was
 /// computed on.
-pub type KeptPrefix = (std::sync::Weak<scrivo_llm::Model>, scrivo_llm::Cache, u64);
+pub struct KeptPrefix {
+    model: std::sync::Weak<scrivo_llm::Model>,
+    /// The prompt prefix's cache for the head `head` ([`scrivo_llm::TaggerHead::id`]).
+    prefix: scrivo_llm::Cache,
+    head: u64,
+    /// The base model's run of the prompt prefix: another head's prefix then runs only its
+    /// adapted blocks.
+    base: Option<scrivo_llm::BaseRun>,
+}
 
 /// Makes polishers as `args` say, protecting `terms`: the polishing model (when the engine
 /// needs one) is loaded once and shared by every polisher made.
@@ -252,9 +260,13 @@ impl PolisherMaker {
     /// a weak reference to the model is kept: it can still be unloaded.
     pub fn make_reusing(&self, model: Option<(Arc<scrivo_llm::Model>, Arc<scrivo_llm::TextTokenizer>)>, prefix: &mut Option<KeptPrefix>) -> Result<Box<dyn Polisher>> {
         let (Some(head), Some((model, tokenizer)), true) = (&self.head, model.as_ref(), self.engine == Engine::Tagger) else { return self.make_on(model) };
-        let kept = prefix.take().filter(|(m, _, h)| *h == head.id() && m.upgrade().is_some_and(|m| Arc::ptr_eq(&m, model))).map(|(_, c, _)| c);
-        let polisher = scrivo_llm::TaggerPolisher::with_prefix(Arc::clone(model), Arc::clone(tokenizer), head.clone(), self.rules.clone(), kept)?;
-        *prefix = Some((Arc::downgrade(model), polisher.prefix(), head.id()));
+        let (cache, base) = match prefix.take().filter(|k| k.model.upgrade().is_some_and(|m| Arc::ptr_eq(&m, model))) {
+            Some(k) if k.head == head.id() => (Some(k.prefix), k.base),
+            Some(k) => (None, k.base),
+            None => (None, None),
+        };
+        let polisher = scrivo_llm::TaggerPolisher::reusing(Arc::clone(model), Arc::clone(tokenizer), head.clone(), self.rules.clone(), cache, base)?;
+        *prefix = Some(KeptPrefix { model: Arc::downgrade(model), prefix: polisher.prefix(), head: head.id(), base: polisher.base() });
         Ok(Box::new(polisher))
     }
 
@@ -405,6 +417,15 @@ impl Pipeline {
         };
         let context = context && language.is_some();
         Ok(Pipeline { resident, speech, language, model_name, prompt, boost, bias, context, maker, partial: None, prefix: None })
+    }
+
+    /// Takes over what `old` (a pipeline this one replaces, e.g. after a change of style)
+    /// kept of the tagger's prompt prefix: the base model's part of it still serves when the
+    /// polishing model is the same.
+    pub fn take_prefix_from(&mut self, old: Pipeline) {
+        if self.prefix.is_none() {
+            self.prefix = old.prefix;
+        }
     }
 
     /// Lets go of the speech model held for recording: the model manager may then unload it
