@@ -6,6 +6,7 @@
 //! (`QTensor::embedding`) and the tied output projection, instead of being expanded to f32.
 
 use std::fs::File;
+use std::io::BufReader;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -122,7 +123,9 @@ impl Model {
     pub fn load_blocks(path: &Path, blocks: Option<usize>) -> Result<(Model, TextTokenizer), LlmError> {
         let io = |e: std::io::Error| LlmError::Io { path: path.to_path_buf(), source: e };
         let format = |detail: String| LlmError::Format { path: path.to_path_buf(), detail };
-        let mut file = File::open(path).map_err(io)?;
+        // Buffered: the metadata (the tokenizer's 49k tokens and merges) is read a value at a
+        // time, which unbuffered took 150 ms of a 290 ms load.
+        let mut file = BufReader::with_capacity(1 << 20, File::open(path).map_err(io)?);
         let content = Content::read(&mut file).map_err(|e| format(format!("not a GGUF file: {e}")))?;
         let arch = content.metadata.get("general.architecture").and_then(|v| v.to_string().ok()).cloned().unwrap_or_default();
         if arch != "llama" {

@@ -134,7 +134,9 @@ pub fn polishing_model_path(models: &ModelStore) -> Result<PathBuf> {
 /// A tagger's prompt prefix, for the model and head (its adapter changes the prefix) it was
 /// computed on.
 pub struct KeptPrefix {
-    model: std::sync::Weak<scrivo_llm::Model>,
+    /// The model file and shape it was computed on: the same weights after an unload and a
+    /// reload (under a tight budget) give the same prefix, so it is kept across them.
+    model: (PathBuf, scrivo_llm::Config),
     /// The prompt prefix's cache for the head `head` ([`scrivo_llm::TaggerHead::id`]).
     prefix: scrivo_llm::Cache,
     head: u64,
@@ -256,17 +258,19 @@ impl PolisherMaker {
     }
 
     /// Like [`PolisherMaker::make_on`], reusing the tagger's prompt prefix kept in `prefix`
-    /// from the last polisher made on the same model (and keeping the new one's there). Only
-    /// a weak reference to the model is kept: it can still be unloaded.
+    /// from the last polisher made on the same model file (and keeping the new one's there).
+    /// Nothing of the model itself is kept: it can still be unloaded, and the prefix serves
+    /// the model loaded again.
     pub fn make_reusing(&self, model: Option<(Arc<scrivo_llm::Model>, Arc<scrivo_llm::TextTokenizer>)>, prefix: &mut Option<KeptPrefix>) -> Result<Box<dyn Polisher>> {
         let (Some(head), Some((model, tokenizer)), true) = (&self.head, model.as_ref(), self.engine == Engine::Tagger) else { return self.make_on(model) };
-        let (cache, base) = match prefix.take().filter(|k| k.model.upgrade().is_some_and(|m| Arc::ptr_eq(&m, model))) {
+        let source = (model.path().to_path_buf(), model.config());
+        let (cache, base) = match prefix.take().filter(|k| k.model == source) {
             Some(k) if k.head == head.id() => (Some(k.prefix), k.base),
             Some(k) => (None, k.base),
             None => (None, None),
         };
         let polisher = scrivo_llm::TaggerPolisher::reusing(Arc::clone(model), Arc::clone(tokenizer), head.clone(), self.rules.clone(), cache, base)?;
-        *prefix = Some(KeptPrefix { model: Arc::downgrade(model), prefix: polisher.prefix(), head: head.id(), base: polisher.base() });
+        *prefix = Some(KeptPrefix { model: source, prefix: polisher.prefix(), head: head.id(), base: polisher.base() });
         Ok(Box::new(polisher))
     }
 

@@ -58,3 +58,27 @@ fn the_tagger_the_context_check_and_a_batch_share_one_copy() {
     let status = resident.status();
     assert!(status.models.iter().any(|m| m.id.ends_with("#all") && m.in_use), "the makers hold the manager's copy: {status:?}");
 }
+
+#[test]
+fn the_kept_prompt_prefix_serves_the_model_loaded_again() {
+    let Some(models) = store() else { return };
+    let choice = EngineChoice::default();
+    let maker = PolisherMaker::with_model(&choice, &[], None).expect("maker");
+    let blocks = maker.blocks(false);
+    let sentence = "so um we we ship it on tuesday no wednesday";
+    let mut kept = None;
+    // Under a tight budget the model is unloaded between utterances and loaded again.
+    let mut outputs = Vec::new();
+    for _ in 0..2 {
+        let resident = Resident::new(2 << 30, Duration::from_secs(300));
+        let lm = LanguageModel::installed(&models, &resident, blocks).expect("load");
+        outputs.push(maker.make_reusing(Some(lm.parts()), &mut kept).expect("polisher").polish(sentence).expect("polish"));
+        assert!(kept.is_some());
+    }
+    let fresh = PolisherMaker::shared(&choice, &models, &Resident::new(2 << 30, Duration::from_secs(300)), &[], false).expect("fresh");
+    let want = fresh.make().expect("polisher").polish(sentence).expect("polish");
+    for out in outputs {
+        assert_eq!(out.text, want.text);
+        assert_eq!(out.confidence, want.confidence);
+    }
+}
