@@ -21,7 +21,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use candle_core::{DType, Device, Tensor};
-use scrivo_polish::{core_of, removed_runs, removed_words, render_kept, EditKind, Polished, PolishError, Polisher, RulePolisher, QUESTION_WORDS};
+use scrivo_polish::{core_of, removed_runs, removed_words, render_kept, true_runs, EditKind, Polished, PolishError, Polisher, RulePolisher, QUESTION_WORDS};
 
 use crate::lora::Adapter;
 use crate::model::{BaseRun, Cache, Model};
@@ -346,17 +346,7 @@ pub fn keep_unmarked_runs(words: &[&str], deleted: &mut [bool], bits: &[[bool; R
         let cut_off = words[i].trim_end_matches([',', '.', '?', '!', ';', ':']).ends_with('-');
         by_rules || filler || cut_off || REPAIR_MARKERS.contains(&key[i].as_str()) || MORE_MARKERS.contains(&key[i].as_str())
     };
-    let mut i = 0;
-    while i < n {
-        if !deleted[i] {
-            i += 1;
-            continue;
-        }
-        let start = i;
-        while i < n && deleted[i] {
-            i += 1;
-        }
-        let end = i;
+    for std::ops::Range { start, end } in true_runs(&deleted[..n]) {
         let marked = (start.saturating_sub(1)..(end + 1).min(n)).any(marks);
         let new_question = key.get(end).is_some_and(|k| QUESTION_WORDS.contains(&k.as_str()));
         let after = &key[end..(2 * end - start + RESTART_REACH).min(n)];
@@ -380,17 +370,8 @@ pub fn delete_copies_before_runs(words: &[&str], deleted: &mut [bool]) {
     let mut changed = true;
     while changed {
         changed = false;
-        let mut i = 0;
-        while i < n {
-            if !deleted[i] {
-                i += 1;
-                continue;
-            }
-            let start = i;
-            while i < n && deleted[i] {
-                i += 1;
-            }
-            let end = i;
+        // A run extended backwards only reaches words before it: the later runs stay as found.
+        for std::ops::Range { start, end } in true_runs(&deleted[..n]) {
             for k in (1..=MAX_COPY_WORDS).rev() {
                 if k > start || end + k > n {
                     continue;

@@ -93,24 +93,35 @@ pub fn removed_words(edits: &[Edit], words: usize) -> Vec<bool> {
     removed
 }
 
-/// Every run of words where `keep` is false, as one edit each, with the reason of the edit in
-/// `reasons` that covers the run (a correction where none does).
-pub fn removed_runs(words: &[&str], keep: &[bool], reasons: &[Edit]) -> Vec<Edit> {
-    let mut edits = Vec::new();
+/// The maximal runs of consecutive `true` flags, in order.
+pub fn true_runs(flags: &[bool]) -> Vec<std::ops::Range<usize>> {
+    let mut runs = Vec::new();
     let mut i = 0;
-    while i < words.len() {
-        if keep.get(i).copied().unwrap_or(true) {
+    while i < flags.len() {
+        if !flags[i] {
             i += 1;
             continue;
         }
         let start = i;
-        while i < words.len() && !keep.get(i).copied().unwrap_or(true) {
+        while i < flags.len() && flags[i] {
             i += 1;
         }
-        let kind = reasons.iter().find(|e| e.start <= start && i <= e.end).map_or(EditKind::Correction, |e| e.kind);
-        edits.push(Edit { start, end: i, removed: words[start..i].join(" "), kind });
+        runs.push(start..i);
     }
-    edits
+    runs
+}
+
+/// Every run of words where `keep` is false, as one edit each, with the reason of the edit in
+/// `reasons` that covers the run (a correction where none does).
+pub fn removed_runs(words: &[&str], keep: &[bool], reasons: &[Edit]) -> Vec<Edit> {
+    let removed: Vec<bool> = (0..words.len()).map(|i| !keep.get(i).copied().unwrap_or(true)).collect();
+    true_runs(&removed)
+        .into_iter()
+        .map(|r| {
+            let kind = reasons.iter().find(|e| e.start <= r.start && r.end <= e.end).map_or(EditKind::Correction, |e| e.kind);
+            Edit { start: r.start, end: r.end, removed: words[r].join(" "), kind }
+        })
+        .collect()
 }
 
 /// Polishes consecutive pieces of one text (a recording's segments) together, so that each
