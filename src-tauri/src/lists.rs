@@ -186,7 +186,7 @@ pub async fn bias_try(app: tauri::AppHandle, sentence: String, name: Option<Stri
         let chosen = scrivo_session::lists::lists_for(&lists, &names)?;
         let corrector = scrivo_session::lists::corrector(&chosen, scrivo_session::lists::lexicon(&state.models));
         let scorer = if corrector.is_empty() { None } else { state.context_scorer() };
-        let (text, changes) = scrivo_session::lists::try_text(&corrector, scorer.as_deref().map(|s| s as &dyn scrivo_bias::ContextModel), &sentence);
+        let (text, changes) = scrivo_session::lists::try_text(&corrector, scorer.as_ref().map(|s| s as &dyn scrivo_bias::ContextModel), &sentence);
         Ok(TryResult { text, changes: changes.iter().map(dto::Change::from).collect() })
     })
     .await

@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use scrivo_history::History;
 use scrivo_models::resident::Resident;
 use scrivo_models::store::ModelStore;
-use scrivo_session::pipeline::{EngineChoice, LanguageModel, ListChoice, Pipeline, PipelineConfig};
+use scrivo_session::pipeline::{EngineChoice, HeldScorer, LanguageModel, ListChoice, Pipeline, PipelineConfig};
 use scrivo_session::settings::Settings;
 
 /// Marks a job as running in `slot` (a dictation, a batch) and returns its stop flag; an error
@@ -148,10 +148,9 @@ impl AppState {
 
     /// The biasing lists' context check over the polishing model, the one copy the model
     /// manager shares with the pipeline and batches; `None` when the model is not installed.
-    pub fn context_scorer(&self) -> Option<Arc<scrivo_llm::ContextScorer>> {
-        let loaded = LanguageModel::installed(&self.models, &self.resident(), None);
-        match loaded.and_then(|lm| Ok(scrivo_llm::ContextScorer::new(Arc::clone(&lm.model), Arc::clone(&lm.tokenizer))?)) {
-            Ok(scorer) => Some(Arc::new(scorer)),
+    pub fn context_scorer(&self) -> Option<HeldScorer> {
+        match LanguageModel::installed(&self.models, &self.resident(), None).and_then(|lm| lm.context_scorer()) {
+            Ok(scorer) => Some(scorer),
             Err(e) => {
                 tracing::warn!("no context check for the biasing lists: {e}");
                 None

@@ -345,9 +345,28 @@ impl LanguageModel {
         Self::shared(resident, &entry.id, &path, entry.resident_bytes.unwrap_or(entry.size_bytes), blocks)
     }
 
+    /// The biasing lists' context check over this model, holding it: while the check lives,
+    /// the model manager counts the model in use and never loads another copy beside it.
+    pub fn context_scorer(self: &Arc<Self>) -> Result<HeldScorer> {
+        Ok(HeldScorer { scorer: scrivo_llm::ContextScorer::new(Arc::clone(&self.model), Arc::clone(&self.tokenizer))?, _held: Arc::clone(self) })
+    }
+
     /// The model and tokenizer, as polishers take them.
     pub fn parts(&self) -> (Arc<scrivo_llm::Model>, Arc<scrivo_llm::TextTokenizer>) {
         (Arc::clone(&self.model), Arc::clone(&self.tokenizer))
+    }
+}
+
+/// A context check that holds the model manager's copy of the polishing model
+/// ([`LanguageModel::context_scorer`]).
+pub struct HeldScorer {
+    scorer: scrivo_llm::ContextScorer,
+    _held: Arc<LanguageModel>,
+}
+
+impl scrivo_bias::ContextModel for HeldScorer {
+    fn log_probs(&self, prefix: &str, continuations: &[String]) -> std::result::Result<Vec<f64>, Box<dyn std::error::Error + Send + Sync>> {
+        scrivo_bias::ContextModel::log_probs(&self.scorer, prefix, continuations)
     }
 }
 

@@ -82,3 +82,16 @@ fn the_kept_prompt_prefix_serves_the_model_loaded_again() {
         assert_eq!(out.confidence, want.confidence);
     }
 }
+
+#[test]
+fn a_context_check_holds_the_model_it_reads() {
+    let Some(models) = store() else { return };
+    let resident = Resident::new(2 << 30, Duration::from_secs(300));
+    let scorer = LanguageModel::installed(&models, &resident, None).expect("whole").context_scorer().expect("scorer");
+    let in_use = |r: &Resident| r.status().models.iter().any(|m| m.id.ends_with("#all") && m.in_use);
+    assert!(in_use(&resident), "the check holds the manager's copy");
+    let lp = scrivo_bias::ContextModel::log_probs(&scorer, "we met at the", &[" office".into(), " xqzv".into()]).expect("scores");
+    assert!(lp[0] > lp[1], "{lp:?}");
+    drop(scorer);
+    assert!(!in_use(&resident));
+}
