@@ -596,20 +596,25 @@ impl TaggerPolisher {
     /// `prefix`, only the blocks from the head's adapter on run.
     pub fn reusing(model: Arc<Model>, tokenizer: Arc<TextTokenizer>, head: TaggerHead, rules: RulePolisher, prefix: Option<Cache>, base: Option<BaseRun>) -> Result<Self, LlmError> {
         Self::check_fits(&model, &head)?;
-        let (prefix, base) = match prefix {
-            Some(p) => (p, base),
-            None => {
-                let ids = tokenizer.encode(PREFIX)?;
-                let mut base = match base.filter(|b| b.ids() == ids.as_slice()) {
-                    Some(b) => b,
-                    None => model.base_run(&ids, 0)?,
-                };
-                (model.prefix_after(&mut base, head.block, head.adapter.as_deref())?, Some(base))
-            }
+        let mut base = base;
+        let prefix = match prefix {
+            Some(p) => p,
+            None => Self::prefix_from_base(&model, &tokenizer, &mut base, &head)?,
         };
         let features = Self::features_for(model, tokenizer, &head, prefix)?;
         let prefixes = HashMap::from([(head.id(), features.prefix().clone())]);
         Ok(TaggerPolisher { features, head, rules, budget: DEFAULT_BUDGET, budget_per_word: BUDGET_PER_WORD, prefixes, base })
+    }
+
+    /// `head`'s prompt prefix from `base`, the base model's run of it (made first when absent
+    /// or of other tokens), which keeps any blocks it had to run further.
+    fn prefix_from_base(model: &Model, tokenizer: &TextTokenizer, base: &mut Option<BaseRun>, head: &TaggerHead) -> Result<Cache, LlmError> {
+        let ids = tokenizer.encode(PREFIX)?;
+        let run = match base {
+            Some(b) if b.ids() == ids.as_slice() => b,
+            other => other.insert(model.base_run(&ids, 0)?),
+        };
+        model.prefix_after(run, head.block, head.adapter.as_deref())
     }
 
     /// Whether `head` and its adapter fit `model`.
@@ -643,13 +648,7 @@ impl TaggerPolisher {
         Self::check_fits(&model, &head)?;
         let prefix = match prefix.or_else(|| self.prefixes.get(&id).cloned()) {
             Some(p) => p,
-            None => {
-                let base = match &mut self.base {
-                    Some(b) => b,
-                    empty => empty.insert(model.base_run(&tokenizer.encode(PREFIX)?, 0)?),
-                };
-                model.prefix_after(base, head.block, head.adapter.as_deref())?
-            }
+            None => Self::prefix_from_base(&model, &tokenizer, &mut self.base, &head)?,
         };
         self.features = Self::features_for(model, tokenizer, &head, prefix)?;
         self.prefixes.insert(id, self.features.prefix().clone());
