@@ -23,7 +23,7 @@ use std::path::PathBuf;
 use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 
-pub use boost::{TermBoost, DEFAULT_BONUS};
+pub use boost::{TermBoost, DEFAULT_BONUS, DEFAULT_START_BONUS};
 pub use filter::{is_non_speech, is_silence_hallucination};
 pub use guard::{collapse_loops, looks_looped};
 pub use scrivo_transcript::{join, Segment, Transcript};

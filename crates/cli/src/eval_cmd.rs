@@ -105,9 +105,9 @@ pub struct AsrArgs {
     /// (0: none; default: what `transcribe` uses).
     #[arg(long, requires = "bias_lists")]
     pub term_boost: Option<f32>,
-    /// Logits added to the first token of every listed term.
-    #[arg(long, default_value_t = 0.0, requires = "term_boost")]
-    pub term_boost_start: f32,
+    /// Logits added to the first token of every listed term (default: what `transcribe` uses).
+    #[arg(long, requires = "bias_lists")]
+    pub term_boost_start: Option<f32>,
     #[command(flatten)]
     pub bias_context: crate::bias_cmd::ContextArgs,
     /// Print one JSON object.
@@ -219,8 +219,10 @@ fn asr(args: AsrArgs, store: &ModelStore) -> Result<i32> {
             let load_seconds = load.elapsed().as_secs_f64();
             let crate::asr_setup::Biasing { prompt: initial_prompt, mut boost, corrector: bias } =
                 if args.bias_lists.is_empty() { Default::default() } else { crate::asr_setup::biasing(args.lists_dir.clone(), &args.bias_lists, &model, store)? };
-            if let (Some(corrector), Some(bonus)) = (&bias, args.term_boost) {
-                boost = (bonus > 0.0 || args.term_boost_start > 0.0).then(|| std::sync::Arc::new(model.term_boost(corrector.terms(), bonus, args.term_boost_start)));
+            if let (Some(corrector), true) = (&bias, args.term_boost.is_some() || args.term_boost_start.is_some()) {
+                let bonus = args.term_boost.unwrap_or(scrivo_asr::DEFAULT_BONUS);
+                let start = args.term_boost_start.unwrap_or(scrivo_asr::DEFAULT_START_BONUS);
+                boost = (bonus > 0.0 || start > 0.0).then(|| std::sync::Arc::new(model.term_boost(corrector.terms(), bonus, start)));
             }
             let settings = Settings {
                 jobs,

@@ -57,7 +57,7 @@ pub fn biasing(lists_dir: Option<PathBuf>, names: &[String], model: &scrivo_asr:
     }
     let terms: Vec<&str> = corrector.terms().collect();
     let prompt = scrivo_bias::prompt::initial_prompt(&terms, scrivo_bias::prompt::DEFAULT_TOKEN_BUDGET, |t| model.count_tokens(t));
-    let boost = model.term_boost(terms.iter().copied(), scrivo_asr::DEFAULT_BONUS, 0.0);
+    let boost = model.term_boost(terms.iter().copied(), scrivo_asr::DEFAULT_BONUS, scrivo_asr::DEFAULT_START_BONUS);
     tracing::info!(terms = terms.len(), prompt = prompt.as_deref().unwrap_or(""), "biasing lists in use");
     Ok(Biasing { prompt, boost: Some(std::sync::Arc::new(boost)), corrector: Some(std::sync::Arc::new(corrector)) })
 }
