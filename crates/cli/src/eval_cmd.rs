@@ -219,7 +219,8 @@ fn asr(args: AsrArgs, store: &ModelStore) -> Result<i32> {
             let load_seconds = load.elapsed().as_secs_f64();
             let crate::asr_setup::Biasing { prompt: initial_prompt, mut boost, corrector: bias } =
                 if args.bias_lists.is_empty() { Default::default() } else { crate::asr_setup::biasing(args.lists_dir.clone(), &args.bias_lists, &model, store)? };
-            if let (Some(corrector), true) = (&bias, args.term_boost.is_some() || args.term_boost_start.is_some()) {
+            // Only when asked: `biasing` already installed what `transcribe` uses.
+            if let Some(corrector) = bias.as_ref().filter(|_| args.term_boost.is_some() || args.term_boost_start.is_some()) {
                 let bonus = args.term_boost.unwrap_or(scrivo_asr::DEFAULT_BONUS);
                 let start = args.term_boost_start.unwrap_or(scrivo_asr::DEFAULT_START_BONUS);
                 boost = (bonus > 0.0 || start > 0.0).then(|| std::sync::Arc::new(model.term_boost(corrector.terms(), bonus, start)));
