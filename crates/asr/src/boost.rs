@@ -10,8 +10,9 @@
 //! settles a close call between the term's next piece and a sound-alike, not a word that was
 //! clearly said.
 //!
-//! whisper-rs offers the logits filter only as a raw C callback, so this module is the one
-//! place in Scrivo with `unsafe` code: the callback and its installation.
+//! whisper-rs offers the logits filter only as a raw C callback, so this module holds `unsafe`
+//! code: the callback and its installation (the only other `unsafe` in Scrivo is the one call
+//! to glibc's `malloc_trim` in `scrivo_models::resident`).
 #![allow(unsafe_code)]
 
 use std::collections::{HashMap, HashSet};

@@ -19,6 +19,25 @@ use std::time::{Duration, Instant};
 
 use serde::Serialize;
 
+/// Asks glibc's allocator to give the system back the free pages of every arena
+/// (`malloc_trim`). glibc returns freed memory only from the top of its heap on its own, so the
+/// many small allocations an unloaded model freed below live ones stayed resident: 86 MB after a
+/// dictation and the idle unload, 67.5 MB once trimmed (`scrivo eval dictation`). Returns
+/// whether anything was given back. Other allocators return memory themselves: nothing to do.
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+#[allow(unsafe_code)]
+pub fn release_freed_memory() -> bool {
+    // SAFETY: malloc_trim takes no pointers and has no preconditions; glibc locks each arena
+    // while it walks it.
+    unsafe { libc::malloc_trim(0) != 0 }
+}
+
+/// Other allocators return freed memory themselves.
+#[cfg(not(all(target_os = "linux", target_env = "gnu")))]
+pub fn release_freed_memory() -> bool {
+    false
+}
+
 /// A loaded model, type-erased.
 type Loaded = Arc<dyn Any + Send + Sync>;
 
@@ -211,7 +230,8 @@ impl Resident {
         }
     }
 
-    /// Unloads every model no one has used for the idle timeout (and no one holds).
+    /// Unloads every model no one has used for the idle timeout (and no one holds), then
+    /// hands the memory they freed back to the system.
     pub fn unload_idle(&self) {
         let idle: Vec<String> = self
             .slots()
@@ -219,9 +239,14 @@ impl Resident {
             .filter(|(_, s)| s.last_used.elapsed() >= self.idle_timeout && Arc::strong_count(&s.model) == 1)
             .map(|(id, _)| id.clone())
             .collect();
+        if idle.is_empty() {
+            return;
+        }
         for id in idle {
             self.unload(&id, UnloadReason::Idle);
         }
+        let released = release_freed_memory();
+        tracing::debug!(released, "freed memory handed back after the idle unload");
     }
 
     /// Bytes the loaded models take.
