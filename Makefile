@@ -14,7 +14,7 @@ SCRIVO             := target/release/scrivo
 APP                := target/release/scrivo-app
 
 APT_PACKAGES := build-essential pkg-config cmake clang libclang-dev \
-	libwebkit2gtk-4.1-dev libssl-dev librsvg2-dev libayatana-appindicator3-dev libasound2-dev \
+	libwebkit2gtk-4.1-dev libssl-dev librsvg2-dev libayatana-appindicator3-dev libasound2-dev libgomp1 \
 	xvfb xdotool imagemagick time python3-venv espeak-ng curl \
 	pulseaudio pulseaudio-utils libasound2-plugins webkit2gtk-driver
 

@@ -41,11 +41,34 @@ fn find_run(words: &[String]) -> Option<(usize, usize, usize)> {
     None
 }
 
+/// The most words `seconds` of speech can hold; more means the decoder looped.
+fn word_ceiling(seconds: f64) -> f64 {
+    MAX_WORDS_PER_SECOND * seconds + SLACK_WORDS
+}
+
 /// True when `text`, decoded from `seconds` of audio, looks like a decoding loop.
 pub fn looks_looped(text: &str, seconds: f64) -> bool {
     let w = words(text);
-    w.len() as f64 > MAX_WORDS_PER_SECOND * seconds + SLACK_WORDS || find_run(&w).is_some()
+    w.len() as f64 > word_ceiling(seconds) || find_run(&w).is_some()
 }
+
+/// Tokens a word can take on average over a window, generously (English averages about 1.3
+/// with punctuation; a window of rare names stays under 3).
+const TOKENS_PER_WORD: f64 = 3.0;
+/// Room for the timestamp pairs and the end of text.
+const SLACK_TOKENS: f64 = 8.0;
+
+/// The most tokens worth decoding in one window of a clip of `seconds`: past the word ceiling
+/// the text is a loop anyway, and decoding on costs seconds (a loop fills whisper.cpp's
+/// 220-token window, and on a loaded machine every token is slow). Clips of 11 s and more get
+/// whisper.cpp's own limit (`None`).
+pub fn max_tokens(seconds: f64) -> Option<usize> {
+    let tokens = (TOKENS_PER_WORD * word_ceiling(seconds) + SLACK_TOKENS).ceil() as usize;
+    (tokens < WINDOW_TOKENS).then_some(tokens)
+}
+
+/// whisper.cpp decodes at most this many tokens in one window (`n_text_ctx / 2 - 4`).
+const WINDOW_TOKENS: usize = 220;
 
 /// Keeps one copy of each looped phrase in `text` (the last resort when re-decoding with the
 /// full window still loops). Words keep their original spelling and punctuation.
@@ -69,6 +92,16 @@ pub fn collapse_loops(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn short_clips_get_a_token_budget_above_their_word_ceiling() {
+        // 2.5 s: at most 21 words before it counts as a loop, 71 tokens.
+        assert_eq!(max_tokens(2.5), Some(71));
+        assert!(max_tokens(2.5).is_some_and(|t| t as f64 > 3.0 * word_ceiling(2.5)));
+        assert_eq!(max_tokens(0.0), Some(26));
+        assert_eq!(max_tokens(11.0), None);
+        assert_eq!(max_tokens(30.0), None);
+    }
 
     #[test]
     fn a_repeated_sentence_is_a_loop() {

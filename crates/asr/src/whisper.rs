@@ -145,6 +145,9 @@ impl WhisperEngine {
         if context < FULL_CONTEXT {
             params.set_audio_ctx(context as i32);
         }
+        if let Some(tokens) = guard::max_tokens(audio.len() as f64 / 16_000.0) {
+            params.set_max_tokens(tokens as i32);
+        }
         if let Some(boost) = options.boost.as_ref().filter(|b| !b.is_empty()) {
             // `options` keeps the boost alive until `full` below has returned.
             crate::boost::install(&mut params, boost);

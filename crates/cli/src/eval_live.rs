@@ -20,7 +20,7 @@ use clap::Args;
 use scrivo_audio::SAMPLE_RATE;
 use scrivo_eval::{Table, WordErrors};
 use scrivo_models::store::ModelStore;
-use scrivo_session::live::LiveUtterance;
+use scrivo_session::live::{Design, LiveUtterance};
 use serde::Serialize;
 
 use crate::asr_setup::{Pipeline, PipelineArgs};
@@ -39,10 +39,29 @@ pub struct LiveArgs {
     /// At most this many dictations.
     #[arg(long)]
     pub limit: Option<usize>,
+    /// How stretches are recognised while the user speaks: `overlap` (with the stretch before,
+    /// whose text is revised; what dictation uses) or `alone`.
+    #[arg(long, value_enum, default_value_t = LiveDesign::Overlap)]
+    pub design: LiveDesign,
     #[command(flatten)]
     pub pipeline: PipelineArgs,
     #[arg(long)]
     pub json: bool,
+}
+
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum LiveDesign {
+    Overlap,
+    Alone,
+}
+
+impl From<LiveDesign> for Design {
+    fn from(d: LiveDesign) -> Self {
+        match d {
+            LiveDesign::Overlap => Design::Overlap,
+            LiveDesign::Alone => Design::Alone,
+        }
+    }
 }
 
 #[derive(Serialize)]
@@ -72,9 +91,9 @@ fn noise(samples: usize, seed: &mut u64) -> impl Iterator<Item = f32> + '_ {
 
 /// Feeds `audio` a second at a time, then finishes: (raw text, seconds from the last piece to
 /// the final text, stretches finished ahead).
-fn live(pipeline: &mut Pipeline, audio: &[f32]) -> Result<(String, f64, usize)> {
+fn live(pipeline: &mut Pipeline, audio: &[f32], design: Design) -> Result<(String, f64, usize)> {
     let second = SAMPLE_RATE as usize;
-    let mut utterance = LiveUtterance::new();
+    let mut utterance = LiveUtterance::with_design(design);
     let mut end = 0;
     loop {
         end = (end + second).min(audio.len());
@@ -120,7 +139,7 @@ pub fn run(args: LiveArgs, models: &ModelStore) -> Result<i32> {
         let (whole, _) = pipeline.run(&audio)?;
         whole_latency.push(clock.elapsed().as_secs_f64());
         pipeline.preload()?;
-        let (streamed, latency, n) = live(&mut pipeline, &audio)?;
+        let (streamed, latency, n) = live(&mut pipeline, &audio, args.design.into())?;
         pipeline.preload()?;
         live_latency.push(latency);
         stretches += n;

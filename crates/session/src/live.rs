@@ -3,12 +3,17 @@
 //! Two things happen as the audio grows:
 //! - **Stretches are finished at pauses.** A voice detector with a short hangover finds the
 //!   pauses; when one follows at least [`MIN_STRETCH`] of audio not yet finished, that audio is
-//!   recognised for good (prompted with the text before it) and never decoded again.
+//!   recognised (prompted with the text before it). With [`Design::Overlap`] (the default) it is
+//!   recognised together with the stretch before it, whose text is then revised: the words at
+//!   the start of a stretch are heard with the speech before them, as when recognising whole,
+//!   and each stretch is decoded at most twice. [`Design::Alone`] decodes every stretch once,
+//!   on its own.
 //! - **Partial text.** A quick pass over the unfinished rest; the words two consecutive passes
 //!   agree on are committed ([`PrefixAgreement`]).
 //!
-//! When the utterance ends, only the audio after the last finished stretch is recognised, then
-//! the whole text is corrected with the biasing lists and polished as one.
+//! When the utterance ends, only the audio after the last finished stretch is recognised (with
+//! that stretch, under [`Design::Overlap`], when the rest holds speech), then the whole text is
+//! corrected with the biasing lists and polished as one.
 
 use std::time::Duration;
 
@@ -26,6 +31,20 @@ const MIN_WORDS_PER_SECOND: f64 = 1.2;
 /// The shortest stretch finished on its own: shorter ones give the recogniser too little
 /// context.
 pub const MIN_STRETCH: Duration = Duration::from_secs(3);
+/// The longest audio decoded as one piece when a stretch is recognised with the one before it
+/// (the batch's piece size: whisper's window is 30 s); longer pairs are decoded apart.
+const MAX_OVERLAPPED: Duration = Duration::from_secs(28);
+
+/// How a stretch is recognised.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Design {
+    /// On its own, prompted with the text before it.
+    Alone,
+    /// Together with the stretch before it (prompted with the text before both), whose text is
+    /// replaced by the new decode's.
+    #[default]
+    Overlap,
+}
 
 fn seconds(samples: usize) -> f64 {
     samples as f64 / f64::from(SAMPLE_RATE)
@@ -41,13 +60,17 @@ fn join(a: &str, b: &str) -> String {
 
 /// The state of one utterance in progress.
 pub struct LiveUtterance {
+    design: Design,
     pauses: VoiceDetector,
     /// Samples given to the pause detector.
     heard: usize,
-    /// Samples recognised for good.
+    /// Samples recognised (the end of the last finished stretch).
     finished: usize,
-    /// The finished stretches' text.
-    text: String,
+    /// The text of the stretches before the last one, final.
+    settled: String,
+    /// The last finished stretch: its first sample and its text (revised when the next
+    /// stretch is recognised with it).
+    last: Option<(usize, String)>,
     agreement: PrefixAgreement,
     stretches: usize,
 }
@@ -60,14 +83,46 @@ impl Default for LiveUtterance {
 
 impl LiveUtterance {
     pub fn new() -> Self {
+        Self::with_design(Design::default())
+    }
+
+    pub fn with_design(design: Design) -> Self {
         LiveUtterance {
+            design,
             pauses: VoiceDetector::new(VadSettings { hangover: PAUSE, ..VadSettings::default() }),
             heard: 0,
             finished: 0,
-            text: String::new(),
+            settled: String::new(),
+            last: None,
             agreement: PrefixAgreement::new(),
             stretches: 0,
         }
+    }
+
+    /// The text of the finished stretches.
+    fn text(&self) -> String {
+        join(&self.settled, self.last.as_ref().map_or("", |(_, t)| t))
+    }
+
+    /// The last stretch's start when the audio from it to `end` may be decoded as one piece.
+    fn overlap_from(&self, end: usize) -> Option<usize> {
+        let (start, _) = self.last.as_ref()?;
+        (self.design == Design::Overlap && seconds(end - start) <= MAX_OVERLAPPED.as_secs_f64()).then_some(*start)
+    }
+
+    /// Recognises `audio[from..to]`, the audio after the last finished stretch: with that
+    /// stretch when the design allows. (the last stretch's revised text when it was decoded
+    /// again, the text of `from..to`)
+    fn recognise(&self, pipeline: &mut Pipeline, audio: &[f32], from: usize, to: usize) -> Result<(Option<String>, String)> {
+        if let Some(start) = self.overlap_from(to) {
+            let both = pipeline.chunk(&audio[start..to], &self.settled)?;
+            let before = self.last.as_ref().map_or("", |(_, t)| t.as_str());
+            if let Some((revised, new)) = split_after(&both, before) {
+                return Ok((Some(revised), new));
+            }
+            tracing::debug!(%both, %before, "the joined decode does not follow the last stretch's text; the stretch is recognised alone");
+        }
+        Ok((None, pipeline.chunk(&audio[from..to], &self.text())?))
     }
 
     /// Takes the utterance's audio so far (16 kHz mono, from its start; only what is new is
@@ -84,7 +139,7 @@ impl LiveUtterance {
                 continue;
             }
             let stretch = &audio[self.finished..cut];
-            let words = pipeline.chunk(stretch, &self.text)?;
+            let (revised, words) = self.recognise(pipeline, audio, self.finished, cut)?;
             // The recogniser sometimes stops after the first sentence of a stretch that holds a
             // pause: too few words for the speech in it means the stretch is left for the end.
             let voiced: usize = scrivo_audio::speech_spans(stretch, VadSettings::default()).iter().map(|(a, b)| b - a).sum();
@@ -93,8 +148,11 @@ impl LiveUtterance {
                 tracing::debug!(from = seconds(self.finished), to = seconds(cut), %words, voiced = seconds(voiced), "stretch not finished: too few words for its speech");
                 continue;
             }
-            tracing::debug!(from = seconds(self.finished), to = seconds(cut), %words, "stretch finished");
-            self.text = join(&self.text, &words);
+            tracing::debug!(from = seconds(self.finished), to = seconds(cut), %words, revised = ?revised, "stretch finished");
+            if let Some((_, text)) = self.last.take() {
+                self.settled = join(&self.settled, &revised.unwrap_or(text));
+            }
+            self.last = Some((self.finished, words));
             self.finished = cut;
             self.agreement = PrefixAgreement::new();
             self.stretches += 1;
@@ -107,9 +165,10 @@ impl LiveUtterance {
     /// utterance (finished stretches are committed).
     pub fn partial(&mut self, pipeline: &mut Pipeline, audio: &[f32]) -> Result<Partial> {
         let rest = &audio[self.finished.min(audio.len())..];
-        let pass = pipeline.partial(rest, &self.text)?;
+        let text = self.text();
+        let pass = pipeline.partial(rest, &text)?;
         let p = self.agreement.update(&pass);
-        Ok(Partial { committed: join(&self.text, &p.committed), tentative: p.tentative })
+        Ok(Partial { committed: join(&text, &p.committed), tentative: p.tentative })
     }
 
     /// Stretches finished so far.
@@ -120,12 +179,94 @@ impl LiveUtterance {
     /// Ends the utterance (`audio` is all of it): recognises the rest, then corrects and
     /// polishes the whole. (raw text, final text).
     pub fn finish(self, pipeline: &mut Pipeline, audio: &[f32]) -> Result<(String, String)> {
-        let rest = &audio[self.finished.min(audio.len())..];
+        let from = self.finished.min(audio.len());
         let clock = std::time::Instant::now();
-        let words = if rest.is_empty() { String::new() } else { pipeline.chunk(rest, &self.text)? };
+        // Silence after the last stretch (the hands-free stop) is not worth decoding again.
+        let speech_after = !scrivo_audio::speech_spans(&audio[from..], VadSettings::default()).is_empty();
+        let whole = if !speech_after {
+            self.text()
+        } else {
+            let (revised, words) = self.recognise(pipeline, audio, from, audio.len())?;
+            let last = revised.or_else(|| self.last.as_ref().map(|(_, t)| t.clone())).unwrap_or_default();
+            join(&join(&self.settled, &last), &words)
+        };
+        let rest = &audio[from..];
         let recognised = clock.elapsed();
-        let out = pipeline.finish(join(&self.text, &words));
+        let out = pipeline.finish(whole);
         tracing::debug!(rest = seconds(rest.len()), recognised = ?recognised, polished = ?(clock.elapsed() - recognised), "utterance finished");
         out
+    }
+}
+
+/// A word compared without case or punctuation.
+fn key(word: &str) -> String {
+    word.chars().filter(|c| c.is_alphanumeric() || *c == '\'').flat_map(char::to_lowercase).collect()
+}
+
+/// Splits `both`, the text of two stretches decoded as one, after the words that stand for
+/// `before` (the first stretch's text from an earlier decode): the prefix closest to `before`
+/// by word edit distance (the shortest on a tie). `None` when even that prefix differs from
+/// `before` in more than half its words (the joined decode went its own way) or nothing
+/// follows it.
+fn split_after(both: &str, before: &str) -> Option<(String, String)> {
+    let words: Vec<&str> = both.split_whitespace().collect();
+    let keys: Vec<String> = words.iter().map(|w| key(w)).collect();
+    let target: Vec<String> = before.split_whitespace().map(key).filter(|k| !k.is_empty()).collect();
+    // distance[j]: edit distance between the first i words of `both` and the first j of `before`.
+    let mut distance: Vec<usize> = (0..=target.len()).collect();
+    let mut best = (distance[target.len()], 0);
+    for (i, k) in keys.iter().enumerate() {
+        if k.is_empty() {
+            continue; // punctuation on its own belongs to the word before it
+        }
+        let mut next = vec![distance[0] + 1; target.len() + 1];
+        for j in 1..=target.len() {
+            let substitute = distance[j - 1] + usize::from(*k != target[j - 1]);
+            next[j] = substitute.min(distance[j] + 1).min(next[j - 1] + 1);
+        }
+        distance = next;
+        if distance[target.len()] < best.0 {
+            best = (distance[target.len()], i + 1);
+        }
+    }
+    let (cost, mut at) = best;
+    if cost * 2 > target.len().max(1) {
+        return None;
+    }
+    // Punctuation-only tokens right after the split stay with the words before it.
+    while at < words.len() && keys[at].is_empty() {
+        at += 1;
+    }
+    (at < words.len()).then(|| (words[..at].join(" "), words[at..].join(" ")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_joined_text_splits_after_the_words_of_the_first_stretch() {
+        let (revised, new) = split_after("And so my fellow Americans, ask not what your country can do for you.", "And so am I fellow Americans.").unwrap();
+        assert_eq!(revised, "And so my fellow Americans,");
+        assert_eq!(new, "ask not what your country can do for you.");
+    }
+
+    #[test]
+    fn a_tie_splits_at_the_shortest_prefix() {
+        // "ask" could stand for "am" or be the first word of the new stretch: both are kept
+        // either way, and the new stretch keeps it.
+        let (revised, new) = split_after("so ask not", "so am").unwrap();
+        assert_eq!((revised.as_str(), new.as_str()), ("so", "ask not"));
+    }
+
+    #[test]
+    fn a_joined_decode_that_went_its_own_way_is_not_split() {
+        assert_eq!(split_after("Thank you. Thank you.", "And so my fellow Americans."), None);
+        assert_eq!(split_after("And so my fellow Americans.", "And so my fellow Americans."), None);
+    }
+
+    #[test]
+    fn the_first_stretch_text_may_be_empty() {
+        assert_eq!(split_after("ask not", ""), Some((String::new(), "ask not".to_string())));
     }
 }
