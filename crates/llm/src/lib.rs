@@ -23,6 +23,7 @@ pub mod finetune;
 pub mod lora;
 pub mod model;
 pub mod polisher;
+pub mod qgemm;
 pub mod tagger;
 pub mod tokenizer;
 pub mod train;

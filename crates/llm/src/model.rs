@@ -15,6 +15,7 @@ use candle_core::quantized::{QMatMul, QTensor};
 use candle_core::{DType, Device, Tensor, D};
 
 use crate::lora::{Adapter, Linear};
+use crate::qgemm::{Kernel, QLinear};
 use crate::tokenizer::TextTokenizer;
 use crate::LlmError;
 
@@ -23,14 +24,14 @@ const MAX_POSITIONS: usize = 4096;
 
 struct Layer {
     attn_norm: Tensor,
-    wq: QMatMul,
-    wk: QMatMul,
-    wv: QMatMul,
-    wo: QMatMul,
+    wq: QLinear,
+    wk: QLinear,
+    wv: QLinear,
+    wo: QLinear,
     ffn_norm: Tensor,
-    gate: QMatMul,
-    up: QMatMul,
-    down: QMatMul,
+    gate: QLinear,
+    up: QLinear,
+    down: QLinear,
 }
 
 /// Shape of the model, from the GGUF metadata.
@@ -121,6 +122,11 @@ impl Model {
     /// Like [`Model::load`], but only the first `blocks` blocks when given: enough for
     /// [`Model::hidden_states`] up to that block, in less memory; [`Model::forward`] then fails.
     pub fn load_blocks(path: &Path, blocks: Option<usize>) -> Result<(Model, TextTokenizer), LlmError> {
+        Self::load_with(path, blocks, Kernel::default())
+    }
+
+    /// Like [`Model::load_blocks`], with the blocks' linear maps on `kernel`.
+    pub fn load_with(path: &Path, blocks: Option<usize>, kernel: Kernel) -> Result<(Model, TextTokenizer), LlmError> {
         let io = |e: std::io::Error| LlmError::Io { path: path.to_path_buf(), source: e };
         let format = |detail: String| LlmError::Format { path: path.to_path_buf(), detail };
         // Buffered: the metadata (the tokenizer's 49k tokens and merges) is read a value at a
@@ -156,7 +162,7 @@ impl Model {
         let loaded = blocks.map_or(layers_n, |b| b.min(layers_n));
         let mut layers = Vec::with_capacity(loaded);
         for i in 0..loaded {
-            let mut q = |n: &str| -> Result<QMatMul, LlmError> { Ok(QMatMul::from_qtensor(tensor(&format!("blk.{i}.{n}.weight"))?)?) };
+            let mut q = |n: &str| -> Result<QLinear, LlmError> { Ok(QLinear::new(tensor(&format!("blk.{i}.{n}.weight"))?, kernel)?) };
             layers.push(Layer {
                 wq: q("attn_q")?,
                 wk: q("attn_k")?,
@@ -198,13 +204,7 @@ impl Model {
     /// feed-forward norm.
     pub fn block_weights(&self, block: usize) -> Result<(Vec<Tensor>, Tensor, Tensor), LlmError> {
         let layer = block.checked_sub(1).and_then(|i| self.layers.get(i)).ok_or_else(|| LlmError::Input(format!("block {block} is not loaded")))?;
-        let dense = |m: &QMatMul| -> Result<Tensor, LlmError> {
-            let w = match m {
-                QMatMul::QTensor(q) => q.dequantize(&self.device)?,
-                QMatMul::Tensor(t) | QMatMul::TensorF16(t) => t.to_dtype(DType::F32)?,
-            };
-            Ok(w.t()?.contiguous()?)
-        };
+        let dense = |m: &QLinear| -> Result<Tensor, LlmError> { Ok(m.dequantize()?.t()?.contiguous()?) };
         let linears = [&layer.wq, &layer.wk, &layer.wv, &layer.wo, &layer.gate, &layer.up, &layer.down].into_iter().map(dense).collect::<Result<Vec<_>, _>>()?;
         Ok((linears, layer.attn_norm.clone(), layer.ffn_norm.clone()))
     }
@@ -307,8 +307,8 @@ impl Model {
         let mask = causal_mask(t, past, &self.device)?;
         for (block, (layer, slot)) in self.layers.iter().zip(cache.kv.iter_mut()).enumerate().take(depth).skip(from) {
             let lora = adapter.and_then(|a| Some((a.block(block + 1)?, a.scale)));
-            let lin = |which: Linear, m: &QMatMul, h: &Tensor| -> candle_core::Result<Tensor> {
-                let y = m.forward_t(h)?;
+            let lin = |which: Linear, m: &QLinear, h: &Tensor| -> candle_core::Result<Tensor> {
+                let y = m.forward(h)?;
                 match lora {
                     Some((l, scale)) => y + l.delta(which, h, scale)?,
                     None => Ok(y),

@@ -3,6 +3,7 @@
 use std::path::{Path, PathBuf};
 
 use candle_core::{Device, Tensor};
+use scrivo_llm::qgemm::{self, Kernel};
 use scrivo_llm::{argmax_rows, Cache, Model};
 
 fn model_path() -> Option<PathBuf> {
@@ -41,7 +42,8 @@ fn tokenizer_matches_the_chat_template() {
 #[test]
 fn every_position_logits_agree_with_candles_llama() {
     let Some(path) = model_path() else { return };
-    let (model, tok) = Model::load(&path).expect("load");
+    // candle's kernel: the same arithmetic bit for bit (see the next test for the packed one).
+    let (model, tok) = Model::load_with(&path, None, Kernel::Candle).expect("load");
     let ids = tok.encode("<|im_start|>user\nThe quick brown fox jumps over the lazy dog.<|im_end|>\n").expect("encode");
     let mut cache = model.new_cache();
     let ours = model.forward(&ids, &mut cache).expect("forward");
@@ -56,6 +58,34 @@ fn every_position_logits_agree_with_candles_llama() {
     let diff = max_abs_diff(&last, &theirs);
     assert!(diff < 0.05, "last-position logits differ by {diff}");
     assert_eq!(argmax_rows(&last.unsqueeze(0).expect("row")).expect("argmax"), argmax_rows(&theirs.unsqueeze(0).expect("row")).expect("argmax"));
+}
+
+/// The packed kernel adds the same products in another order (about 1e-7 relative per
+/// map), and the model's quantized inputs turn such differences into whole quantization
+/// steps: scaling candle's query projection alone by 1 + 1e-7 moved this text's last logits
+/// by 1.5. So the two kernels are compared as a reader of the logits would: the same most
+/// likely token almost everywhere and nearly the same distribution.
+#[test]
+fn the_packed_kernel_predicts_as_candles_does() {
+    let Some(path) = model_path() else { return };
+    if !qgemm::available() {
+        eprintln!("SKIP: this CPU has no AVX-512 VNNI (or SCRIVO_QGEMM=off): only candle's kernel runs");
+        return;
+    }
+    let text = "<|im_start|>system\nYou clean up dictated text.<|im_end|>\n<|im_start|>user\nso um we we ship it on Tuesday, no, Wednesday, and then we tell the customers<|im_end|>\n";
+    let mut logits = Vec::new();
+    for kernel in [Kernel::Candle, Kernel::Packed] {
+        let (model, tok) = Model::load_with(&path, None, kernel).expect("load");
+        let ids = tok.encode(text).expect("encode");
+        logits.push(candle_nn::ops::softmax_last_dim(&model.forward(&ids, &mut model.new_cache()).expect("forward")).expect("softmax"));
+    }
+    let (a, b) = (&logits[0], &logits[1]);
+    let (top_a, top_b) = (argmax_rows(a).expect("argmax"), argmax_rows(b).expect("argmax"));
+    let same = top_a.iter().zip(&top_b).filter(|(x, y)| x == y).count();
+    let prob_gap = max_abs_diff(a, b);
+    eprintln!("packed vs candle: top token the same at {same} of {} positions, largest probability difference {prob_gap}", top_a.len());
+    assert!(same * 10 >= top_a.len() * 9, "top token the same at only {same} of {} positions", top_a.len());
+    assert!(prob_gap < 0.1, "a probability differs by {prob_gap}");
 }
 
 #[test]

@@ -1,0 +1,462 @@
+//! The polishing model's linear maps (Q8_0 weights) multiplied with AVX-512 VNNI.
+//!
+//! candle multiplies a Q8_0 matrix one dot product of one input row against four weight rows
+//! at a time (AVX2 `maddubs`). Its tiled VNNI kernel needs the inner size to be a multiple of
+//! 256, which SmolLM2's 576-wide maps are not, so on this model only the down projection
+//! took it. Here the weights are repacked once, at load time, into tiles of 16 output rows by
+//! one 32-value block, so that one `vpdpbusd` adds four products to each of 16 outputs, and
+//! each weight load serves four input rows. The packed copy replaces the loaded tensor (the
+//! same bytes plus one scale per row and block in f32), so memory does not grow.
+//!
+//! The arithmetic is candle's: inputs are quantized to Q8_0 exactly as candle quantizes them,
+//! each block's integer dot product is exact, and is scaled by the product of the two block
+//! scales. Only the order of the float additions across blocks differs (a relative difference
+//! of about 1e-7, tested against candle below).
+//!
+//! The weights are stored offset by +128 (`vpdpbusd` multiplies unsigned by signed bytes), and
+//! `128 * sum(x)` per input block is taken off again.
+//!
+//! Without AVX-512 VNNI (or with `SCRIVO_QGEMM=off`, for comparisons) the maps stay candle's
+//! `QMatMul`.
+
+#![allow(unsafe_code)]
+
+use std::sync::OnceLock;
+
+use candle_core::quantized::{GgmlDType, QMatMul, QTensor};
+use candle_core::{DType, Device, Module, Storage, Tensor};
+use half::f16;
+use rayon::prelude::*;
+
+/// Output rows per tile (one 512-bit register of i32 or f32).
+const TILE_ROWS: usize = 16;
+/// Values per Q8_0 block.
+const BLOCK: usize = 32;
+/// Input rows that share each weight load.
+const ROWS_AT_ONCE: usize = 4;
+/// Products below which one thread does the whole product: handing work to the other
+/// threads costs more than it saves below about 16 million (on 2 cores: 576 x 576 for 40
+/// rows took 151 us on one thread, 161 us on two; 576 x 1536, 333 us and 270 us).
+const SERIAL_BELOW: usize = 1 << 24;
+
+/// 16 output rows by one block of 32 inputs: `qs[g * 64 + r * 4 + j]` is row `r`'s weight
+/// `4 * g + j` of the block plus 128; `d[r]` the row's block scale.
+#[repr(C, align(64))]
+#[derive(Clone)]
+struct Tile {
+    qs: [u8; BLOCK * TILE_ROWS],
+    d: [f32; TILE_ROWS],
+}
+
+/// A Q8_0 matrix of `n` outputs by `k` inputs, packed for [`PackedQ8::matmul`].
+pub struct PackedQ8 {
+    n: usize,
+    k: usize,
+    /// `[n / 16 rounded up][k / 32]`.
+    tiles: Vec<Tile>,
+}
+
+/// Whether this CPU runs the packed kernel, and it is not switched off.
+pub fn available() -> bool {
+    static AVAILABLE: OnceLock<bool> = OnceLock::new();
+    *AVAILABLE.get_or_init(|| {
+        let off = std::env::var("SCRIVO_QGEMM").is_ok_and(|v| v == "off" || v == "0");
+        let cpu = cpu_has_vnni();
+        tracing::debug!(cpu, off, "packed Q8_0 kernel");
+        cpu && !off
+    })
+}
+
+#[cfg(target_arch = "x86_64")]
+fn cpu_has_vnni() -> bool {
+    is_x86_feature_detected!("avx512f") && is_x86_feature_detected!("avx512bw") && is_x86_feature_detected!("avx512vnni")
+}
+
+#[cfg(not(target_arch = "x86_64"))]
+fn cpu_has_vnni() -> bool {
+    false
+}
+
+impl PackedQ8 {
+    /// Packs a `(n, k)` Q8_0 tensor; `None` for other types or shapes.
+    pub fn pack(t: &QTensor) -> candle_core::Result<Option<PackedQ8>> {
+        let Ok((n, k)) = t.shape().dims2() else { return Ok(None) };
+        if t.dtype() != GgmlDType::Q8_0 || k == 0 || !k.is_multiple_of(BLOCK) || n == 0 {
+            return Ok(None);
+        }
+        let data = t.data()?;
+        let kb = k / BLOCK;
+        // A Q8_0 block: the scale (f16, little-endian), then 32 signed bytes.
+        const BLOCK_BYTES: usize = 2 + BLOCK;
+        if data.len() != n * kb * BLOCK_BYTES {
+            candle_core::bail!("a Q8_0 tensor of {n} x {k} holds {} bytes", data.len());
+        }
+        let n_tiles = n.div_ceil(TILE_ROWS);
+        let empty = Tile { qs: [128; BLOCK * TILE_ROWS], d: [0.0; TILE_ROWS] };
+        let mut tiles = vec![empty; n_tiles * kb];
+        for row in 0..n {
+            let (tile_row, r) = (row / TILE_ROWS, row % TILE_ROWS);
+            for b in 0..kb {
+                let src = &data[(row * kb + b) * BLOCK_BYTES..][..BLOCK_BYTES];
+                let tile = &mut tiles[tile_row * kb + b];
+                tile.d[r] = f16::from_le_bytes([src[0], src[1]]).to_f32();
+                for (i, &q) in src[2..].iter().enumerate() {
+                    tile.qs[(i / 4) * 64 + r * 4 + i % 4] = (q as i8 as i16 + 128) as u8;
+                }
+            }
+        }
+        Ok(Some(PackedQ8 { n, k, tiles }))
+    }
+
+    pub fn dims(&self) -> (usize, usize) {
+        (self.n, self.k)
+    }
+
+    /// The weights in f32, `(n, k)`: what candle's `dequantize` gives for the tensor packed.
+    pub fn dequantize(&self) -> candle_core::Result<Tensor> {
+        let kb = self.k / BLOCK;
+        let mut w = vec![0f32; self.n * self.k];
+        for row in 0..self.n {
+            let (tile_row, r) = (row / TILE_ROWS, row % TILE_ROWS);
+            for b in 0..kb {
+                let tile = &self.tiles[tile_row * kb + b];
+                for i in 0..BLOCK {
+                    let q = i16::from(tile.qs[(i / 4) * 64 + r * 4 + i % 4]) - 128;
+                    w[row * self.k + b * BLOCK + i] = f32::from(q) * tile.d[r];
+                }
+            }
+        }
+        Tensor::from_vec(w, (self.n, self.k), &Device::Cpu)
+    }
+
+    /// `x W^T` for `x` of shape `(.., k)` (f32): shape `(.., n)`.
+    pub fn forward(&self, x: &Tensor) -> candle_core::Result<Tensor> {
+        let dims = x.dims().to_vec();
+        let Some((&k, batch)) = dims.split_last() else { candle_core::bail!("a scalar input to a linear map") };
+        if k != self.k {
+            candle_core::bail!("an input {k} wide to a linear map of {} inputs", self.k);
+        }
+        let m: usize = batch.iter().product();
+        let x = if x.dtype() == DType::F32 { x.contiguous()? } else { x.to_dtype(DType::F32)?.contiguous()? };
+        let input = QuantizedInput::from_tensor(&x, m, k)?;
+        let mut out = vec![0f32; m * self.n];
+        self.matmul(&input, &mut out);
+        let mut shape = dims;
+        if let Some(last) = shape.last_mut() {
+            *last = self.n;
+        }
+        Tensor::from_vec(out, shape, &Device::Cpu)
+    }
+
+    /// `out = input W^T`, `out` row-major `(m, n)`.
+    fn matmul(&self, input: &QuantizedInput, out: &mut [f32]) {
+        assert!(available(), "the packed kernel needs AVX-512 VNNI");
+        assert_eq!(input.k, self.k);
+        assert_eq!(out.len(), input.m * self.n);
+        let n_tiles = self.n.div_ceil(TILE_ROWS);
+        let threads = rayon::current_num_threads().max(1);
+        // Enough pieces to balance the threads, few enough to keep each tile column's
+        // weights in L1 across all input rows.
+        let per_task = n_tiles.div_ceil(threads * 2).max(1);
+        let out_ptr = OutPtr(out.as_mut_ptr());
+        let run = |task: usize| {
+            let out = out_ptr;
+            for t in task * per_task..((task + 1) * per_task).min(n_tiles) {
+                // SAFETY: each tile column `t` writes only columns `16 t .. 16 t + 16` (clipped
+                // to `n`) of each output row, so tasks never write the same element, and
+                // `out` (checked above to hold `m * n` values) outlives the parallel loop. The
+                // CPU features the kernel uses were checked by `available()`.
+                unsafe { self.tile_column(t, input, out.0) };
+            }
+        };
+        let tasks = n_tiles.div_ceil(per_task);
+        if input.m * self.n * self.k < SERIAL_BELOW {
+            (0..tasks).for_each(run);
+        } else {
+            (0..tasks).into_par_iter().for_each(run);
+        }
+    }
+
+    /// All output rows' columns `16 t ..` for tile column `t`.
+    ///
+    /// # Safety
+    /// `out` must point to `input.m * self.n` floats that no one else writes these columns of,
+    /// and the CPU must have AVX-512 F, BW and VNNI.
+    #[cfg(target_arch = "x86_64")]
+    unsafe fn tile_column(&self, t: usize, input: &QuantizedInput, out: *mut f32) {
+        let mut row = 0;
+        while row + ROWS_AT_ONCE <= input.m {
+            unsafe { self.rows::<ROWS_AT_ONCE>(t, input, row, out) };
+            row += ROWS_AT_ONCE;
+        }
+        match input.m - row {
+            3 => unsafe { self.rows::<3>(t, input, row, out) },
+            2 => unsafe { self.rows::<2>(t, input, row, out) },
+            1 => unsafe { self.rows::<1>(t, input, row, out) },
+            _ => {}
+        }
+    }
+
+    #[cfg(not(target_arch = "x86_64"))]
+    unsafe fn tile_column(&self, _t: usize, _input: &QuantizedInput, _out: *mut f32) {
+        unreachable!("available() is false off x86-64")
+    }
+
+    /// Rows `row .. row + R` of the output, columns of tile column `t`.
+    ///
+    /// # Safety
+    /// As [`PackedQ8::tile_column`], and `row + R <= input.m`.
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx512f,avx512bw,avx512vnni")]
+    unsafe fn rows<const R: usize>(&self, t: usize, input: &QuantizedInput, row: usize, out: *mut f32) {
+        use std::arch::x86_64::*;
+        let kb = self.k / BLOCK;
+        let tiles = &self.tiles[t * kb..(t + 1) * kb];
+        let mut acc = [_mm512_setzero_ps(); R];
+        for (b, tile) in tiles.iter().enumerate() {
+            let mut dot = [_mm512_setzero_si512(); R];
+            for g in 0..BLOCK / 4 {
+                // SAFETY: `qs` holds 8 groups of 64 bytes and `Tile` is 64-byte aligned.
+                let w = unsafe { _mm512_load_si512(tile.qs.as_ptr().add(g * 64).cast()) };
+                for (r, dot) in dot.iter_mut().enumerate() {
+                    let x = _mm512_set1_epi32(input.group(row + r, b, g));
+                    *dot = _mm512_dpbusd_epi32(*dot, w, x);
+                }
+            }
+            // SAFETY: `d` holds 16 floats, 64-byte aligned (it follows 512 bytes).
+            let d = unsafe { _mm512_load_ps(tile.d.as_ptr()) };
+            for (r, (dot, acc)) in dot.iter().zip(acc.iter_mut()).enumerate() {
+                let (scale, sum) = input.block(row + r, b);
+                let exact = _mm512_sub_epi32(*dot, _mm512_set1_epi32(128 * sum));
+                *acc = _mm512_fmadd_ps(_mm512_cvtepi32_ps(exact), _mm512_mul_ps(d, _mm512_set1_ps(scale)), *acc);
+            }
+        }
+        let col = t * TILE_ROWS;
+        let width = (self.n - col).min(TILE_ROWS);
+        let mask: __mmask16 = if width == TILE_ROWS { 0xffff } else { (1u16 << width) - 1 };
+        for (r, acc) in acc.iter().enumerate() {
+            // SAFETY: row `row + r < m`, columns `col .. col + width <= n`: inside `out`.
+            unsafe { _mm512_mask_storeu_ps(out.add((row + r) * self.n + col), mask, *acc) };
+        }
+    }
+
+    #[cfg(not(target_arch = "x86_64"))]
+    unsafe fn rows<const R: usize>(&self, _t: usize, _input: &QuantizedInput, _row: usize, _out: *mut f32) {
+        unreachable!("available() is false off x86-64")
+    }
+}
+
+#[derive(Clone, Copy)]
+struct OutPtr(*mut f32);
+// SAFETY: the pointer is only written through at disjoint columns (see `PackedQ8::matmul`).
+unsafe impl Send for OutPtr {}
+unsafe impl Sync for OutPtr {}
+
+/// Input rows quantized to Q8_0 as candle quantizes them: per block of 32, the scale
+/// `max |x| / 127` (kept as f16), the values `round(x / scale)`, and their sum.
+struct QuantizedInput {
+    m: usize,
+    k: usize,
+    qs: Vec<i8>,
+    scales: Vec<f32>,
+    sums: Vec<i32>,
+}
+
+impl QuantizedInput {
+    fn from_tensor(x: &Tensor, m: usize, k: usize) -> candle_core::Result<Self> {
+        let (storage, layout) = x.storage_and_layout();
+        let Storage::Cpu(cpu) = &*storage else { candle_core::bail!("the packed kernel runs on the CPU only") };
+        let values = cpu.as_slice::<f32>()?;
+        let values = &values[layout.start_offset()..layout.start_offset() + m * k];
+        Ok(Self::quantize(values, m, k))
+    }
+
+    fn quantize(values: &[f32], m: usize, k: usize) -> Self {
+        let blocks = m * k / BLOCK;
+        let (mut qs, mut scales, mut sums) = (vec![0i8; m * k], Vec::with_capacity(blocks), Vec::with_capacity(blocks));
+        for (xs, ys) in values.chunks_exact(BLOCK).zip(qs.chunks_exact_mut(BLOCK)) {
+            let amax = xs.iter().fold(0f32, |a, x| a.max(x.abs()));
+            let d = amax / 127.0;
+            let id = if d != 0.0 { 1.0 / d } else { 0.0 };
+            let mut sum = 0i32;
+            for (y, &x) in ys.iter_mut().zip(xs) {
+                *y = f32::round(x * id) as i8;
+                sum += i32::from(*y);
+            }
+            scales.push(f16::from_f32(d).to_f32());
+            sums.push(sum);
+        }
+        QuantizedInput { m, k, qs, scales, sums }
+    }
+
+    /// Row `row`'s values `4 g .. 4 g + 4` of block `b`, as one little-endian i32.
+    #[inline(always)]
+    fn group(&self, row: usize, b: usize, g: usize) -> i32 {
+        let at = row * self.k + b * BLOCK + g * 4;
+        let q = &self.qs[at..at + 4];
+        i32::from_le_bytes([q[0] as u8, q[1] as u8, q[2] as u8, q[3] as u8])
+    }
+
+    /// Row `row`'s block `b`: scale and sum.
+    #[inline(always)]
+    fn block(&self, row: usize, b: usize) -> (f32, i32) {
+        let i = row * (self.k / BLOCK) + b;
+        (self.scales[i], self.sums[i])
+    }
+}
+
+/// A linear map of the model: packed where the CPU runs the packed kernel, candle's
+/// `QMatMul` otherwise.
+pub enum QLinear {
+    Packed(PackedQ8),
+    Candle(QMatMul),
+}
+
+/// Which kernel multiplies the model's Q8_0 maps.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kernel {
+    /// [`PackedQ8`] where the CPU runs it (see [`available`]), candle's elsewhere.
+    Packed,
+    /// candle's `QMatMul` everywhere: bit for bit what candle-transformers computes.
+    Candle,
+}
+
+impl Default for Kernel {
+    fn default() -> Self {
+        if available() {
+            Kernel::Packed
+        } else {
+            Kernel::Candle
+        }
+    }
+}
+
+impl QLinear {
+    /// Packs `t` for [`Kernel::Packed`], unless the CPU lacks the kernel or candle has a tiled
+    /// kernel of its own for it (an inner size that is a multiple of 256, with AVX-512 VNNI:
+    /// the down projection), whose arithmetic the shipped heads were trained with.
+    pub fn new(t: QTensor, kernel: Kernel) -> candle_core::Result<QLinear> {
+        let candle_tiles = t.shape().dims2().is_ok_and(|(_, k)| k.is_multiple_of(256));
+        if kernel == Kernel::Packed && available() && !candle_tiles {
+            if let Some(p) = PackedQ8::pack(&t)? {
+                return Ok(QLinear::Packed(p));
+            }
+        }
+        Ok(QLinear::Candle(QMatMul::from_qtensor(t)?))
+    }
+
+    /// `x W^T` for `x` of shape `(.., k)`.
+    pub fn forward(&self, x: &Tensor) -> candle_core::Result<Tensor> {
+        match self {
+            QLinear::Packed(p) => p.forward(x),
+            QLinear::Candle(m) => m.forward(x),
+        }
+    }
+
+    /// The weights in f32, `(n, k)`.
+    pub fn dequantize(&self) -> candle_core::Result<Tensor> {
+        match self {
+            QLinear::Packed(p) => p.dequantize(),
+            QLinear::Candle(QMatMul::QTensor(q)) => q.dequantize(&Device::Cpu),
+            QLinear::Candle(QMatMul::Tensor(t) | QMatMul::TensorF16(t)) => t.to_dtype(DType::F32),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn skip() -> bool {
+        if !available() {
+            println!("skipped: this CPU has no AVX-512 VNNI (or SCRIVO_QGEMM=off); candle's kernel is used");
+            return true;
+        }
+        false
+    }
+
+    fn weights(n: usize, k: usize, seed: u64) -> QTensor {
+        let values: Vec<f32> = (0..n * k).map(|i| (((i as u64).wrapping_mul(2_654_435_761).wrapping_add(seed) % 2001) as f32 - 1000.0) / 20_000.0).collect();
+        let t = Tensor::from_vec(values, (n, k), &Device::Cpu).expect("tensor");
+        QTensor::quantize(&t, GgmlDType::Q8_0).expect("quantize")
+    }
+
+    /// Q8_0 times Q8_0 by definition, in f64: per block, the exact integer dot product times
+    /// both scales.
+    fn reference(w: &QTensor, x: &[f32], m: usize) -> Vec<f32> {
+        let (n, k) = w.shape().dims2().expect("2-d");
+        let w = w.dequantize(&Device::Cpu).expect("dequantize").flatten_all().expect("flat").to_vec1::<f32>().expect("values");
+        let input = QuantizedInput::quantize(x, m, k);
+        let mut out = vec![0f32; m * n];
+        for i in 0..m {
+            for j in 0..n {
+                let mut sum = 0f64;
+                for b in 0..k / BLOCK {
+                    let (scale, _) = input.block(i, b);
+                    let dot: f64 = (0..BLOCK).map(|v| f64::from(w[j * k + b * BLOCK + v]) * f64::from(input.qs[i * k + b * BLOCK + v])).sum();
+                    sum += dot * f64::from(scale);
+                }
+                out[i * n + j] = sum as f32;
+            }
+        }
+        out
+    }
+
+    fn worst(want: &[f32], got: &[f32]) -> (f32, f32) {
+        let scale = want.iter().fold(0f32, |a, v| a.max(v.abs())).max(1e-6);
+        (want.iter().zip(got).map(|(a, b)| (a - b).abs()).fold(0f32, f32::max), scale)
+    }
+
+    #[test]
+    fn matches_the_q8_0_arithmetic_and_candle_on_the_model_shapes_and_odd_ones() {
+        if skip() {
+            return;
+        }
+        for &(n, k) in &[(576, 576), (192, 576), (1536, 576), (576, 1536), (40, 64), (17, 32)] {
+            let q = weights(n, k, (n * 31 + k) as u64);
+            let packed = PackedQ8::pack(&q).expect("pack").expect("a Q8_0 matrix packs");
+            for m in [1, 2, 3, 4, 5, 11, 40] {
+                let x = Tensor::randn(0f32, 1.0, (1, m, k), &Device::Cpu).expect("input");
+                let xs = x.flatten_all().expect("flat").to_vec1::<f32>().expect("values");
+                let got = packed.forward(&x).expect("packed");
+                assert_eq!(got.dims(), &[1, m, n]);
+                let got = got.flatten_all().expect("flat").to_vec1::<f32>().expect("values");
+                let (off, scale) = worst(&reference(&q, &xs, m), &got);
+                assert!(off <= scale * 1e-5, "{n}x{k}, {m} rows: off by {off} (largest output {scale})");
+                // candle's own Q8_0 kernel, where it does not take its tiled path (whose
+                // inputs are quantized per 256 values instead of 32).
+                if !k.is_multiple_of(256) {
+                    let candle = QMatMul::from_qtensor(weights(n, k, (n * 31 + k) as u64)).expect("qmatmul");
+                    let want = candle.forward(&x).expect("candle").flatten_all().expect("flat").to_vec1::<f32>().expect("values");
+                    let (off, scale) = worst(&want, &got);
+                    assert!(off <= scale * 1e-5, "{n}x{k}, {m} rows: off from candle by {off} (largest output {scale})");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn dequantizes_as_candle_does() {
+        if skip() {
+            return;
+        }
+        let q = weights(40, 96, 7);
+        let want = q.dequantize(&Device::Cpu).expect("dequantize").flatten_all().expect("flat").to_vec1::<f32>().expect("values");
+        let packed = PackedQ8::pack(&q).expect("pack").expect("packs");
+        let got = packed.dequantize().expect("dequantize").flatten_all().expect("flat").to_vec1::<f32>().expect("values");
+        assert_eq!(want, got);
+    }
+
+    #[test]
+    fn other_types_and_bad_inputs_are_refused() {
+        let f = Tensor::zeros((16, 64), DType::F32, &Device::Cpu).expect("tensor");
+        let q4 = QTensor::quantize(&f, GgmlDType::Q4_0).expect("quantize");
+        assert!(PackedQ8::pack(&q4).expect("pack").is_none());
+        if skip() {
+            return;
+        }
+        let packed = PackedQ8::pack(&weights(16, 64, 1)).expect("pack").expect("packs");
+        let wrong = Tensor::zeros((1, 3, 32), DType::F32, &Device::Cpu).expect("tensor");
+        assert!(packed.forward(&wrong).is_err());
+    }
+}
