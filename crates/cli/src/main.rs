@@ -90,6 +90,7 @@ fn with_fixed_mmap_threshold() {
 fn main() {
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
     with_fixed_mmap_threshold();
+    scrivo_llm::settle_thread_count();
     let cli = Cli::parse();
     let level = match cli.verbose {
         0 => "warn",

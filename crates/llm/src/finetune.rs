@@ -309,7 +309,7 @@ impl Trainable {
 
     fn adapter(&self, first: usize, rank: usize) -> Result<Adapter, LlmError> {
         let copy = |v: &Vec<Var>| v.iter().map(|x| x.as_tensor().copy()).collect::<Result<Vec<_>, _>>();
-        let blocks = self.a_t.iter().zip(&self.b_t).map(|(a, b)| Ok(BlockAdapter { a_t: copy(a)?, b_t: copy(b)? })).collect::<Result<Vec<_>, LlmError>>()?;
+        let blocks = self.a_t.iter().zip(&self.b_t).map(|(a, b)| Ok(BlockAdapter::new(copy(a)?, copy(b)?))).collect::<Result<Vec<_>, LlmError>>()?;
         Ok(Adapter { first, rank, scale: self.scale, blocks })
     }
 }

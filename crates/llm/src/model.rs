@@ -307,17 +307,18 @@ impl Model {
         let mask = causal_mask(t, past, &self.device)?;
         for (block, (layer, slot)) in self.layers.iter().zip(cache.kv.iter_mut()).enumerate().take(depth).skip(from) {
             let lora = adapter.and_then(|a| Some((a.block(block + 1)?, a.scale)));
-            let lin = |which: Linear, m: &QLinear, h: &Tensor| -> candle_core::Result<Tensor> {
-                let y = m.forward(h)?;
-                match lora {
-                    Some((l, scale)) => y + l.delta(which, h, scale)?,
-                    None => Ok(y),
-                }
+            // The maps in `group` (which all read `h`), each with its adapter's delta added.
+            let lin = |group: &[(Linear, &QLinear)], h: &Tensor| -> candle_core::Result<Vec<Tensor>> {
+                let plain = group.iter().map(|(_, m)| m.forward(h)).collect::<candle_core::Result<Vec<_>>>()?;
+                let Some((l, scale)) = lora else { return Ok(plain) };
+                let which: Vec<Linear> = group.iter().map(|(w, _)| *w).collect();
+                plain.into_iter().zip(l.deltas(&which, h, scale)?).map(|(y, d)| y + d).collect()
             };
             let h = candle_nn::ops::rms_norm(&x, &layer.attn_norm, self.eps as f32)?;
-            let q = lin(Linear::Q, &layer.wq, &h)?.reshape((1, t, c.heads, c.head_dim))?.transpose(1, 2)?.contiguous()?;
-            let k = lin(Linear::K, &layer.wk, &h)?.reshape((1, t, c.kv_heads, c.head_dim))?.transpose(1, 2)?.contiguous()?;
-            let v = lin(Linear::V, &layer.wv, &h)?.reshape((1, t, c.kv_heads, c.head_dim))?.transpose(1, 2)?;
+            let [q, k, v]: [Tensor; 3] = lin(&[(Linear::Q, &layer.wq), (Linear::K, &layer.wk), (Linear::V, &layer.wv)], &h)?.try_into().map_err(|_| candle_core::Error::Msg("three maps".into()))?;
+            let q = q.reshape((1, t, c.heads, c.head_dim))?.transpose(1, 2)?.contiguous()?;
+            let k = k.reshape((1, t, c.kv_heads, c.head_dim))?.transpose(1, 2)?.contiguous()?;
+            let v = v.reshape((1, t, c.kv_heads, c.head_dim))?.transpose(1, 2)?;
             let q = candle_nn::rotary_emb::rope_i(&q, &cos, &sin)?;
             let k = candle_nn::rotary_emb::rope_i(&k, &cos, &sin)?;
             let (k, v) = match slot.take() {
@@ -330,9 +331,11 @@ impl Model {
             let scores = scores.broadcast_add(&mask)?;
             let weights = candle_nn::ops::softmax_last_dim(&scores)?;
             let attn = weights.matmul(&v.contiguous()?)?.transpose(1, 2)?.reshape((1, t, c.hidden))?;
-            x = (lin(Linear::O, &layer.wo, &attn)? + &x)?;
+            let one = |v: Vec<Tensor>| v.into_iter().next().ok_or_else(|| candle_core::Error::Msg("one map".into()));
+            x = (one(lin(&[(Linear::O, &layer.wo)], &attn)?)? + &x)?;
             let h = candle_nn::ops::rms_norm(&x, &layer.ffn_norm, self.eps as f32)?;
-            let mlp = lin(Linear::Down, &layer.down, &(candle_nn::ops::silu(&lin(Linear::Gate, &layer.gate, &h)?)? * lin(Linear::Up, &layer.up, &h)?)?)?;
+            let [gate, up]: [Tensor; 2] = lin(&[(Linear::Gate, &layer.gate), (Linear::Up, &layer.up)], &h)?.try_into().map_err(|_| candle_core::Error::Msg("two maps".into()))?;
+            let mlp = one(lin(&[(Linear::Down, &layer.down)], &(candle_nn::ops::silu(&gate)? * up)?)?)?;
             x = (mlp + &x)?;
             each(block + 1, &x)?;
         }

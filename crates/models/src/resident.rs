@@ -215,7 +215,13 @@ impl Resident {
                     .map(|(id, _)| id.clone())
             };
             match victim {
-                Some(id) => self.unload(&id, UnloadReason::Budget),
+                Some(id) => {
+                    self.unload(&id, UnloadReason::Budget);
+                    // The model about to load would otherwise come from fresh pages while the
+                    // evicted one's stay resident in the heap.
+                    let released = release_freed_memory();
+                    tracing::debug!(released, "freed memory handed back after an unload for room");
+                }
                 None => return,
             }
         }
