@@ -8,7 +8,7 @@
 
 use std::sync::Arc;
 
-use candle_core::{IndexOp, D};
+use candle_core::D;
 
 use crate::{LlmError, Model, TextTokenizer};
 
@@ -39,8 +39,8 @@ impl ContextScorer {
         let mut ids = vec![self.start];
         ids.extend(self.tokenizer.encode(prefix)?);
         let mut cache = self.model.new_cache();
-        let logits = self.model.forward(&ids, &mut cache)?;
-        let after_prefix = candle_nn::ops::log_softmax(&logits.i(ids.len() - 1)?, D::Minus1)?.to_vec1::<f32>()?;
+        let logits = self.model.forward_last(&ids, &mut cache)?;
+        let after_prefix = candle_nn::ops::log_softmax(&logits, D::Minus1)?.to_vec1::<f32>()?;
         let mut out = Vec::with_capacity(continuations.len());
         for text in continuations {
             let next = self.tokenizer.encode(text)?;

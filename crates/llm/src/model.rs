@@ -3,15 +3,13 @@
 //! (so a cache after a fixed prompt prefix can be cloned and reused).
 //!
 //! The token embedding stays quantized: it is shared by the input lookup
-//! (`QTensor::embedding`) and the tied output projection, instead of being expanded to f32.
+//! ([`QLinear::rows`]) and the tied output projection, instead of being expanded to f32.
 
 use std::fs::File;
 use std::io::BufReader;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 
 use candle_core::quantized::gguf_file::Content;
-use candle_core::quantized::{QMatMul, QTensor};
 use candle_core::{DType, Device, Tensor, D};
 
 use crate::lora::{Adapter, Linear};
@@ -50,8 +48,9 @@ pub struct Model {
     path: PathBuf,
     config: Config,
     eps: f64,
-    embedding: Arc<QTensor>,
-    output: QMatMul,
+    embedding: QLinear,
+    /// The output projection when the model has its own; `None`: tied to the embedding.
+    output: Option<QLinear>,
     layers: Vec<Layer>,
     norm: Tensor,
     cos: Tensor,
@@ -153,10 +152,10 @@ impl Model {
         let tokenizer = TextTokenizer::from_gguf(&content, path)?;
         let device = Device::Cpu;
         let mut tensor = |name: &str| content.tensor(&mut file, name, &device).map_err(|e| format(format!("tensor `{name}`: {e}")));
-        let embedding = Arc::new(tensor("token_embd.weight")?);
+        let embedding = QLinear::new(tensor("token_embd.weight")?, kernel)?;
         let output = match tensor("output.weight") {
-            Ok(t) => QMatMul::from_qtensor(t)?,
-            Err(_) => QMatMul::from_arc(Arc::clone(&embedding))?,
+            Ok(t) => Some(QLinear::new(t, kernel)?),
+            Err(_) => None,
         };
         let norm = tensor("output_norm.weight")?.dequantize(&device)?;
         let loaded = blocks.map_or(layers_n, |b| b.min(layers_n));
@@ -175,7 +174,7 @@ impl Model {
                 ffn_norm: tensor(&format!("blk.{i}.ffn_norm.weight"))?.dequantize(&device)?,
             });
         }
-        let vocab = embedding.shape().dims2()?.0;
+        let vocab = embedding.dims().0;
         let inv: Vec<f32> = (0..head_dim).step_by(2).map(|i| 1.0 / base.powf(i as f32 / head_dim as f32)).collect();
         let inv = Tensor::new(inv.as_slice(), &device)?;
         let positions = Tensor::arange(0, MAX_POSITIONS as u32, &device)?.to_dtype(DType::F32)?.reshape((MAX_POSITIONS, 1))?;
@@ -228,7 +227,24 @@ impl Model {
         }
         let x = self.run_layers(ids, cache, self.config.layers, None, |_, _| Ok(()))?;
         let x = candle_nn::ops::rms_norm(&x, &self.norm, self.eps as f32)?;
-        let logits = self.output.forward_t(&x)?.squeeze(0)?;
+        let logits = self.output.as_ref().unwrap_or(&self.embedding).forward(&x)?.squeeze(0)?;
+        Ok(logits.to_dtype(DType::F32)?)
+    }
+
+    /// Like [`Model::forward`], but the logits of the last new position only (`(vocab,)`): the
+    /// output projection, 49k rows, is the costliest part of a pass over a prompt whose other
+    /// positions' logits no one reads.
+    pub fn forward_last(&self, ids: &[u32], cache: &mut Cache) -> Result<Tensor, LlmError> {
+        if self.layers.len() < self.config.layers {
+            return Err(LlmError::Input(format!("only {} of the model's {} blocks are loaded", self.layers.len(), self.config.layers)));
+        }
+        if ids.is_empty() {
+            return Err(LlmError::Input("no tokens to run".into()));
+        }
+        let x = self.run_layers(ids, cache, self.config.layers, None, |_, _| Ok(()))?;
+        let last = x.narrow(1, ids.len() - 1, 1)?;
+        let last = candle_nn::ops::rms_norm(&last, &self.norm, self.eps as f32)?;
+        let logits = self.output.as_ref().unwrap_or(&self.embedding).forward(&last)?.squeeze(0)?.squeeze(0)?;
         Ok(logits.to_dtype(DType::F32)?)
     }
 
@@ -280,8 +296,7 @@ impl Model {
         if cache.kv.len() != self.config.layers {
             cache.kv = vec![None; self.config.layers];
         }
-        let input = Tensor::new(ids, &self.device)?;
-        let x = self.embedding.embedding(&input)?.unsqueeze(0)?;
+        let x = self.embedding.rows(ids)?.unsqueeze(0)?;
         let x = self.run_blocks(x, 0, depth, past, cache, adapter, each)?;
         cache.len = past + t;
         Ok(x)
@@ -383,7 +398,7 @@ impl Model {
         cache.kv[..same_up_to].clone_from_slice(&base.cache.kv[..same_up_to]);
         if same_up_to < deepest {
             let x = match same_up_to {
-                0 => self.embedding.embedding(&Tensor::new(base.ids.as_slice(), &self.device)?)?.unsqueeze(0)?,
+                0 => self.embedding.rows(&base.ids)?.unsqueeze(0)?,
                 n => base.outputs[n - 1].clone(),
             };
             self.run_blocks(x, same_up_to, deepest, 0, &mut cache, adapter, |_, _| Ok(()))?;
@@ -408,17 +423,6 @@ pub(crate) fn repeat_kv(x: &Tensor, n: usize) -> candle_core::Result<Tensor> {
     }
     let (b, h, s, d) = x.dims4()?;
     x.unsqueeze(2)?.expand((b, h, n, s, d))?.reshape((b, h * n, s, d))
-}
-
-/// Extension: `QMatMul::forward` for a 3-D input.
-trait ForwardT {
-    fn forward_t(&self, x: &Tensor) -> candle_core::Result<Tensor>;
-}
-
-impl ForwardT for QMatMul {
-    fn forward_t(&self, x: &Tensor) -> candle_core::Result<Tensor> {
-        candle_core::Module::forward(self, x)
-    }
 }
 
 /// The index of the largest value in each row of `(rows, vocab)` logits.

@@ -116,6 +116,26 @@ impl PackedQ8 {
         (self.n, self.k)
     }
 
+    /// Rows `ids` of the matrix in f32, `(ids.len(), k)`: a lookup in an embedding table.
+    pub fn rows(&self, ids: &[u32]) -> candle_core::Result<Tensor> {
+        let kb = self.k / BLOCK;
+        let mut out = vec![0f32; ids.len() * self.k];
+        for (&id, dst) in ids.iter().zip(out.chunks_exact_mut(self.k)) {
+            let row = id as usize;
+            if row >= self.n {
+                candle_core::bail!("row {row} of a matrix of {} rows", self.n);
+            }
+            let (tile_row, r) = (row / TILE_ROWS, row % TILE_ROWS);
+            for (b, dst) in dst.chunks_exact_mut(BLOCK).enumerate() {
+                let tile = &self.tiles[tile_row * kb + b];
+                for (i, v) in dst.iter_mut().enumerate() {
+                    *v = f32::from(i16::from(tile.qs[(i / 4) * 64 + r * 4 + i % 4]) - 128) * tile.d[r];
+                }
+            }
+        }
+        Tensor::from_vec(out, (ids.len(), self.k), &Device::Cpu)
+    }
+
     /// The weights in f32, `(n, k)`: what candle's `dequantize` gives for the tensor packed.
     pub fn dequantize(&self) -> candle_core::Result<Tensor> {
         let kb = self.k / BLOCK;
@@ -190,17 +210,17 @@ impl PackedQ8 {
     unsafe fn tile_column(&self, t: usize, input: &QuantizedInput, out: *mut f32) {
         let mut row = 0;
         while row + ROWS_AT_ONCE <= input.m {
-            unsafe { self.rows::<ROWS_AT_ONCE>(t, input, row, out) };
+            unsafe { self.row_group::<ROWS_AT_ONCE>(t, input, row, out) };
             row += ROWS_AT_ONCE;
         }
         match input.m - row {
-            7 => unsafe { self.rows::<7>(t, input, row, out) },
-            6 => unsafe { self.rows::<6>(t, input, row, out) },
-            5 => unsafe { self.rows::<5>(t, input, row, out) },
-            4 => unsafe { self.rows::<4>(t, input, row, out) },
-            3 => unsafe { self.rows::<3>(t, input, row, out) },
-            2 => unsafe { self.rows::<2>(t, input, row, out) },
-            1 => unsafe { self.rows::<1>(t, input, row, out) },
+            7 => unsafe { self.row_group::<7>(t, input, row, out) },
+            6 => unsafe { self.row_group::<6>(t, input, row, out) },
+            5 => unsafe { self.row_group::<5>(t, input, row, out) },
+            4 => unsafe { self.row_group::<4>(t, input, row, out) },
+            3 => unsafe { self.row_group::<3>(t, input, row, out) },
+            2 => unsafe { self.row_group::<2>(t, input, row, out) },
+            1 => unsafe { self.row_group::<1>(t, input, row, out) },
             _ => {}
         }
     }
@@ -216,7 +236,7 @@ impl PackedQ8 {
     /// As [`PackedQ8::tile_column`], and `row + R <= input.m`.
     #[cfg(target_arch = "x86_64")]
     #[target_feature(enable = "avx512f,avx512bw,avx512vnni")]
-    unsafe fn rows<const R: usize>(&self, t: usize, input: &QuantizedInput, row: usize, out: *mut f32) {
+    unsafe fn row_group<const R: usize>(&self, t: usize, input: &QuantizedInput, row: usize, out: *mut f32) {
         use std::arch::x86_64::*;
         let kb = self.k / BLOCK;
         let tiles = &self.tiles[t * kb..(t + 1) * kb];
@@ -256,7 +276,7 @@ impl PackedQ8 {
     }
 
     #[cfg(not(target_arch = "x86_64"))]
-    unsafe fn rows<const R: usize>(&self, _t: usize, _input: &QuantizedInput, _row: usize, _out: *mut f32) {
+    unsafe fn row_group<const R: usize>(&self, _t: usize, _input: &QuantizedInput, _row: usize, _out: *mut f32) {
         unreachable!("available() is false off x86-64")
     }
 }
@@ -411,6 +431,24 @@ impl QLinear {
         }
     }
 
+    /// `(n, k)`.
+    pub fn dims(&self) -> (usize, usize) {
+        match self {
+            QLinear::Packed(p) => p.dims(),
+            QLinear::Candle(QMatMul::QTensor(q)) => q.shape().dims2().unwrap_or((0, 0)),
+            QLinear::Candle(QMatMul::Tensor(t) | QMatMul::TensorF16(t)) => t.dims2().unwrap_or((0, 0)),
+        }
+    }
+
+    /// Rows `ids` in f32, `(ids.len(), k)`: the lookup when the matrix is an embedding table.
+    pub fn rows(&self, ids: &[u32]) -> candle_core::Result<Tensor> {
+        match self {
+            QLinear::Packed(p) => p.rows(ids),
+            QLinear::Candle(QMatMul::QTensor(q)) => q.embedding(&Tensor::new(ids, &Device::Cpu)?),
+            QLinear::Candle(QMatMul::Tensor(t) | QMatMul::TensorF16(t)) => t.index_select(&Tensor::new(ids, &Device::Cpu)?, 0)?.to_dtype(DType::F32),
+        }
+    }
+
     /// The weights in f32, `(n, k)`.
     pub fn dequantize(&self) -> candle_core::Result<Tensor> {
         match self {
@@ -520,6 +558,19 @@ mod tests {
         let packed = PackedQ8::pack(&q).expect("pack").expect("packs");
         let got = packed.dequantize().expect("dequantize").flatten_all().expect("flat").to_vec1::<f32>().expect("values");
         assert_eq!(want, got);
+    }
+
+    #[test]
+    fn looks_up_rows_as_candle_does() {
+        if skip() {
+            return;
+        }
+        let q = weights(40, 96, 3);
+        let ids = [0u32, 17, 39, 17];
+        let want = q.embedding(&Tensor::new(&ids, &Device::Cpu).expect("ids")).expect("lookup").to_vec2::<f32>().expect("values");
+        let packed = PackedQ8::pack(&q).expect("pack").expect("packs");
+        assert_eq!(packed.rows(&ids).expect("rows").to_vec2::<f32>().expect("values"), want);
+        assert!(packed.rows(&[40]).is_err());
     }
 
     #[test]

@@ -89,6 +89,18 @@ fn the_packed_kernel_predicts_as_candles_does() {
 }
 
 #[test]
+fn the_last_position_alone_gives_the_same_logits() {
+    let Some(path) = model_path() else { return };
+    let (model, tok) = Model::load(&path).expect("load");
+    let ids = tok.encode("<|endoftext|>The meeting moved to Wednesday because the").expect("encode");
+    let all = model.forward(&ids, &mut model.new_cache()).expect("forward");
+    let last = model.forward_last(&ids, &mut model.new_cache()).expect("forward_last");
+    assert_eq!(last.dims(), &[model.config().vocab]);
+    assert_eq!(max_abs_diff(&all.get(ids.len() - 1).expect("row"), &last), 0.0);
+    assert!(model.forward_last(&[], &mut model.new_cache()).is_err());
+}
+
+#[test]
 fn a_cached_prefix_gives_the_same_logits_as_one_pass() {
     let Some(path) = model_path() else { return };
     let (model, tok) = Model::load(&path).expect("load");
