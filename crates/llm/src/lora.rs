@@ -3,7 +3,6 @@
 //! `scale * B (A x)` to `W x`. The base weights stay as loaded (quantized); an adapter is a
 //! few megabytes and is swapped without touching them.
 
-use std::borrow::Cow;
 use std::collections::HashMap;
 use std::sync::OnceLock;
 
@@ -72,10 +71,16 @@ impl BlockAdapter {
     /// [`BlockAdapter::delta`] of each map in `group` (one of attention's input maps `[Q, K,
     /// V]`, `[O]`, `[Gate, Up]` or `[Down]`, which read the same `x`), in its order.
     pub fn deltas(&self, group: &[Linear], x: &Tensor, scale: f64) -> candle_core::Result<Vec<Tensor>> {
-        let Some(g) = GROUPS.iter().position(|g| *g == group) else {
+        if self.fused.get().is_none() {
+            let a_t = GROUPS.iter().map(|g| Tensor::cat(&g.iter().map(|&l| &self.a_t[l as usize]).collect::<Vec<_>>(), 1)?.contiguous()).collect::<candle_core::Result<Vec<_>>>()?;
+            let b_t = self.b_t.iter().map(|b| (b * scale)?.contiguous()).collect::<candle_core::Result<Vec<_>>>()?;
+            // Two threads may both make it; either copy serves.
+            let _ = self.fused.set(Fused { scale, a_t, b_t });
+        }
+        // An adapter runs with one scale; the fused matrices hold the first one asked for.
+        let (Some(g), Some(fused)) = (GROUPS.iter().position(|g| *g == group), self.fused.get().filter(|f| f.scale == scale)) else {
             return group.iter().map(|&l| self.delta(l, x, scale)).collect();
         };
-        let fused = self.fused(scale)?;
         let dims = x.dims().to_vec();
         let Some((&width, rows)) = dims.split_last() else { candle_core::bail!("a scalar input to an adapter") };
         let rows: usize = rows.iter().product();
@@ -93,21 +98,6 @@ impl BlockAdapter {
                 d.reshape(shape)
             })
             .collect()
-    }
-
-    /// The fused matrices for `scale`: kept for the first scale asked (an adapter has one),
-    /// made afresh for any other.
-    fn fused(&self, scale: f64) -> candle_core::Result<Cow<'_, Fused>> {
-        if let Some(f) = self.fused.get().filter(|f| f.scale == scale) {
-            return Ok(Cow::Borrowed(f));
-        }
-        let a_t = GROUPS.iter().map(|g| Tensor::cat(&g.iter().map(|&l| &self.a_t[l as usize]).collect::<Vec<_>>(), 1)?.contiguous()).collect::<candle_core::Result<Vec<_>>>()?;
-        let b_t = self.b_t.iter().map(|b| (b * scale)?.contiguous()).collect::<candle_core::Result<Vec<_>>>()?;
-        let made = Fused { scale, a_t, b_t };
-        Ok(match self.fused.get() {
-            Some(_) => Cow::Owned(made),
-            None => Cow::Borrowed(self.fused.get_or_init(|| made)),
-        })
     }
 }
 

@@ -222,29 +222,34 @@ impl Model {
     /// Runs `ids` after the positions already in `cache` (which grows by `ids.len()`) and
     /// returns the logits of every new position: shape `(ids.len(), vocab)`.
     pub fn forward(&self, ids: &[u32], cache: &mut Cache) -> Result<Tensor, LlmError> {
-        if self.layers.len() < self.config.layers {
-            return Err(LlmError::Input(format!("only {} of the model's {} blocks are loaded", self.layers.len(), self.config.layers)));
-        }
-        let x = self.run_layers(ids, cache, self.config.layers, None, |_, _| Ok(()))?;
-        let x = candle_nn::ops::rms_norm(&x, &self.norm, self.eps as f32)?;
-        let logits = self.output.as_ref().unwrap_or(&self.embedding).forward(&x)?.squeeze(0)?;
-        Ok(logits.to_dtype(DType::F32)?)
+        let x = self.run_all(ids, cache)?;
+        self.project(&x)
     }
 
     /// Like [`Model::forward`], but the logits of the last new position only (`(vocab,)`): the
     /// output projection, 49k rows, is the costliest part of a pass over a prompt whose other
     /// positions' logits no one reads.
     pub fn forward_last(&self, ids: &[u32], cache: &mut Cache) -> Result<Tensor, LlmError> {
-        if self.layers.len() < self.config.layers {
-            return Err(LlmError::Input(format!("only {} of the model's {} blocks are loaded", self.layers.len(), self.config.layers)));
-        }
         if ids.is_empty() {
             return Err(LlmError::Input("no tokens to run".into()));
         }
-        let x = self.run_layers(ids, cache, self.config.layers, None, |_, _| Ok(()))?;
-        let last = x.narrow(1, ids.len() - 1, 1)?;
-        let last = candle_nn::ops::rms_norm(&last, &self.norm, self.eps as f32)?;
-        let logits = self.output.as_ref().unwrap_or(&self.embedding).forward(&last)?.squeeze(0)?.squeeze(0)?;
+        let x = self.run_all(ids, cache)?;
+        Ok(self.project(&x.narrow(1, ids.len() - 1, 1)?)?.squeeze(0)?)
+    }
+
+    /// Every block over `ids` (which the output projection needs loaded).
+    fn run_all(&self, ids: &[u32], cache: &mut Cache) -> Result<Tensor, LlmError> {
+        if self.layers.len() < self.config.layers {
+            return Err(LlmError::Input(format!("only {} of the model's {} blocks are loaded", self.layers.len(), self.config.layers)));
+        }
+        self.run_layers(ids, cache, self.config.layers, None, |_, _| Ok(()))
+    }
+
+    /// The final norm and the output projection (the embedding, when tied) of the last block's
+    /// states `(1, t, hidden)`: `(t, vocab)` logits.
+    fn project(&self, x: &Tensor) -> Result<Tensor, LlmError> {
+        let x = candle_nn::ops::rms_norm(x, &self.norm, self.eps as f32)?;
+        let logits = self.output.as_ref().unwrap_or(&self.embedding).forward(&x)?.squeeze(0)?;
         Ok(logits.to_dtype(DType::F32)?)
     }
 
