@@ -138,19 +138,8 @@ impl PackedQ8 {
 
     /// The weights in f32, `(n, k)`: what candle's `dequantize` gives for the tensor packed.
     pub fn dequantize(&self) -> candle_core::Result<Tensor> {
-        let kb = self.k / BLOCK;
-        let mut w = vec![0f32; self.n * self.k];
-        for row in 0..self.n {
-            let (tile_row, r) = (row / TILE_ROWS, row % TILE_ROWS);
-            for b in 0..kb {
-                let tile = &self.tiles[tile_row * kb + b];
-                for i in 0..BLOCK {
-                    let q = i16::from(tile.qs[(i / 4) * 64 + r * 4 + i % 4]) - 128;
-                    w[row * self.k + b * BLOCK + i] = f32::from(q) * tile.d[r];
-                }
-            }
-        }
-        Tensor::from_vec(w, (self.n, self.k), &Device::Cpu)
+        let all: Vec<u32> = (0..self.n as u32).collect();
+        self.rows(&all)
     }
 
     /// `x W^T` for `x` of shape `(.., k)` (f32): shape `(.., n)`.
