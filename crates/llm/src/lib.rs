@@ -22,6 +22,7 @@ pub mod context;
 pub mod finetune;
 pub mod lora;
 pub mod model;
+pub mod packed_file;
 pub mod polisher;
 pub mod qgemm;
 pub mod tagger;

@@ -13,6 +13,7 @@ use candle_core::quantized::gguf_file::Content;
 use candle_core::{DType, Device, Tensor, D};
 
 use crate::lora::{Adapter, Linear};
+use crate::packed_file::PackedFile;
 use crate::qgemm::{Kernel, QLinear};
 use crate::tokenizer::TextTokenizer;
 use crate::LlmError;
@@ -151,27 +152,46 @@ impl Model {
         let base = content.metadata.get("llama.rope.freq_base").and_then(|v| v.to_f32().ok()).unwrap_or(10_000.0);
         let tokenizer = TextTokenizer::from_gguf(&content, path)?;
         let device = Device::Cpu;
-        let mut tensor = |name: &str| content.tensor(&mut file, name, &device).map_err(|e| format(format!("tensor `{name}`: {e}")));
-        let embedding = QLinear::new(tensor("token_embd.weight")?, kernel)?;
-        let output = match tensor("output.weight") {
-            Ok(t) => Some(QLinear::new(t, kernel)?),
-            Err(_) => None,
+        // The packed kernel's tiles, mapped from the packed file beside the model where it can
+        // be made; packed in memory at each load otherwise.
+        let packed = if kernel == Kernel::Packed && crate::qgemm::available() {
+            PackedFile::open_or_make(path, &content, &mut file)
+                .inspect_err(|e| tracing::warn!(error = %e, "packed maps not kept on disk; packing in memory"))
+                .ok()
+        } else {
+            None
         };
-        let norm = tensor("output_norm.weight")?.dequantize(&device)?;
+        let tensor = |file: &mut BufReader<File>, name: &str| content.tensor(file, name, &device).map_err(|e| format(format!("tensor `{name}`: {e}")));
+        let vector = |file: &mut BufReader<File>, name: &str| -> Result<Tensor, LlmError> { Ok(tensor(file, name)?.dequantize(&device)?) };
+        // A linear map: mapped from the packed file, or read (and packed where the kernel runs).
+        let linear = |file: &mut BufReader<File>, name: &str| -> Result<Option<QLinear>, LlmError> {
+            if let Some(p) = packed.as_ref().map(|f| f.map(name)).transpose()?.flatten() {
+                return Ok(Some(QLinear::Packed(p)));
+            }
+            if !content.tensor_infos.contains_key(name) {
+                return Ok(None);
+            }
+            Ok(Some(QLinear::new(tensor(file, name)?, kernel)?))
+        };
+        let embedding = linear(&mut file, "token_embd.weight")?.ok_or_else(|| format("no tensor `token_embd.weight`".into()))?;
+        let output = linear(&mut file, "output.weight")?;
+        let norm = vector(&mut file, "output_norm.weight")?;
         let loaded = blocks.map_or(layers_n, |b| b.min(layers_n));
         let mut layers = Vec::with_capacity(loaded);
         for i in 0..loaded {
-            let mut q = |n: &str| -> Result<QLinear, LlmError> { Ok(QLinear::new(tensor(&format!("blk.{i}.{n}.weight"))?, kernel)?) };
+            let mut q = |n: &str| linear(&mut file, &format!("blk.{i}.{n}.weight"))?.ok_or_else(|| format(format!("no tensor `blk.{i}.{n}.weight`")));
+            let (wq, wk, wv, wo) = (q("attn_q")?, q("attn_k")?, q("attn_v")?, q("attn_output")?);
+            let (gate, up, down) = (q("ffn_gate")?, q("ffn_up")?, q("ffn_down")?);
             layers.push(Layer {
-                wq: q("attn_q")?,
-                wk: q("attn_k")?,
-                wv: q("attn_v")?,
-                wo: q("attn_output")?,
-                gate: q("ffn_gate")?,
-                up: q("ffn_up")?,
-                down: q("ffn_down")?,
-                attn_norm: tensor(&format!("blk.{i}.attn_norm.weight"))?.dequantize(&device)?,
-                ffn_norm: tensor(&format!("blk.{i}.ffn_norm.weight"))?.dequantize(&device)?,
+                wq,
+                wk,
+                wv,
+                wo,
+                gate,
+                up,
+                down,
+                attn_norm: vector(&mut file, &format!("blk.{i}.attn_norm.weight"))?,
+                ffn_norm: vector(&mut file, &format!("blk.{i}.ffn_norm.weight"))?,
             });
         }
         let vocab = embedding.dims().0;

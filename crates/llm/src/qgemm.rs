@@ -49,12 +49,34 @@ struct Tile {
     d: [f32; TILE_ROWS],
 }
 
+/// Bytes of one tile (no padding: 512 weights and 16 scales).
+pub(crate) const TILE_BYTES: usize = std::mem::size_of::<Tile>();
+
 /// A Q8_0 matrix of `n` outputs by `k` inputs, packed for [`PackedQ8::matmul`].
 pub struct PackedQ8 {
     n: usize,
     k: usize,
     /// `[n / 16 rounded up][k / 32]`.
-    tiles: Vec<Tile>,
+    tiles: Tiles,
+}
+
+/// Where the tiles live: packed in memory, or mapped from the model's packed file
+/// ([`crate::packed_file`]), whose pages the page cache keeps after the model is let go.
+enum Tiles {
+    Owned(Vec<Tile>),
+    Mapped(memmap2::Mmap),
+}
+
+impl Tiles {
+    fn as_slice(&self) -> &[Tile] {
+        match self {
+            Tiles::Owned(tiles) => tiles,
+            // SAFETY: `PackedQ8::from_map` checked that the mapping starts on a 64-byte
+            // boundary and holds a whole number of tiles; any bytes are a valid `Tile` (bytes
+            // and f32s); the mapping lives as long as `self`.
+            Tiles::Mapped(map) => unsafe { std::slice::from_raw_parts(map.as_ptr().cast::<Tile>(), map.len() / TILE_BYTES) },
+        }
+    }
 }
 
 /// Whether this CPU runs the packed kernel, and it is not switched off.
@@ -109,7 +131,31 @@ impl PackedQ8 {
                 }
             }
         }
-        Ok(Some(PackedQ8 { n, k, tiles }))
+        Ok(Some(PackedQ8 { n, k, tiles: Tiles::Owned(tiles) }))
+    }
+
+    /// How many bytes the tiles of an `n` x `k` matrix take.
+    pub(crate) fn packed_len(n: usize, k: usize) -> usize {
+        n.div_ceil(TILE_ROWS) * (k / BLOCK) * TILE_BYTES
+    }
+
+    /// The tiles as bytes, as [`PackedQ8::from_map`] reads them back.
+    pub(crate) fn as_bytes(&self) -> &[u8] {
+        let tiles = self.tiles.as_slice();
+        // SAFETY: `Tile` is `repr(C)` without padding (512 bytes then 16 f32s); reading its
+        // bytes is reading initialised memory.
+        unsafe { std::slice::from_raw_parts(tiles.as_ptr().cast::<u8>(), std::mem::size_of_val(tiles)) }
+    }
+
+    /// An `n` x `k` matrix whose tiles are `map` (written by [`PackedQ8::as_bytes`]).
+    pub(crate) fn from_map(n: usize, k: usize, map: memmap2::Mmap) -> candle_core::Result<PackedQ8> {
+        if k == 0 || n == 0 || !k.is_multiple_of(BLOCK) || map.len() != Self::packed_len(n, k) {
+            candle_core::bail!("{} packed bytes for a matrix of {n} x {k}", map.len());
+        }
+        if !(map.as_ptr() as usize).is_multiple_of(std::mem::align_of::<Tile>()) {
+            candle_core::bail!("packed tiles mapped off a {}-byte boundary", std::mem::align_of::<Tile>());
+        }
+        Ok(PackedQ8 { n, k, tiles: Tiles::Mapped(map) })
     }
 
     pub fn dims(&self) -> (usize, usize) {
@@ -127,7 +173,7 @@ impl PackedQ8 {
             }
             let (tile_row, r) = (row / TILE_ROWS, row % TILE_ROWS);
             for (b, dst) in dst.chunks_exact_mut(BLOCK).enumerate() {
-                let tile = &self.tiles[tile_row * kb + b];
+                let tile = &self.tiles.as_slice()[tile_row * kb + b];
                 for (i, v) in dst.iter_mut().enumerate() {
                     *v = f32::from(i16::from(tile.qs[(i / 4) * 64 + r * 4 + i % 4]) - 128) * tile.d[r];
                 }
@@ -228,7 +274,7 @@ impl PackedQ8 {
     unsafe fn row_group<const R: usize>(&self, t: usize, input: &QuantizedInput, row: usize, out: *mut f32) {
         use std::arch::x86_64::*;
         let kb = self.k / BLOCK;
-        let tiles = &self.tiles[t * kb..(t + 1) * kb];
+        let tiles = &self.tiles.as_slice()[t * kb..(t + 1) * kb];
         // Each input row's values, scales and sums (bounds checked here, once: the loops
         // below read `kb` blocks of each).
         let values: [&[i8]; R] = std::array::from_fn(|r| &input.qs[(row + r) * self.k..][..self.k]);

@@ -88,6 +88,53 @@ fn the_packed_kernel_predicts_as_candles_does() {
     assert!(prob_gap < 0.1, "a probability differs by {prob_gap}");
 }
 
+/// Every position's logits of a fixed text, from the model at `path` on the packed kernel.
+fn packed_logits(path: &Path) -> Tensor {
+    let (model, tok) = Model::load_with(path, None, Kernel::Packed).expect("load");
+    let ids = tok.encode("<|im_start|>user\nso um we ship it on Tuesday, no, Wednesday<|im_end|>\n").expect("encode");
+    model.forward(&ids, &mut model.new_cache()).expect("forward")
+}
+
+#[cfg(unix)]
+#[test]
+fn the_packed_maps_are_written_once_then_mapped_and_remade_when_damaged() {
+    let Some(path) = model_path() else { return };
+    if !qgemm::available() {
+        eprintln!("SKIP: this CPU has no AVX-512 VNNI (or SCRIVO_QGEMM=off): nothing is packed");
+        return;
+    }
+    let dir = tempfile::tempdir().expect("temp dir");
+    let model = dir.path().join("model.gguf");
+    std::os::unix::fs::symlink(&path, &model).expect("symlink");
+    let packed = scrivo_llm::packed_file::packed_path(&model);
+    assert_eq!(packed, dir.path().join("model.gguf.q8tiles"));
+
+    // Where the file cannot be made (a folder in its way), the model is packed in memory.
+    std::fs::create_dir(&packed).expect("folder");
+    let in_memory = packed_logits(&model);
+    std::fs::remove_dir(&packed).expect("remove folder");
+
+    let made = packed_logits(&model);
+    let written = std::fs::metadata(&packed).expect("packed file written");
+    let mapped = packed_logits(&model);
+    let after = std::fs::metadata(&packed).expect("packed file");
+    assert_eq!(after.modified().expect("mtime"), written.modified().expect("mtime"), "a valid packed file was written again");
+    assert_eq!(max_abs_diff(&in_memory, &made), 0.0);
+    assert_eq!(max_abs_diff(&in_memory, &mapped), 0.0);
+
+    // Cut short: made again, whole.
+    std::fs::OpenOptions::new().write(true).open(&packed).expect("open").set_len(written.len() / 2).expect("truncate");
+    assert_eq!(max_abs_diff(&in_memory, &packed_logits(&model)), 0.0);
+    assert_eq!(std::fs::metadata(&packed).expect("remade").len(), written.len());
+
+    // Not a packed file at all: made again.
+    std::fs::write(&packed, b"not tiles").expect("overwrite");
+    assert_eq!(max_abs_diff(&in_memory, &packed_logits(&model)), 0.0);
+    assert_eq!(std::fs::metadata(&packed).expect("remade").len(), written.len());
+    let leftovers: Vec<_> = std::fs::read_dir(dir.path()).expect("list").filter_map(|e| e.ok()).map(|e| e.file_name()).collect();
+    assert_eq!(leftovers.len(), 2, "temporary files left: {leftovers:?}");
+}
+
 #[test]
 fn the_last_position_alone_gives_the_same_logits() {
     let Some(path) = model_path() else { return };
@@ -175,3 +222,4 @@ fn a_prefix_from_the_base_run_equals_one_run_with_the_adapter() {
     let diff = max_abs_diff(&after(&plain, None), &after(&plain_from_base, None));
     assert!(diff < 1e-4, "plain prefix differs by {diff}");
 }
+

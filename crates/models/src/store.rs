@@ -180,9 +180,17 @@ impl ModelStore {
         copied.map(|()| target)
     }
 
-    /// Deletes an installed model.
+    /// Deletes an installed model, and the cache made from it beside it (the polishing
+    /// model's packed maps, `<file>.q8tiles`, remade at the next load if ever needed).
     pub fn remove(&self, id: &str) -> Result<bool> {
         let path = self.path_of(self.manifest.get(id)?);
+        let mut derived = path.clone().into_os_string();
+        derived.push(".q8tiles");
+        match std::fs::remove_file(&derived) {
+            Ok(()) => tracing::info!(path = %Path::new(&derived).display(), "removed the model's packed maps"),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(Error::io(PathBuf::from(derived), e)),
+        }
         match std::fs::remove_file(&path) {
             Ok(()) => Ok(true),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(false),
