@@ -15,9 +15,16 @@ const FRAMES_PER_SECOND: f64 = 50.0;
 const CONTEXT_MARGIN: usize = 256;
 const FULL_CONTEXT: usize = 1500;
 
-/// The encoder context for a clip of `seconds`: `ceil(seconds * 50) + 256`, at most 1500.
+/// The encoder context is a multiple of this: ggml's tiled matrix kernel (llamafile's sgemm)
+/// takes a product only when its inner size is a multiple of 16 (AVX-512) and its rows a
+/// multiple of 4, and the encoder's attention multiplies over the context on both sides.
+/// Other sizes fell back to one dot product at a time (`ggml_vec_dot_f16`).
+const CONTEXT_STEP: usize = 16;
+
+/// The encoder context for a clip of `seconds`: `ceil(seconds * 50) + 256` rounded up to a
+/// multiple of 16, at most 1500.
 pub fn encoder_context_for(seconds: f64) -> usize {
-    ((seconds * FRAMES_PER_SECOND).ceil() as usize + CONTEXT_MARGIN).min(FULL_CONTEXT)
+    ((seconds * FRAMES_PER_SECOND).ceil() as usize + CONTEXT_MARGIN).next_multiple_of(CONTEXT_STEP).min(FULL_CONTEXT)
 }
 
 /// A loaded whisper model. Cheap to clone; every [`WhisperEngine`] made from it shares the
