@@ -117,7 +117,7 @@ fn run(app: &AppHandle, state: &AppState, request: &BatchRequest, cancel: &Arc<A
     let settings = scrivo_batch::Settings {
         jobs: 1,
         decode: scrivo_asr::DecodeOptions {
-            threads: split_cores(Some(1), None).1,
+            threads: split_cores(Some(1), None, 1).1,
             language: Some(state.settings().language),
             initial_prompt: prompt,
             boost,

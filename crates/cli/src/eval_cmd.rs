@@ -193,7 +193,7 @@ fn read_manifest(path: &Path) -> Result<Vec<Item>> {
 
 fn asr(args: AsrArgs, store: &ModelStore) -> Result<i32> {
     let items = read_manifest(&args.manifest)?;
-    let (jobs, threads) = split_cores(args.jobs, args.threads);
+    let (jobs, threads) = split_cores(args.jobs, args.threads, items.len());
     let mut failed = Vec::new();
     let (hypotheses, audio, engine, load_seconds, wall_seconds): (Vec<Option<String>>, Vec<f64>, String, f64, f64) = match &args.hypotheses {
         Some(path) => {

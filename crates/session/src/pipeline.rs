@@ -28,12 +28,16 @@ pub fn resolve_model(store: &ModelStore, model: Option<&str>) -> Result<(PathBuf
     }
 }
 
-/// `(jobs, threads per job)`. Measured on 2 cores with tiny.en over the 32 eval clips:
-/// see ARCHITECTURE.md ("Batch: jobs and threads"). One job using every core wins, because
-/// whisper.cpp's encoder scales across threads and two jobs double the memory.
-pub fn split_cores(jobs: Option<usize>, threads: Option<usize>) -> (usize, usize) {
+/// `(jobs, threads per job)` for `files` recordings. Unless told, the jobs fill the cores, one
+/// thread each, up to one job per file: measured on 2 cores with tiny.en over the 32 eval
+/// clips (see ARCHITECTURE.md, "Jobs and threads"), two jobs of one thread took 4.80 s where
+/// one job of two took 5.47-5.81 s, since whisper.cpp's threads wait for each other at every
+/// step of the graph; the second decoding state costs about 55 MB. `threads` alone sets the
+/// threads per job and the jobs fill the cores with it.
+pub fn split_cores(jobs: Option<usize>, threads: Option<usize>, files: usize) -> (usize, usize) {
     let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2);
-    let jobs = jobs.unwrap_or(1).max(1);
+    let files = files.max(1);
+    let jobs = jobs.unwrap_or_else(|| (cores / threads.unwrap_or(1).max(1)).clamp(1, files)).max(1);
     let threads = threads.unwrap_or_else(|| (cores / jobs).max(1)).max(1);
     (jobs, threads)
 }
@@ -478,7 +482,7 @@ impl Pipeline {
     }
 
     fn options(&self) -> scrivo_asr::DecodeOptions {
-        let (_, threads) = split_cores(Some(1), None);
+        let (_, threads) = split_cores(Some(1), None, 1);
         scrivo_asr::DecodeOptions {
             threads,
             language: Some("en".into()),
