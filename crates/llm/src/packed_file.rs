@@ -104,8 +104,22 @@ impl PackedFile {
             Ok(file) => return Ok(file),
             Err(why) => tracing::info!(path = %path.display(), %why, "packing the polishing model's maps"),
         }
+        // A file that could not be made once (a read-only folder) is not tried again by this
+        // process: each load would pay for packing every matrix twice.
+        static UNWRITABLE: std::sync::Mutex<Vec<PathBuf>> = std::sync::Mutex::new(Vec::new());
+        let unwritable = || UNWRITABLE.lock().unwrap_or_else(|p| p.into_inner());
+        if unwritable().contains(&path) {
+            return Err(LlmError::Format { path, detail: "could not be made earlier in this process".into() });
+        }
         let started = std::time::Instant::now();
-        Self::make(&path, source, &wanted, content, reader)?;
+        let removed = remove_abandoned(&path);
+        if removed > 0 {
+            tracing::info!(removed, "removed packed files a killed load left half-written");
+        }
+        if let Err(e) = Self::make(&path, source, &wanted, content, reader) {
+            unwritable().push(path);
+            return Err(e);
+        }
         tracing::info!(path = %path.display(), seconds = started.elapsed().as_secs_f64(), "packed maps written");
         Self::open(&path, source, &wanted).map_err(|why| LlmError::Format { path: path.clone(), detail: format!("just written, but {why}") })
     }
@@ -163,7 +177,7 @@ impl PackedFile {
         // Unique per process and call: two loads in one process may both make it.
         static MADE: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
         let nth = MADE.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        let tmp = path.with_extension(format!("q8tiles.tmp-{}-{nth}", std::process::id()));
+        let tmp = temporary(path, nth);
         let io = |e: std::io::Error| LlmError::Io { path: tmp.clone(), source: e };
         let header_len = 8 + 4 + 4 + 8 + 8 + 4 + wanted.iter().map(|(name, _, _)| 4 + name.len() as u64 + 24).sum::<u64>();
         let mut offsets = Vec::with_capacity(wanted.len());
@@ -221,6 +235,34 @@ impl PackedFile {
         let map = unsafe { memmap2::MmapOptions::new().offset(e.offset).len(len).populate().map(&self.file) }.map_err(|source| LlmError::Io { path: self.path.clone(), source })?;
         Ok(Some(PackedQ8::from_map(e.n, e.k, map)?))
     }
+}
+
+/// The temporary name a load making `path` writes to (`<path>.tmp-PID-N`).
+fn temporary(path: &Path, nth: u64) -> PathBuf {
+    let mut name = path.file_name().map(|n| n.to_os_string()).unwrap_or_default();
+    name.push(format!(".tmp-{}-{nth}", std::process::id()));
+    path.with_file_name(name)
+}
+
+/// Removes the temporaries of `path` that a load killed while writing left behind: those whose
+/// process is gone (Linux: no `/proc/PID`) or untouched for ten minutes (making the file takes
+/// about a second). Returns how many.
+fn remove_abandoned(path: &Path) -> usize {
+    let Some(name) = path.file_name().and_then(|n| n.to_str()) else { return 0 };
+    let prefix = format!("{name}.tmp-");
+    let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let Ok(entries) = std::fs::read_dir(dir) else { return 0 };
+    let now = std::time::SystemTime::now();
+    let abandoned = |e: &std::fs::DirEntry| {
+        let file = e.file_name();
+        let Some(pid) = file.to_str().and_then(|f| f.strip_prefix(&prefix)).and_then(|rest| rest.split_once('-')).map(|(pid, _)| pid.to_string()) else {
+            return false;
+        };
+        let gone = cfg!(target_os = "linux") && pid.bytes().all(|b| b.is_ascii_digit()) && !Path::new("/proc").join(&pid).exists();
+        let untouched = e.metadata().ok().and_then(|m| m.modified().ok()).and_then(|t| now.duration_since(t).ok()).is_some_and(|age| age.as_secs() >= 600);
+        gone || untouched
+    };
+    entries.filter_map(Result::ok).filter(abandoned).filter(|e| std::fs::remove_file(e.path()).is_ok()).count()
 }
 
 fn read_u32<R: Read>(r: &mut R) -> Result<u32, String> {

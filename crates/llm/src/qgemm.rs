@@ -5,8 +5,10 @@
 //! 256, which SmolLM2's 576-wide maps are not, so on this model only the down projection
 //! took it. Here the weights are repacked once, at load time, into tiles of 16 output rows by
 //! one 32-value block, so that one `vpdpbusd` adds four products to each of 16 outputs, and
-//! each weight load serves four input rows. The packed copy replaces the loaded tensor (the
-//! same bytes plus one scale per row and block in f32), so memory does not grow.
+//! each weight load serves eight input rows. The packed copy replaces the loaded tensor (the
+//! same bytes plus one scale per row and block in f32), so memory does not grow. Where it can
+//! be written, the packed copy is kept on disk beside the model and mapped at later loads
+//! ([`crate::packed_file`]).
 //!
 //! The arithmetic is candle's: inputs are quantized to Q8_0 exactly as candle quantizes them,
 //! each block's integer dot product is exact, and is scaled by the product of the two block

@@ -127,12 +127,15 @@ fn the_packed_maps_are_written_once_then_mapped_and_remade_when_damaged() {
     assert_eq!(max_abs_diff(&in_memory, &packed_logits(&model)), 0.0);
     assert_eq!(std::fs::metadata(&packed).expect("remade").len(), written.len());
 
-    // Not a packed file at all: made again.
+    // Not a packed file at all: made again, and what a killed load left half-written goes.
     std::fs::write(&packed, b"not tiles").expect("overwrite");
+    let abandoned = dir.path().join("model.gguf.q8tiles.tmp-999999999-0");
+    std::fs::write(&abandoned, b"half").expect("abandoned temporary");
     assert_eq!(max_abs_diff(&in_memory, &packed_logits(&model)), 0.0);
     assert_eq!(std::fs::metadata(&packed).expect("remade").len(), written.len());
     let leftovers: Vec<_> = std::fs::read_dir(dir.path()).expect("list").filter_map(|e| e.ok()).map(|e| e.file_name()).collect();
     assert_eq!(leftovers.len(), 2, "temporary files left: {leftovers:?}");
+    assert!(!abandoned.exists());
 }
 
 #[test]

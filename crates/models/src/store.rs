@@ -246,3 +246,24 @@ fn tempdir_in(dir: &Path) -> Result<PathBuf> {
     std::fs::create_dir_all(&d).map_err(|e| Error::io(&d, e))?;
     Ok(d)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn removing_a_model_removes_the_packed_maps_made_from_it() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let manifest = Manifest::builtin().expect("manifest");
+        let entry = manifest.default_for(crate::manifest::Role::Polish).expect("a polishing model").clone();
+        let store = ModelStore::new(dir.path().to_path_buf(), manifest, dir.path().join("wheels"));
+        let model = store.path_of(&entry);
+        let mut packed = model.clone().into_os_string();
+        packed.push(".q8tiles");
+        std::fs::write(&model, b"weights").expect("model");
+        std::fs::write(&packed, b"tiles").expect("packed maps");
+        assert!(store.remove(&entry.id).expect("remove"));
+        assert!(!model.exists() && !Path::new(&packed).exists());
+        assert!(!store.remove(&entry.id).expect("nothing left to remove"));
+    }
+}
