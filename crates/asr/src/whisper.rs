@@ -15,6 +15,31 @@ const FRAMES_PER_SECOND: f64 = 50.0;
 const CONTEXT_MARGIN: usize = 256;
 const FULL_CONTEXT: usize = 1500;
 
+/// Fewer words than this per second of speech from a prompted decode means the prompt sent
+/// the decoder off (speech runs at 2-3 words a second; a pause inside the clip lowers it).
+const MIN_PROMPTED_WORDS_PER_SECOND: f64 = 0.5;
+
+/// Words (with a letter or digit) in decoded segments.
+fn words(segments: &[(Segment, f32)]) -> usize {
+    segments.iter().map(|(s, _)| s.text.split_whitespace().filter(|w| w.chars().any(char::is_alphanumeric)).count()).sum()
+}
+
+fn joined_text(segments: &[(Segment, f32)]) -> String {
+    crate::join(segments.iter().map(|(s, _)| s.text.as_str()))
+}
+
+/// Marks that only continue a list; no transcript starts with one.
+const LIST_MARKS: [char; 3] = [',', ';', ':'];
+
+/// Whether a prompted decode of `seconds` of speech looks sent off by its prompt: far too few
+/// words, or a list going on (text that starts with a list mark and has a comma for every
+/// three words or fewer: ", Macteen, Wamir, Lamut, Osambi").
+fn sent_off(segments: &[(Segment, f32)], seconds: f64) -> bool {
+    let text = joined_text(segments);
+    let listing = text.trim_start().starts_with(LIST_MARKS) && text.matches(',').count() * 3 > words(segments);
+    listing || (words(segments) as f64) < MIN_PROMPTED_WORDS_PER_SECOND * seconds
+}
+
 /// The encoder context is a multiple of this: ggml's tiled matrix kernel (llamafile's sgemm)
 /// takes a product only when its inner size is a multiple of 16 (AVX-512) and its rows a
 /// multiple of 4, and the encoder's attention multiplies over the context on both sides.
@@ -200,12 +225,29 @@ impl Transcriber for WhisperEngine {
         let seconds = audio.len() as f64 / 16_000.0;
         let fitted = if options.fit_encoder_context { encoder_context_for(seconds) } else { FULL_CONTEXT };
         let mut segments = self.decode(audio, language, fitted, options)?;
+        if options.initial_prompt.as_deref().is_some_and(|p| !p.is_empty()) && sent_off(&segments, seconds) {
+            // A prompt can send the decoder off: a biasing list's glossary ("Glossary: A, B,
+            // C.") made it answer "," for 3 s of "Ask the team whether Russia is ready for the
+            // release.", or go on listing (", Macteen, Wamir, Lamut, ..."). Decoded again
+            // without the prompt (the list's boost stays), which is kept unless it is empty.
+            let bare = DecodeOptions { initial_prompt: None, ..options.clone() };
+            let again = self.decode(audio, language, fitted, &bare)?;
+            tracing::warn!(seconds, prompted = %joined_text(&segments), bare = %joined_text(&again), "the prompt sent the decoder off; decoded again without it");
+            if words(&again) > 0 || words(&segments) == 0 {
+                segments = again;
+            }
+        }
+        // The prompt's last mark carried over (", He was not an ill-disposed young man?").
+        if let Some((first, _)) = segments.first_mut() {
+            first.text = first.text.trim_start_matches(|c: char| LIST_MARKS.contains(&c) || c.is_whitespace()).to_string();
+        }
         let joined = |s: &[(Segment, f32)]| crate::join(s.iter().map(|(seg, _)| seg.text.as_str()));
         if guard::looks_looped(&joined(&segments), seconds) && fitted < FULL_CONTEXT {
             tracing::warn!(seconds, context = fitted, text = %joined(&segments), "decoding looped; decoding again with the full 30 s window");
             segments = self.decode(audio, language, FULL_CONTEXT, options)?;
         }
         let looped = guard::looks_looped(&joined(&segments), seconds);
+        tracing::debug!(seconds, context = fitted, segments = ?segments.iter().map(|(s, p)| (s.text.as_str(), *p)).collect::<Vec<_>>(), "decoded");
         let mut out: Vec<Segment> = Vec::new();
         for (mut segment, no_speech) in segments {
             if filter::is_non_speech(&segment.text) || filter::is_silence_hallucination(&segment.text, no_speech) {
