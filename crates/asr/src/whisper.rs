@@ -269,3 +269,38 @@ impl Transcriber for WhisperEngine {
         Ok(Transcript { segments: out })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn decoded(texts: &[&str]) -> Vec<(Segment, f32)> {
+        texts.iter().map(|t| (Segment { start_seconds: 0.0, end_seconds: 1.0, text: (*t).to_string() }, 0.0)).collect()
+    }
+
+    #[test]
+    fn a_prompt_that_sent_the_decoder_off_is_recognised() {
+        // A lone mark for 3 s of speech, and a list going on.
+        assert!(sent_off(&decoded(&[","]), 3.0));
+        assert!(sent_off(&decoded(&[", Macteen, Wamir, Lamut, Osambi, Randy, Fermor, release."]), 4.0));
+        assert!(sent_off(&decoded(&[", Go Forward, 10 meters, Go Forward, 10 meters,"]), 2.4));
+        assert!(sent_off(&decoded(&["Okay."]), 6.0), "one word for 6 s of speech");
+        // Text the prompt only left its last mark on, and ordinary speech, are not.
+        assert!(!sent_off(&decoded(&[", He was not an ill-disposed young man?"]), 3.0));
+        assert!(!sent_off(&decoded(&["And so, my fellow Americans, ask not", "what your country can do for you."]), 5.0));
+        assert!(!sent_off(&decoded(&["Yes."]), 1.0));
+    }
+
+    #[test]
+    fn the_encoder_window_is_a_whole_number_of_kernel_steps() {
+        for seconds in [0.5, 1.0, 2.97, 6.35, 11.0, 20.0] {
+            let context = encoder_context_for(seconds);
+            assert_eq!(context % CONTEXT_STEP, 0, "{seconds} s -> {context}");
+            assert!(context >= (seconds * FRAMES_PER_SECOND).ceil() as usize + CONTEXT_MARGIN);
+            assert!(context < (seconds * FRAMES_PER_SECOND).ceil() as usize + CONTEXT_MARGIN + CONTEXT_STEP);
+        }
+        // Near 30 s the whole window, which is not a multiple of 16.
+        assert_eq!(encoder_context_for(24.9), FULL_CONTEXT);
+        assert_eq!(encoder_context_for(29.0), FULL_CONTEXT);
+    }
+}
