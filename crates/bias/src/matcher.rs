@@ -280,8 +280,10 @@ pub struct Corrector {
     /// Aho-Corasick pattern index -> (term index, kind).
     patterns: Vec<(usize, ChangeKind)>,
     exact: Option<AhoCorasick>,
-    /// Terms by the first letter of their phonetic keys.
-    by_key: HashMap<char, Vec<usize>>,
+    /// Terms by the first and by the second letter of their phonetic keys (`(0, c)`, `(1, c)`):
+    /// a span is scored against the terms that share either with it, so a misheard first sound
+    /// ("Vidora" for "Pidora", "Merisk" for "Verisk") still finds its term.
+    by_key: HashMap<(u8, char), Vec<usize>>,
     lexicon: Lexicon,
     settings: Settings,
     metaphone: DoubleMetaphone,
@@ -356,7 +358,7 @@ impl Corrector {
         let mut seen: HashMap<String, usize> = HashMap::new();
         let mut pattern_text: Vec<String> = Vec::new();
         let mut patterns = Vec::new();
-        let mut by_key: HashMap<char, Vec<usize>> = HashMap::new();
+        let mut by_key: HashMap<(u8, char), Vec<usize>> = HashMap::new();
         for entry in entries {
             let key = fold(&entry.term);
             if key.is_empty() {
@@ -368,8 +370,8 @@ impl Corrector {
                 let keys = phonetic_keys(&metaphone, &letters);
                 let i = terms.len();
                 for k in &keys {
-                    if let Some(c) = k.chars().next() {
-                        let bucket = by_key.entry(c).or_default();
+                    for (at, c) in k.chars().take(2).enumerate() {
+                        let bucket = by_key.entry((at as u8, c)).or_default();
                         if bucket.last() != Some(&i) {
                             bucket.push(i);
                         }
@@ -616,8 +618,10 @@ impl Corrector {
                 let keys = phonetic_keys(&self.metaphone, &letters);
                 let mut candidates: Vec<usize> = Vec::new();
                 for k in &keys {
-                    if let Some(bucket) = k.chars().next().and_then(|c| self.by_key.get(&c)) {
-                        candidates.extend(bucket);
+                    for (at, c) in k.chars().take(2).enumerate() {
+                        if let Some(bucket) = self.by_key.get(&(at as u8, c)) {
+                            candidates.extend(bucket);
+                        }
                     }
                 }
                 candidates.sort_unstable();
@@ -777,6 +781,15 @@ mod tests {
         fn log_probs(&self, _prefix: &str, _continuations: &[String]) -> Result<Vec<f64>, Box<dyn std::error::Error + Send + Sync>> {
             Err("no model".into())
         }
+    }
+
+    #[test]
+    fn a_misheard_first_sound_still_finds_its_term() {
+        // Misheard in the audio check: the first sound differs, the rest agrees.
+        let entries: Vec<Entry> = ["Pidora", "Verisk"].into_iter().map(Entry::new).collect();
+        let c = Corrector::new(&entries, Lexicon::english(), SMALL_LIST);
+        check(&c, "I think Vidora should be the first thing", "I think Pidora should be the first thing");
+        check(&c, "The report says Merisk handled most of it", "The report says Verisk handled most of it");
     }
 
     #[test]
