@@ -103,16 +103,27 @@ fn the_packed_maps_are_written_once_then_mapped_and_remade_when_damaged() {
         eprintln!("SKIP: this CPU has no AVX-512 VNNI (or SCRIVO_QGEMM=off): nothing is packed");
         return;
     }
+    let link = |dir: &Path| {
+        let model = dir.join("model.gguf");
+        std::os::unix::fs::symlink(&path, &model).expect("symlink");
+        model
+    };
+
+    // Where the file cannot be made (a folder in its way), the model is packed in memory, and
+    // this process does not try to make it there again.
+    let blocked_dir = tempfile::tempdir().expect("temp dir");
+    let blocked = link(blocked_dir.path());
+    let in_the_way = scrivo_llm::packed_file::packed_path(&blocked);
+    std::fs::create_dir(&in_the_way).expect("folder");
+    let in_memory = packed_logits(&blocked);
+    std::fs::remove_dir(&in_the_way).expect("remove folder");
+    assert_eq!(max_abs_diff(&in_memory, &packed_logits(&blocked)), 0.0);
+    assert!(!in_the_way.exists(), "made again by the process that failed to make it");
+
     let dir = tempfile::tempdir().expect("temp dir");
-    let model = dir.path().join("model.gguf");
-    std::os::unix::fs::symlink(&path, &model).expect("symlink");
+    let model = link(dir.path());
     let packed = scrivo_llm::packed_file::packed_path(&model);
     assert_eq!(packed, dir.path().join("model.gguf.q8tiles"));
-
-    // Where the file cannot be made (a folder in its way), the model is packed in memory.
-    std::fs::create_dir(&packed).expect("folder");
-    let in_memory = packed_logits(&model);
-    std::fs::remove_dir(&packed).expect("remove folder");
 
     let made = packed_logits(&model);
     let written = std::fs::metadata(&packed).expect("packed file written");
