@@ -147,6 +147,18 @@ fn the_packed_maps_are_written_once_then_mapped_and_remade_when_damaged() {
     let leftovers: Vec<_> = std::fs::read_dir(dir.path()).expect("list").filter_map(|e| e.ok()).map(|e| e.file_name()).collect();
     assert_eq!(leftovers.len(), 2, "temporary files left: {leftovers:?}");
     assert!(!abandoned.exists());
+
+    // A model newer than its packed file (a copy here, touched): the file is made again.
+    let copied_dir = tempfile::tempdir().expect("temp dir");
+    let copied = copied_dir.path().join("model.gguf");
+    std::fs::copy(&path, &copied).expect("copy the model");
+    assert_eq!(max_abs_diff(&in_memory, &packed_logits(&copied)), 0.0);
+    let copied_packed = scrivo_llm::packed_file::packed_path(&copied);
+    let first = std::fs::metadata(&copied_packed).expect("made").modified().expect("mtime");
+    let later = std::time::SystemTime::now() + std::time::Duration::from_secs(5);
+    std::fs::File::options().write(true).open(&copied).expect("open").set_modified(later).expect("touch");
+    assert_eq!(max_abs_diff(&in_memory, &packed_logits(&copied)), 0.0);
+    assert_ne!(std::fs::metadata(&copied_packed).expect("remade").modified().expect("mtime"), first, "a stale packed file was used");
 }
 
 #[test]
