@@ -35,9 +35,9 @@ const LIST_MARKS: [char; 3] = [',', ';', ':'];
 /// words, or a list going on (text that starts with a list mark and has a comma for every
 /// three words or fewer: ", Macteen, Wamir, Lamut, Osambi").
 fn sent_off(segments: &[(Segment, f32)], seconds: f64) -> bool {
-    let text = joined_text(segments);
-    let listing = text.trim_start().starts_with(LIST_MARKS) && text.matches(',').count() * 3 > words(segments);
-    listing || (words(segments) as f64) < MIN_PROMPTED_WORDS_PER_SECOND * seconds
+    let (text, words) = (joined_text(segments), words(segments));
+    let listing = text.trim_start().starts_with(LIST_MARKS) && text.matches(',').count() * 3 > words;
+    listing || (words as f64) < MIN_PROMPTED_WORDS_PER_SECOND * seconds
 }
 
 /// The encoder context is a multiple of this: ggml's tiled matrix kernel (llamafile's sgemm)
@@ -225,6 +225,8 @@ impl Transcriber for WhisperEngine {
         let seconds = audio.len() as f64 / 16_000.0;
         let fitted = if options.fit_encoder_context { encoder_context_for(seconds) } else { FULL_CONTEXT };
         let mut segments = self.decode(audio, language, fitted, options)?;
+        // The options of the decode kept (without the prompt once it sent the decoder off).
+        let mut kept = std::borrow::Cow::Borrowed(options);
         if options.initial_prompt.as_deref().is_some_and(|p| !p.is_empty()) && sent_off(&segments, seconds) {
             // A prompt can send the decoder off: a biasing list's glossary ("Glossary: A, B,
             // C.") made it answer "," for 3 s of "Ask the team whether Russia is ready for the
@@ -235,18 +237,18 @@ impl Transcriber for WhisperEngine {
             tracing::warn!(seconds, prompted = %joined_text(&segments), bare = %joined_text(&again), "the prompt sent the decoder off; decoded again without it");
             if words(&again) > 0 || words(&segments) == 0 {
                 segments = again;
+                kept = std::borrow::Cow::Owned(bare);
             }
+        }
+        if guard::looks_looped(&joined_text(&segments), seconds) && fitted < FULL_CONTEXT {
+            tracing::warn!(seconds, context = fitted, text = %joined_text(&segments), "decoding looped; decoding again with the full 30 s window");
+            segments = self.decode(audio, language, FULL_CONTEXT, &kept)?;
         }
         // The prompt's last mark carried over (", He was not an ill-disposed young man?").
         if let Some((first, _)) = segments.first_mut() {
             first.text = first.text.trim_start_matches(|c: char| LIST_MARKS.contains(&c) || c.is_whitespace()).to_string();
         }
-        let joined = |s: &[(Segment, f32)]| crate::join(s.iter().map(|(seg, _)| seg.text.as_str()));
-        if guard::looks_looped(&joined(&segments), seconds) && fitted < FULL_CONTEXT {
-            tracing::warn!(seconds, context = fitted, text = %joined(&segments), "decoding looped; decoding again with the full 30 s window");
-            segments = self.decode(audio, language, FULL_CONTEXT, options)?;
-        }
-        let looped = guard::looks_looped(&joined(&segments), seconds);
+        let looped = guard::looks_looped(&joined_text(&segments), seconds);
         tracing::debug!(seconds, context = fitted, segments = ?segments.iter().map(|(s, p)| (s.text.as_str(), *p)).collect::<Vec<_>>(), "decoded");
         let mut out: Vec<Segment> = Vec::new();
         for (mut segment, no_speech) in segments {
