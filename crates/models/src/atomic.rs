@@ -67,7 +67,11 @@ impl AtomicFile {
         file.sync_all().map_err(|e| Error::io(&self.temp, e))?;
         let len = file.metadata().map_err(|e| Error::io(&self.temp, e))?.len();
         drop(file);
-        std::fs::rename(&self.temp, &self.target).map_err(|e| Error::io(&self.target, e))?;
+        std::fs::rename(&self.temp, &self.target).map_err(|e| {
+            // Nothing will rename it later: a failed rename must not leave the temporary.
+            let _ = std::fs::remove_file(&self.temp);
+            Error::io(&self.target, e)
+        })?;
         Ok(len)
     }
 }
@@ -96,5 +100,16 @@ mod tests {
             assert_eq!(AtomicFile::target_of_temporary(other), None, "{other}");
         }
         assert_eq!(AtomicFile::target_of_temporary(".a.b.c.77.tmp"), Some("a.b.c"));
+    }
+
+    #[test]
+    fn a_failed_rename_leaves_no_temporary() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let target = dir.path().join("in-the-way");
+        std::fs::create_dir_all(target.join("child")).expect("a folder in the way");
+        let file = AtomicFile::create(&target).expect("create");
+        assert!(file.commit().is_err(), "renamed onto a folder that is not empty");
+        let names: Vec<_> = std::fs::read_dir(dir.path()).expect("list").filter_map(|e| e.ok()).map(|e| e.file_name()).collect();
+        assert_eq!(names, vec![std::ffi::OsString::from("in-the-way")]);
     }
 }
