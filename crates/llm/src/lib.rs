@@ -52,6 +52,8 @@ pub enum LlmError {
     Input(String),
     #[error("model: {0}")]
     Candle(#[from] candle_core::Error),
+    #[error(transparent)]
+    File(#[from] scrivo_models::Error),
 }
 
 /// Fixes the thread count candle uses, once, for the whole process. candle asks for it at

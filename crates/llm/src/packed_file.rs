@@ -29,6 +29,8 @@ use candle_core::quantized::gguf_file::Content;
 use candle_core::quantized::GgmlDType;
 use candle_core::Device;
 
+use scrivo_models::AtomicFile;
+
 use crate::qgemm::PackedQ8;
 use crate::LlmError;
 
@@ -94,11 +96,7 @@ impl PackedFile {
     /// `reader`), made first if it is missing or stale.
     pub fn open_or_make<R: Read + Seek>(model: &Path, content: &Content, reader: &mut R) -> Result<PackedFile, LlmError> {
         let path = packed_path(model);
-        let io = |path: &Path| {
-            let path = path.to_path_buf();
-            move |e: std::io::Error| LlmError::Io { path, source: e }
-        };
-        let source = Source::of(model).map_err(io(model))?;
+        let source = Source::of(model).map_err(|e| LlmError::Io { path: model.to_path_buf(), source: e })?;
         let wanted = packable(content);
         match Self::open(&path, source, &wanted) {
             Ok(file) => return Ok(file),
@@ -111,8 +109,16 @@ impl PackedFile {
         if unwritable().contains(&path) {
             return Err(LlmError::Format { path, detail: "could not be made earlier in this process".into() });
         }
+        // One load at a time makes it; one that waited finds it made.
+        static MAKING: std::sync::Mutex<()> = std::sync::Mutex::new(());
+        let _making = MAKING.lock().unwrap_or_else(|p| p.into_inner());
+        if let Ok(file) = Self::open(&path, source, &wanted) {
+            return Ok(file);
+        }
         let started = std::time::Instant::now();
-        let removed = remove_abandoned(&path);
+        // Making the file takes about a second: a temporary untouched for ten minutes, or whose
+        // process is gone, was left by a load killed while writing.
+        let removed = AtomicFile::remove_abandoned(&path, std::time::Duration::from_secs(600));
         if removed > 0 {
             tracing::info!(removed, "removed packed files a killed load left half-written");
         }
@@ -174,11 +180,6 @@ impl PackedFile {
 
     /// Packs `wanted` from the model into a new file at `path`.
     fn make<R: Read + Seek>(path: &Path, source: Source, wanted: &[(String, usize, usize)], content: &Content, reader: &mut R) -> Result<(), LlmError> {
-        // Unique per process and call: two loads in one process may both make it.
-        static MADE: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
-        let nth = MADE.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        let tmp = temporary(path, nth);
-        let io = |e: std::io::Error| LlmError::Io { path: tmp.clone(), source: e };
         let header_len = 8 + 4 + 4 + 8 + 8 + 4 + wanted.iter().map(|(name, _, _)| 4 + name.len() as u64 + 24).sum::<u64>();
         let mut offsets = Vec::with_capacity(wanted.len());
         let mut at = header_len.next_multiple_of(PAGE);
@@ -186,41 +187,35 @@ impl PackedFile {
             offsets.push(at);
             at = (at + PackedQ8::packed_len(*n, *k) as u64).next_multiple_of(PAGE);
         }
-        let result = (|| -> Result<(), LlmError> {
-            let mut out = BufWriter::with_capacity(1 << 20, File::create(&tmp).map_err(io)?);
-            out.write_all(MAGIC).map_err(io)?;
-            out.write_all(&VERSION.to_le_bytes()).map_err(io)?;
-            out.write_all(&(wanted.len() as u32).to_le_bytes()).map_err(io)?;
-            out.write_all(&source.len.to_le_bytes()).map_err(io)?;
-            out.write_all(&source.secs.to_le_bytes()).map_err(io)?;
-            out.write_all(&source.nanos.to_le_bytes()).map_err(io)?;
-            for ((name, n, k), offset) in wanted.iter().zip(&offsets) {
-                out.write_all(&(name.len() as u32).to_le_bytes()).map_err(io)?;
-                out.write_all(name.as_bytes()).map_err(io)?;
-                for v in [*n as u64, *k as u64, *offset] {
-                    out.write_all(&v.to_le_bytes()).map_err(io)?;
-                }
+        // Written beside it and renamed into place once synced; removed if anything fails.
+        let file = AtomicFile::create(path)?;
+        let io = |e: std::io::Error| LlmError::Io { path: path.to_path_buf(), source: e };
+        let mut out = BufWriter::with_capacity(1 << 20, file.handle());
+        out.write_all(MAGIC).map_err(io)?;
+        out.write_all(&VERSION.to_le_bytes()).map_err(io)?;
+        out.write_all(&(wanted.len() as u32).to_le_bytes()).map_err(io)?;
+        out.write_all(&source.len.to_le_bytes()).map_err(io)?;
+        out.write_all(&source.secs.to_le_bytes()).map_err(io)?;
+        out.write_all(&source.nanos.to_le_bytes()).map_err(io)?;
+        for ((name, n, k), offset) in wanted.iter().zip(&offsets) {
+            out.write_all(&(name.len() as u32).to_le_bytes()).map_err(io)?;
+            out.write_all(name.as_bytes()).map_err(io)?;
+            for v in [*n as u64, *k as u64, *offset] {
+                out.write_all(&v.to_le_bytes()).map_err(io)?;
             }
-            for ((name, _, _), offset) in wanted.iter().zip(&offsets) {
-                let tensor = content.tensor(reader, name, &Device::Cpu).map_err(|e| LlmError::Format { path: path.to_path_buf(), detail: format!("tensor `{name}`: {e}") })?;
-                let packed = PackedQ8::pack(&tensor)?.ok_or_else(|| LlmError::Format { path: path.to_path_buf(), detail: format!("`{name}` cannot be packed") })?;
-                out.seek(SeekFrom::Start(*offset)).map_err(io)?;
-                out.write_all(packed.as_bytes()).map_err(io)?;
-            }
-            let file = out.into_inner().map_err(|e| io(e.into_error()))?;
-            // A whole number of pages, the last entry's padding included.
-            file.set_len(at).map_err(io)?;
-            file.sync_all().map_err(io)?;
-            Ok(())
-        })();
-        if let Err(e) = result {
-            let _ = std::fs::remove_file(&tmp);
-            return Err(e);
         }
-        std::fs::rename(&tmp, path).map_err(|e| {
-            let _ = std::fs::remove_file(&tmp);
-            LlmError::Io { path: path.to_path_buf(), source: e }
-        })
+        for ((name, _, _), offset) in wanted.iter().zip(&offsets) {
+            let tensor = content.tensor(reader, name, &Device::Cpu).map_err(|e| LlmError::Format { path: path.to_path_buf(), detail: format!("tensor `{name}`: {e}") })?;
+            let packed = PackedQ8::pack(&tensor)?.ok_or_else(|| LlmError::Format { path: path.to_path_buf(), detail: format!("`{name}` cannot be packed") })?;
+            out.seek(SeekFrom::Start(*offset)).map_err(io)?;
+            out.write_all(packed.as_bytes()).map_err(io)?;
+        }
+        out.flush().map_err(io)?;
+        drop(out);
+        // A whole number of pages, the last entry's padding included.
+        file.handle().set_len(at).map_err(io)?;
+        file.commit()?;
+        Ok(())
     }
 
     /// The matrix `name` mapped from the file, its pages faulted in (so the model manager,
@@ -235,34 +230,6 @@ impl PackedFile {
         let map = unsafe { memmap2::MmapOptions::new().offset(e.offset).len(len).populate().map(&self.file) }.map_err(|source| LlmError::Io { path: self.path.clone(), source })?;
         Ok(Some(PackedQ8::from_map(e.n, e.k, map)?))
     }
-}
-
-/// The temporary name a load making `path` writes to (`<path>.tmp-PID-N`).
-fn temporary(path: &Path, nth: u64) -> PathBuf {
-    let mut name = path.file_name().map(|n| n.to_os_string()).unwrap_or_default();
-    name.push(format!(".tmp-{}-{nth}", std::process::id()));
-    path.with_file_name(name)
-}
-
-/// Removes the temporaries of `path` that a load killed while writing left behind: those whose
-/// process is gone (Linux: no `/proc/PID`) or untouched for ten minutes (making the file takes
-/// about a second). Returns how many.
-fn remove_abandoned(path: &Path) -> usize {
-    let Some(name) = path.file_name().and_then(|n| n.to_str()) else { return 0 };
-    let prefix = format!("{name}.tmp-");
-    let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
-    let Ok(entries) = std::fs::read_dir(dir) else { return 0 };
-    let now = std::time::SystemTime::now();
-    let abandoned = |e: &std::fs::DirEntry| {
-        let file = e.file_name();
-        let Some(pid) = file.to_str().and_then(|f| f.strip_prefix(&prefix)).and_then(|rest| rest.split_once('-')).map(|(pid, _)| pid.to_string()) else {
-            return false;
-        };
-        let gone = cfg!(target_os = "linux") && pid.bytes().all(|b| b.is_ascii_digit()) && !Path::new("/proc").join(&pid).exists();
-        let untouched = e.metadata().ok().and_then(|m| m.modified().ok()).and_then(|t| now.duration_since(t).ok()).is_some_and(|age| age.as_secs() >= 600);
-        gone || untouched
-    };
-    entries.filter_map(Result::ok).filter(abandoned).filter(|e| std::fs::remove_file(e.path()).is_ok()).count()
 }
 
 fn read_u32<R: Read>(r: &mut R) -> Result<u32, String> {

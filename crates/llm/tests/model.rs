@@ -15,6 +15,15 @@ fn model_path() -> Option<PathBuf> {
     Some(p)
 }
 
+/// The model, where this CPU runs the packed kernel.
+fn packed_model_path() -> Option<PathBuf> {
+    if !qgemm::available() {
+        eprintln!("SKIP: this CPU has no AVX-512 VNNI (or SCRIVO_QGEMM=off): only candle's kernel runs, nothing is packed");
+        return None;
+    }
+    model_path()
+}
+
 fn max_abs_diff(a: &Tensor, b: &Tensor) -> f32 {
     (a - b).expect("same shape").abs().expect("abs").max_all().expect("max").to_scalar::<f32>().expect("scalar")
 }
@@ -67,11 +76,7 @@ fn every_position_logits_agree_with_candles_llama() {
 /// likely token almost everywhere and nearly the same distribution.
 #[test]
 fn the_packed_kernel_predicts_as_candles_does() {
-    let Some(path) = model_path() else { return };
-    if !qgemm::available() {
-        eprintln!("SKIP: this CPU has no AVX-512 VNNI (or SCRIVO_QGEMM=off): only candle's kernel runs");
-        return;
-    }
+    let Some(path) = packed_model_path() else { return };
     let text = "<|im_start|>system\nYou clean up dictated text.<|im_end|>\n<|im_start|>user\nso um we we ship it on Tuesday, no, Wednesday, and then we tell the customers<|im_end|>\n";
     let mut logits = Vec::new();
     for kernel in [Kernel::Candle, Kernel::Packed] {
@@ -98,11 +103,7 @@ fn packed_logits(path: &Path) -> Tensor {
 #[cfg(unix)]
 #[test]
 fn the_packed_maps_are_written_once_then_mapped_and_remade_when_damaged() {
-    let Some(path) = model_path() else { return };
-    if !qgemm::available() {
-        eprintln!("SKIP: this CPU has no AVX-512 VNNI (or SCRIVO_QGEMM=off): nothing is packed");
-        return;
-    }
+    let Some(path) = packed_model_path() else { return };
     let link = |dir: &Path| {
         let model = dir.join("model.gguf");
         std::os::unix::fs::symlink(&path, &model).expect("symlink");
@@ -140,7 +141,7 @@ fn the_packed_maps_are_written_once_then_mapped_and_remade_when_damaged() {
 
     // Not a packed file at all: made again, and what a killed load left half-written goes.
     std::fs::write(&packed, b"not tiles").expect("overwrite");
-    let abandoned = dir.path().join("model.gguf.q8tiles.tmp-999999999-0");
+    let abandoned = dir.path().join(".model.gguf.q8tiles.999999999.tmp");
     std::fs::write(&abandoned, b"half").expect("abandoned temporary");
     assert_eq!(max_abs_diff(&in_memory, &packed_logits(&model)), 0.0);
     assert_eq!(std::fs::metadata(&packed).expect("remade").len(), written.len());
