@@ -35,7 +35,10 @@
 //! ("lover" for "lever", "sons" for "sans"), and a language model tells those apart. A span
 //! ruled out only for its grammar (a function word the term lacks, an inflection of a common
 //! word) is changed when its score reaches `context_admit` and the sentence becomes likelier
-//! with the term (`context_admit_margin`).
+//! with the term (`context_admit_margin`). A span with a word no lexicon knows, most often the
+//! recogniser's spelling of a name it did not know ("Shavra" for "Chevron"), is changed from a
+//! lower score (`unknown_floor`) when the sentence is about as likely with the term
+//! (`unknown_margin`).
 
 use std::collections::HashMap;
 
@@ -160,6 +163,8 @@ struct Candidate {
     needed: f64,
     guard: Guard,
     context: Option<f64>,
+    /// Every word of the span is one no lexicon knows (`Settings::unknown_floor`).
+    unknown: bool,
 }
 
 /// Thresholds of the sound-alike pass.
@@ -199,6 +204,26 @@ pub struct Settings {
     /// With a context model: such a span is changed when the sentence's log-probability with
     /// the term is at least this much above that with the recognised words.
     pub context_admit_margin: f64,
+    /// With a context model: the lowest score a span with a word no lexicon knows
+    /// ([`Guard::Plain`]: "Shavra" for "Chevron") may have and still be changed when the
+    /// context prefers the term by `unknown_margin`. Such a word is most often the recogniser's
+    /// spelling of a name it did not know (above 1.0: never).
+    pub unknown_floor: f64,
+    /// With a context model: the sentence's log-probability with the term at least this much
+    /// above that with the unknown word.
+    pub unknown_margin: f64,
+}
+
+/// The lowest scores for which a sound-alike is considered at all, by what its guard allows
+/// (infinite without a context model).
+#[derive(Clone, Copy)]
+struct Reach {
+    /// Below the guard's threshold, for the context to judge.
+    floor: f64,
+    /// Ruled out for grammar alone, for the context to admit.
+    admit: f64,
+    /// A word no lexicon knows, for the context to admit.
+    unknown: f64,
 }
 
 /// Minimum score to change a span of the most frequent words.
@@ -218,6 +243,8 @@ const SMALL_LIST: Settings = Settings {
     context_veto: -12.0,
     context_admit: 0.7,
     context_admit_margin: 0.0,
+    unknown_floor: 0.55,
+    unknown_margin: -1.0,
 };
 
 /// For lists of 2,000 terms and more: the more terms, the more chance near-misses.
@@ -234,6 +261,8 @@ const LARGE_LIST: Settings = Settings {
     context_veto: -8.0,
     context_admit: 1.01,
     context_admit_margin: 0.0,
+    unknown_floor: 1.01,
+    unknown_margin: 0.0,
 };
 
 impl Settings {
@@ -258,6 +287,8 @@ impl Settings {
             context_veto: mix(s.context_veto, l.context_veto),
             context_admit: mix(s.context_admit, l.context_admit),
             context_admit_margin: mix(s.context_admit_margin, l.context_admit_margin),
+            unknown_floor: mix(s.unknown_floor, l.unknown_floor),
+            unknown_margin: mix(s.unknown_margin, l.unknown_margin),
         }
     }
 }
@@ -471,12 +502,16 @@ impl Corrector {
                 changes.push(Change { start, end, original: text[start..end].to_string(), term: t.text.clone(), kind, score: 1.0 });
             }
         }
-        let (floor, admit) = if model.is_some() { (self.settings.context_floor, self.settings.context_admit) } else { (f64::INFINITY, f64::INFINITY) };
-        let (floor, admit) = match explain {
-            Some(min_score) => (floor.min(min_score), admit.min(min_score)),
-            None => (floor, admit),
+        let (floor, admit, unknown) = if model.is_some() {
+            (self.settings.context_floor, self.settings.context_admit, self.settings.unknown_floor)
+        } else {
+            (f64::INFINITY, f64::INFINITY, f64::INFINITY)
         };
-        let mut candidates = self.sound_alikes(text, &words, &claimed, floor, admit, explain.is_some());
+        let (floor, admit, unknown) = match explain {
+            Some(min_score) => (floor.min(min_score), admit.min(min_score), unknown.min(min_score)),
+            None => (floor, admit, unknown),
+        };
+        let mut candidates = self.sound_alikes(text, &words, &claimed, Reach { floor, admit, unknown }, explain.is_some());
         if let Some(model) = model {
             self.judge_in_context(text, &words, &mut candidates, model);
         }
@@ -512,7 +547,10 @@ impl Corrector {
         }
         match c.context {
             Some(delta) if c.score >= c.needed => delta >= self.settings.context_veto,
-            Some(delta) => c.score >= self.settings.context_floor && delta >= self.settings.context_margin,
+            Some(delta) => {
+                (c.score >= self.settings.context_floor && delta >= self.settings.context_margin)
+                    || (c.unknown && c.score >= self.settings.unknown_floor && delta >= self.settings.unknown_margin)
+            }
             None => c.score >= c.needed,
         }
     }
@@ -585,10 +623,10 @@ impl Corrector {
     }
 
     /// Sound-alike candidates among unclaimed words whose score reaches their guard's
-    /// threshold or `floor`, and those ruled out whose score reaches `admit` (every ruled-out
-    /// kind when explaining, where `admit` is the lowest score listed; else those the context
-    /// may admit).
-    fn sound_alikes(&self, text: &str, words: &[Token], claimed: &[bool], floor: f64, admit: f64, explain: bool) -> Vec<Candidate> {
+    /// threshold or `lowest.floor` (`lowest.unknown` for a word no lexicon knows), and those
+    /// ruled out whose score reaches `lowest.admit` (every ruled-out kind when explaining, where
+    /// `admit` is the lowest score listed; else those the context may admit).
+    fn sound_alikes(&self, text: &str, words: &[Token], claimed: &[bool], lowest: Reach, explain: bool) -> Vec<Candidate> {
         if self.terms.is_empty() {
             return Vec::new();
         }
@@ -612,6 +650,7 @@ impl Corrector {
                 let all_common = span.iter().all(|w| self.lexicon.is_common(&w.norm));
                 let only_names = !all_common && span.iter().all(|w| self.lexicon.is_common(&w.norm) || self.lexicon.is_name(&w.norm));
                 let very_common = span.iter().all(|w| self.lexicon.is_very_common(&w.norm));
+                let unknown = span.iter().all(|w| !self.lexicon.is_common(&w.norm) && !self.lexicon.is_name(&w.norm));
                 if letters.chars().count() < 3 {
                     continue;
                 }
@@ -650,7 +689,7 @@ impl Corrector {
                             to - from != t.tokens && !very_common
                         };
                         if join {
-                            found.push(Candidate { from, to, term: ti, score: 1.0, needed: 1.0, guard: Guard::Plain, context: None });
+                            found.push(Candidate { from, to, term: ti, score: 1.0, needed: 1.0, guard: Guard::Plain, context: None, unknown: false });
                         }
                         if join || very_common {
                             continue;
@@ -668,7 +707,7 @@ impl Corrector {
                     } else {
                         None
                     };
-                    if ruled_out.is_some_and(|g| !explain && (!g.context_may_admit() || admit > 1.0)) {
+                    if ruled_out.is_some_and(|g| !explain && (!g.context_may_admit() || lowest.admit > 1.0)) {
                         continue;
                     }
                     if let Some((score, base, short)) = self.score(&letters, &keys, t) {
@@ -691,9 +730,13 @@ impl Corrector {
                             (Guard::Plain, 0.0)
                         };
                         let needed = base.max(threshold);
-                        let reach = if ruled_out.is_some() { admit } else { floor };
+                        let reach = match guard {
+                            _ if ruled_out.is_some() => lowest.admit,
+                            Guard::Plain if unknown => lowest.floor.min(lowest.unknown),
+                            _ => lowest.floor,
+                        };
                         if score >= needed || score >= reach {
-                            found.push(Candidate { from, to, term: ti, score, needed, guard, context: None });
+                            found.push(Candidate { from, to, term: ti, score, needed, guard, context: None, unknown: guard == Guard::Plain && unknown });
                         }
                     }
                 }
@@ -806,6 +849,22 @@ mod tests {
         assert_eq!(c.apply_in_context("deploy to kubernete", &Likes { good: "", bad: "" }).text, "deploy to Kubernetes");
         // A failing model leaves the guards to decide.
         assert_eq!(c.apply_in_context("pull the lover to kubernete", &Broken).text, "pull the lover to Kubernetes");
+    }
+
+    #[test]
+    fn an_unknown_word_is_changed_on_a_weaker_match_when_the_context_agrees() {
+        // The audio check's "Shavra" for "Chevron" scores 0.59, below the plain threshold.
+        let entries: Vec<Entry> = ["Chevron"].into_iter().map(Entry::new).collect();
+        let c = Corrector::new(&entries, Lexicon::english(), SMALL_LIST);
+        let text = "Ask the team whether Shavra is ready";
+        check(&c, text, text);
+        assert_eq!(c.apply_in_context(text, &Likes { good: "Chevron", bad: "" }).text, "Ask the team whether Chevron is ready");
+        assert_eq!(c.apply_in_context(text, &Likes { good: "", bad: "Chevron" }).text, text);
+        // A common word gets no such allowance, nor anything in a large list.
+        let common = Corrector::new(&entries, Lexicon::english().with_words(["shavra"]), SMALL_LIST);
+        assert_eq!(common.apply_in_context(text, &Likes { good: "Chevron", bad: "" }).text, text);
+        let large = Corrector::new(&entries, Lexicon::english(), LARGE_LIST);
+        assert_eq!(large.apply_in_context(text, &Likes { good: "Chevron", bad: "" }).text, text);
     }
 
     #[test]

@@ -154,7 +154,9 @@ fn set_setting(settings: &mut Settings, name: &str, value: f64) -> Result<()> {
         "context_veto" => &mut settings.context_veto,
         "context_admit" => &mut settings.context_admit,
         "context_admit_margin" => &mut settings.context_admit_margin,
-        other => anyhow::bail!("no corrector setting {other:?} (threshold, short_threshold, name_threshold, common_threshold, merge_threshold, word_threshold, context_floor, context_margin, context_veto, context_admit, context_admit_margin)"),
+        "unknown_floor" => &mut settings.unknown_floor,
+        "unknown_margin" => &mut settings.unknown_margin,
+        other => anyhow::bail!("no corrector setting {other:?} (threshold, short_threshold, name_threshold, common_threshold, merge_threshold, word_threshold, context_floor, context_margin, context_veto, context_admit, context_admit_margin, unknown_floor, unknown_margin)"),
     };
     *field = value;
     Ok(())
