@@ -427,6 +427,8 @@ struct FillersReport {
     turns: usize,
     um_uh_removed: f64,
     other_words_kept: f64,
+    /// Counting a dropped repetition or "you know" / "I mean" as rightly gone.
+    other_words_kept_or_disfluent: f64,
     #[serde(flatten)]
     counts: scrivo_eval::polish::FillerCounts,
 }
@@ -450,6 +452,7 @@ fn fillers(args: FillersArgs, store: &ModelStore) -> Result<i32> {
         turns,
         um_uh_removed: 1.0 - ratio(counts.fillers_out, counts.fillers_in),
         other_words_kept: ratio(counts.other_kept, counts.other_in),
+        other_words_kept_or_disfluent: ratio(counts.other_kept_or_disfluent(), counts.other_in),
         counts,
     };
     if args.json {
@@ -458,6 +461,14 @@ fn fillers(args: FillersArgs, store: &ModelStore) -> Result<i32> {
         println!(
             "engine {}: {} turns; um/uh removed {:.4} ({} -> {}); other words kept {:.4} ({} of {})",
             report.engine, turns, report.um_uh_removed, counts.fillers_in, counts.fillers_out, report.other_words_kept, counts.other_kept, counts.other_in
+        );
+        println!(
+            "  of the {} dropped: {} repeated next to where they stood, {} in \"you know\" / \"I mean\", {} other; kept or disfluent {:.4}",
+            counts.other_in - counts.other_kept,
+            counts.dropped_repeated,
+            counts.dropped_phrase,
+            (counts.other_in - counts.other_kept).saturating_sub(counts.dropped_repeated + counts.dropped_phrase),
+            report.other_words_kept_or_disfluent
         );
     }
     Ok(0)

@@ -187,6 +187,14 @@ fn eval_polish_and_fillers_report_their_measures() {
     assert_eq!(r["um_uh_removed"].as_f64(), Some(1.0), "{r}");
     assert_eq!(r["other_words_kept"].as_f64(), Some(1.0), "{r}");
 
+    // A repetition and "you know" dropped are told apart from lost words.
+    std::fs::write(&turns, "turn\ttext_verbatim\n0\tUm, we, we grew revenue, you know, by 10%.\n").expect("write");
+    let out = scrivo(&["eval", "fillers", "--turns", turns.to_str().expect("utf8"), "--engine", "rules", "--json"]);
+    let r: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!((r["dropped_repeated"].as_u64(), r["dropped_phrase"].as_u64()), (Some(1), Some(2)), "{r}");
+    assert!(r["other_words_kept"].as_f64().expect("kept") < 1.0, "{r}");
+    assert_eq!(r["other_words_kept_or_disfluent"].as_f64(), Some(1.0), "{r}");
+
     // Only the calls left unseen by `train data --every 2 --offset 0`, every second turn.
     std::fs::write(&turns, "call_id\ttext_verbatim\nA\tUm, seen.\nB\tUh, one.\nB\tUm, two.\nB\tUh, three.\nC\tUm, seen too.\n").expect("write");
     let out = scrivo(&["eval", "fillers", "--turns", turns.to_str().expect("utf8"), "--group", "call_id", "--every", "2", "--offset", "1", "--stride", "2", "--engine", "rules", "--json"]);

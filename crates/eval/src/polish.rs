@@ -4,7 +4,9 @@
 //! - content words lost: words of the fluent reference that the input had and the output
 //!   dropped (multiset), counting only content words (not in [`STOP_WORDS`]);
 //! - filler removal: "um"/"uh" occurrences in the input vs in the output, and the share of the
-//!   input's other words still present in the output.
+//!   input's other words still present in the output; of the other words dropped, how many
+//!   were said again next to where they stood (a repetition: "we, we") or were part of a
+//!   spoken filler phrase ("you know", "I mean"), which the polisher is meant to remove.
 
 use std::collections::HashMap;
 
@@ -20,6 +22,12 @@ pub const STOP_WORDS: &[&str] = &[
 
 /// Filler words counted by [`FillerCounts`].
 pub const UM_UH: &[&str] = &["um", "uh", "umm", "uhh", "uhm"];
+
+/// Spoken filler phrases ([`FillerCounts::dropped_phrase`]).
+pub const FILLER_PHRASES: &[[&str; 2]] = &[["you", "know"], ["i", "mean"]];
+
+/// A dropped word said again this close (in words, either side) counts as a repetition.
+const REPEAT_REACH: usize = 3;
 
 fn bag(words: &[String]) -> HashMap<&str, usize> {
     let mut m = HashMap::new();
@@ -71,6 +79,10 @@ pub struct FillerCounts {
     pub other_in: usize,
     /// Of `other_in`, how many are still in the output (multiset).
     pub other_kept: usize,
+    /// Of the other words dropped, those said again within three words of where they stood.
+    pub dropped_repeated: usize,
+    /// Of the other words dropped (and not repeated), those in a [`FILLER_PHRASES`] phrase.
+    pub dropped_phrase: usize,
 }
 
 impl FillerCounts {
@@ -90,8 +102,42 @@ impl FillerCounts {
                 c.other_kept += 1;
             }
         }
+        for i in dropped(&input, &output).into_iter().filter(|&i| !is_filler(&input[i])) {
+            let near = input[i.saturating_sub(REPEAT_REACH)..(i + REPEAT_REACH + 1).min(input.len())].iter().enumerate();
+            if near.filter(|(k, w)| k + i.saturating_sub(REPEAT_REACH) != i && **w == input[i]).count() > 0 {
+                c.dropped_repeated += 1;
+            } else if in_phrase(&input, i) {
+                c.dropped_phrase += 1;
+            }
+        }
         c
     }
+
+    /// Other words kept, counting a dropped repetition or filler phrase as rightly gone.
+    pub fn other_kept_or_disfluent(&self) -> usize {
+        (self.other_kept + self.dropped_repeated + self.dropped_phrase).min(self.other_in)
+    }
+}
+
+/// Positions of `input` that `output` leaves out, matching `output` in order (the polisher only
+/// deletes; an output word not found further on is skipped).
+fn dropped(input: &[String], output: &[String]) -> Vec<usize> {
+    let mut kept = vec![false; input.len()];
+    let mut at = 0;
+    for w in output {
+        if let Some(k) = input[at..].iter().position(|x| x == w) {
+            kept[at + k] = true;
+            at += k + 1;
+        }
+    }
+    (0..input.len()).filter(|&i| !kept[i]).collect()
+}
+
+/// Whether `input[i]` is part of a [`FILLER_PHRASES`] phrase.
+fn in_phrase(input: &[String], i: usize) -> bool {
+    FILLER_PHRASES.iter().any(|[a, b]| {
+        (input[i] == *a && input.get(i + 1).is_some_and(|w| w == b)) || (input[i] == *b && i > 0 && input[i - 1] == *a)
+    })
 }
 
 impl std::ops::AddAssign for FillerCounts {
@@ -100,6 +146,8 @@ impl std::ops::AddAssign for FillerCounts {
         self.fillers_out += o.fillers_out;
         self.other_in += o.other_in;
         self.other_kept += o.other_kept;
+        self.dropped_repeated += o.dropped_repeated;
+        self.dropped_phrase += o.dropped_phrase;
     }
 }
 
@@ -127,6 +175,17 @@ mod tests {
     #[test]
     fn filler_counts() {
         let c = FillerCounts::of("Um, so we uh ship it, um, today", "So we ship it today");
-        assert_eq!(c, FillerCounts { fillers_in: 3, fillers_out: 0, other_in: 5, other_kept: 5 });
+        assert_eq!(c, FillerCounts { fillers_in: 3, fillers_out: 0, other_in: 5, other_kept: 5, dropped_repeated: 0, dropped_phrase: 0 });
+    }
+
+    #[test]
+    fn dropped_words_are_told_apart() {
+        // "we," said twice, "you know" and "really" dropped: two disfluencies, one lost word.
+        let c = FillerCounts::of("So we, we, you know, really ship it today", "So we ship it today");
+        assert_eq!((c.other_in, c.other_kept, c.dropped_repeated, c.dropped_phrase), (9, 5, 1, 2));
+        assert_eq!(c.other_kept_or_disfluent(), 8);
+        // "know" alone is not the phrase; a word said again far away is not a repetition.
+        let c = FillerCounts::of("I know the plan and the team knows the plan", "I the plan and the team knows the");
+        assert_eq!((c.dropped_repeated, c.dropped_phrase), (0, 0));
     }
 }
