@@ -26,8 +26,9 @@ pub const UM_UH: &[&str] = &["um", "uh", "umm", "uhh", "uhm"];
 /// Spoken filler phrases ([`FillerCounts::dropped_phrase`]).
 pub const FILLER_PHRASES: &[[&str; 2]] = &[["you", "know"], ["i", "mean"]];
 
-/// A dropped word said again this close (in words, either side) counts as a repetition.
-const REPEAT_REACH: usize = 3;
+/// A dropped word said again this close (in words, either side) counts as a repetition: a
+/// phrase of three words said again after a filler ("a lot of, uh, a lot of").
+const REPEAT_REACH: usize = 4;
 
 fn bag(words: &[String]) -> HashMap<&str, usize> {
     let mut m = HashMap::new();
@@ -79,7 +80,7 @@ pub struct FillerCounts {
     pub other_in: usize,
     /// Of `other_in`, how many are still in the output (multiset).
     pub other_kept: usize,
-    /// Of the other words dropped, those said again within three words of where they stood.
+    /// Of the other words dropped, those said again within four words of where they stood.
     pub dropped_repeated: usize,
     /// Of the other words dropped (and not repeated), those in a [`FILLER_PHRASES`] phrase.
     pub dropped_phrase: usize,
@@ -103,8 +104,8 @@ impl FillerCounts {
             }
         }
         for i in dropped(&input, &output).into_iter().filter(|&i| !is_filler(&input[i])) {
-            let near = input[i.saturating_sub(REPEAT_REACH)..(i + REPEAT_REACH + 1).min(input.len())].iter().enumerate();
-            if near.filter(|(k, w)| k + i.saturating_sub(REPEAT_REACH) != i && **w == input[i]).count() > 0 {
+            let (lo, hi) = (i.saturating_sub(REPEAT_REACH), (i + REPEAT_REACH + 1).min(input.len()));
+            if (lo..hi).any(|j| j != i && input[j] == input[i]) {
                 c.dropped_repeated += 1;
             } else if in_phrase(&input, i) {
                 c.dropped_phrase += 1;
