@@ -134,11 +134,14 @@ fn marker_at(words: &[Word<'_>], i: usize) -> Option<(usize, bool)> {
 /// How many words before the marker form the reparandum, or `None` when this is no correction.
 fn reparandum(prefix: &[Word<'_>], repair: &[&Word<'_>], marker: &[Word<'_>], strong: bool) -> Option<usize> {
     let first = repair[0].core;
-    let restart = QUESTION_WORDS.contains(&first) && prefix.iter().take(2).any(|w| QUESTION_WORDS.contains(&w.core));
+    let marker_words: Vec<&str> = marker.iter().map(|w| w.core).collect();
+    // A question word, "or", the same word again is a pair of alternatives ("Why or why
+    // not?"), not a restart ("When or what did they rely on?").
+    let alternatives = marker_words == ["or"] && prefix.len() == 1 && prefix[0].core == first;
+    let restart = QUESTION_WORDS.contains(&first) && prefix.iter().take(2).any(|w| QUESTION_WORDS.contains(&w.core)) && !alternatives;
     if restart {
         return Some(prefix.len());
     }
-    let marker_words: Vec<&str> = marker.iter().map(|w| w.core).collect();
     // "or" is a plain conjunction unless it starts a restart (handled above).
     if marker_words == ["or"] {
         return None;
@@ -279,6 +282,8 @@ mod tests {
     fn restarts_drop_the_abandoned_start() {
         assert_eq!(apply("Who did no What did the government want?"), "What did the government want?");
         assert_eq!(apply("When or what did they rely on?"), "what did they rely on?");
+        // The same question word again after "or" offers alternatives.
+        assert_eq!(apply("Is this sustainable? Why or why not?"), "Is this sustainable? Why or why not?");
     }
 
     #[test]
