@@ -204,13 +204,14 @@ pub struct Settings {
     /// With a context model: such a span is changed when the sentence's log-probability with
     /// the term is at least this much above that with the recognised words.
     pub context_admit_margin: f64,
-    /// With a context model: the lowest score a span with a word no lexicon knows
-    /// ([`Guard::Plain`]: "Shavra" for "Chevron") may have and still be changed when the
-    /// context prefers the term by `unknown_margin`. Such a word is most often the recogniser's
-    /// spelling of a name it did not know (above 1.0: never).
+    /// With a context model: the lowest score a span of words no lexicon knows ("Shavra" for
+    /// "Chevron") may have and still be changed when the context agrees (`unknown_margin`).
+    /// Such a word is most often the recogniser's spelling of a name it did not know (above
+    /// 1.0: never).
     pub unknown_floor: f64,
-    /// With a context model: the sentence's log-probability with the term at least this much
-    /// above that with the unknown word.
+    /// With a context model: such a span is changed when the sentence's log-probability with
+    /// the term is at least this much (natural log; negative: a little less likely is enough)
+    /// of that with the recognised words.
     pub unknown_margin: f64,
 }
 
@@ -224,6 +225,20 @@ struct Reach {
     admit: f64,
     /// A word no lexicon knows, for the context to admit.
     unknown: f64,
+}
+
+impl Reach {
+    /// Without a context model: only what the guards pass.
+    const GUARDS_ONLY: Reach = Reach { floor: f64::INFINITY, admit: f64::INFINITY, unknown: f64::INFINITY };
+
+    fn of(settings: &Settings) -> Self {
+        Reach { floor: settings.context_floor, admit: settings.context_admit, unknown: settings.unknown_floor }
+    }
+
+    /// Every kind from `score` on (explaining lists candidates the settings would not consider).
+    fn at_most(self, score: f64) -> Self {
+        Reach { floor: self.floor.min(score), admit: self.admit.min(score), unknown: self.unknown.min(score) }
+    }
 }
 
 /// Minimum score to change a span of the most frequent words.
@@ -502,16 +517,9 @@ impl Corrector {
                 changes.push(Change { start, end, original: text[start..end].to_string(), term: t.text.clone(), kind, score: 1.0 });
             }
         }
-        let (floor, admit, unknown) = if model.is_some() {
-            (self.settings.context_floor, self.settings.context_admit, self.settings.unknown_floor)
-        } else {
-            (f64::INFINITY, f64::INFINITY, f64::INFINITY)
-        };
-        let (floor, admit, unknown) = match explain {
-            Some(min_score) => (floor.min(min_score), admit.min(min_score), unknown.min(min_score)),
-            None => (floor, admit, unknown),
-        };
-        let mut candidates = self.sound_alikes(text, &words, &claimed, Reach { floor, admit, unknown }, explain.is_some());
+        let lowest = if model.is_some() { Reach::of(&self.settings) } else { Reach::GUARDS_ONLY };
+        let lowest = explain.map_or(lowest, |min_score| lowest.at_most(min_score));
+        let mut candidates = self.sound_alikes(text, &words, &claimed, lowest, explain.is_some());
         if let Some(model) = model {
             self.judge_in_context(text, &words, &mut candidates, model);
         }
