@@ -741,7 +741,21 @@ pub fn keep_words(words: &[&str], bits: &[[bool; RULE_FEATURES]], logits: &[Opti
     if d.rules.has(FixedRules::REPLACED_NUMBERS) {
         delete_replaced_numbers(&words[..n], &mut keep, is_number);
     }
+    keep_alternatives(&words[..n], &mut keep);
     keep
+}
+
+/// A question word, "or" and the same word again offer alternatives ("Is this sustainable? Why
+/// or why not?"); cutting the first two reverses the question ("Why not?"). They stay, always:
+/// a meaning rule like [`delete_replaced_numbers`], not a word-error trade for the tuning.
+pub fn keep_alternatives(words: &[&str], keep: &mut [bool]) {
+    for i in 0..words.len().min(keep.len()).saturating_sub(2) {
+        let w = core_of(words[i]);
+        if QUESTION_WORDS.contains(&w.as_str()) && core_of(words[i + 1]) == "or" && core_of(words[i + 2]) == w && keep[i + 2] {
+            keep[i] = true;
+            keep[i + 1] = true;
+        }
+    }
 }
 
 /// The spans of the repetitions the rule pass removed.
@@ -857,6 +871,19 @@ mod tests {
         let mut deleted = vec![false, false, false, true, true, false];
         delete_copies_before_runs(&words, &mut deleted);
         assert_eq!(deleted, [false, false, false, true, true, false]);
+    }
+
+    #[test]
+    fn alternatives_stay_whole() {
+        let words: Vec<&str> = "Is this sustainable? Why or why not?".split_whitespace().collect();
+        let mut keep = vec![true, true, true, false, false, true, true];
+        keep_alternatives(&words, &mut keep);
+        assert!(keep.iter().all(|k| *k));
+        // A restart to another question word is no pair of alternatives.
+        let words: Vec<&str> = "When or what did they rely on?".split_whitespace().collect();
+        let mut keep = vec![false, false, true, true, true, true, true];
+        keep_alternatives(&words, &mut keep);
+        assert_eq!(keep, vec![false, false, true, true, true, true, true]);
     }
 
     #[test]
