@@ -37,8 +37,8 @@
 //! word) is changed when its score reaches `context_admit` and the sentence becomes likelier
 //! with the term (`context_admit_margin`). A span with a word no lexicon knows, most often the
 //! recogniser's spelling of a name it did not know ("Shavra" for "Chevron"), is changed from a
-//! lower score (`unknown_floor`) when the sentence is about as likely with the term
-//! (`unknown_margin`).
+//! lower score (`unknown_floor`) when it is within two letters of the term's length and the
+//! sentence is about as likely with the term (`unknown_margin`).
 
 use std::collections::HashMap;
 
@@ -163,7 +163,8 @@ struct Candidate {
     needed: f64,
     guard: Guard,
     context: Option<f64>,
-    /// Every word of the span is one no lexicon knows (`Settings::unknown_floor`).
+    /// Every word of the span is one no lexicon knows, and the span is about the term's length
+    /// (`Settings::unknown_floor`).
     unknown: bool,
 }
 
@@ -240,6 +241,10 @@ impl Reach {
         Reach { floor: self.floor.min(score), admit: self.admit.min(score), unknown: self.unknown.min(score) }
     }
 }
+
+/// The most letters a span of unknown words may differ from the term by in length and still get
+/// the weaker match (`Settings::unknown_floor`).
+const UNKNOWN_LENGTH_SLACK: usize = 2;
 
 /// Minimum score to change a span of the most frequent words.
 const VERY_COMMON_THRESHOLD: f64 = 0.95;
@@ -738,13 +743,16 @@ impl Corrector {
                             (Guard::Plain, 0.0)
                         };
                         let needed = base.max(threshold);
+                        // A misheard name keeps about its length ("Shavra" for "Chevron"; not
+                        // "marguerite" for "Mercur").
+                        let unknown = guard == Guard::Plain && unknown && letters.chars().count().abs_diff(t.letters.chars().count()) <= UNKNOWN_LENGTH_SLACK;
                         let reach = match guard {
                             _ if ruled_out.is_some() => lowest.admit,
-                            Guard::Plain if unknown => lowest.floor.min(lowest.unknown),
+                            _ if unknown => lowest.floor.min(lowest.unknown),
                             _ => lowest.floor,
                         };
                         if score >= needed || score >= reach {
-                            found.push(Candidate { from, to, term: ti, score, needed, guard, context: None, unknown: guard == Guard::Plain && unknown });
+                            found.push(Candidate { from, to, term: ti, score, needed, guard, context: None, unknown });
                         }
                     }
                 }
@@ -873,6 +881,10 @@ mod tests {
         assert_eq!(common.apply_in_context(text, &Likes { good: "Chevron", bad: "" }).text, text);
         let large = Corrector::new(&entries, Lexicon::english(), LARGE_LIST);
         assert_eq!(large.apply_in_context(text, &Likes { good: "Chevron", bad: "" }).text, text);
+        // Nor a span far from the term's length (a name the lexicon lacks, scored 0.60).
+        let mercur = Corrector::new(&[Entry::new("Mercur")], Lexicon::english(), SMALL_LIST);
+        let text = "you in the way marguerite but how";
+        assert_eq!(mercur.apply_in_context(text, &Likes { good: "Mercur", bad: "" }).text, text);
     }
 
     #[test]
