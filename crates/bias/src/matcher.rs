@@ -663,7 +663,7 @@ impl Corrector {
                 let all_common = span.iter().all(|w| self.lexicon.is_common(&w.norm));
                 let only_names = !all_common && span.iter().all(|w| self.lexicon.is_common(&w.norm) || self.lexicon.is_name(&w.norm));
                 let very_common = span.iter().all(|w| self.lexicon.is_very_common(&w.norm));
-                let unknown = span.iter().all(|w| !self.lexicon.is_common(&w.norm) && !self.lexicon.is_name(&w.norm));
+                let all_unknown = span.iter().all(|w| !self.lexicon.is_common(&w.norm) && !self.lexicon.is_name(&w.norm));
                 if letters.chars().count() < 3 {
                     continue;
                 }
@@ -745,7 +745,7 @@ impl Corrector {
                         let needed = base.max(threshold);
                         // A misheard name keeps about its length ("Shavra" for "Chevron"; not
                         // "marguerite" for "Mercur").
-                        let unknown = guard == Guard::Plain && unknown && letters.chars().count().abs_diff(t.letters.chars().count()) <= UNKNOWN_LENGTH_SLACK;
+                        let unknown = guard == Guard::Plain && all_unknown && letters.chars().count().abs_diff(t.letters.chars().count()) <= UNKNOWN_LENGTH_SLACK;
                         let reach = match guard {
                             _ if ruled_out.is_some() => lowest.admit,
                             _ if unknown => lowest.floor.min(lowest.unknown),

@@ -467,7 +467,7 @@ fn fillers(args: FillersArgs, store: &ModelStore) -> Result<i32> {
             counts.other_in - counts.other_kept,
             counts.dropped_repeated,
             counts.dropped_phrase,
-            (counts.other_in - counts.other_kept).saturating_sub(counts.dropped_repeated + counts.dropped_phrase),
+            counts.dropped_other(),
             report.other_words_kept_or_disfluent
         );
     }

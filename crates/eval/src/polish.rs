@@ -118,6 +118,11 @@ impl FillerCounts {
     pub fn other_kept_or_disfluent(&self) -> usize {
         (self.other_kept + self.dropped_repeated + self.dropped_phrase).min(self.other_in)
     }
+
+    /// Other words dropped that were neither a repetition nor in a filler phrase.
+    pub fn dropped_other(&self) -> usize {
+        self.other_in - self.other_kept_or_disfluent()
+    }
 }
 
 /// Positions of `input` that `output` leaves out, matching `output` in order (the polisher only
@@ -184,7 +189,7 @@ mod tests {
         // "we," said twice, "you know" and "really" dropped: two disfluencies, one lost word.
         let c = FillerCounts::of("So we, we, you know, really ship it today", "So we ship it today");
         assert_eq!((c.other_in, c.other_kept, c.dropped_repeated, c.dropped_phrase), (9, 5, 1, 2));
-        assert_eq!(c.other_kept_or_disfluent(), 8);
+        assert_eq!((c.other_kept_or_disfluent(), c.dropped_other()), (8, 1));
         // "know" alone is not the phrase; a word said again far away is not a repetition.
         let c = FillerCounts::of("I know the plan and the team knows the plan", "I the plan and the team knows the");
         assert_eq!((c.dropped_repeated, c.dropped_phrase), (0, 0));
