@@ -746,10 +746,12 @@ impl Corrector {
                         // A misheard name keeps about its length ("Shavra" for "Chevron"; not
                         // "marguerite" for "Mercur").
                         let unknown = guard == Guard::Plain && all_unknown && letters.chars().count().abs_diff(t.letters.chars().count()) <= UNKNOWN_LENGTH_SLACK;
-                        let reach = match guard {
-                            _ if ruled_out.is_some() => lowest.admit,
-                            _ if unknown => lowest.floor.min(lowest.unknown),
-                            _ => lowest.floor,
+                        let reach = if ruled_out.is_some() {
+                            lowest.admit
+                        } else if unknown {
+                            lowest.floor.min(lowest.unknown)
+                        } else {
+                            lowest.floor
                         };
                         if score >= needed || score >= reach {
                             found.push(Candidate { from, to, term: ti, score, needed, guard, context: None, unknown });
