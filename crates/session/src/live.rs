@@ -118,6 +118,15 @@ impl LiveUtterance {
             let both = pipeline.chunk(&audio[start..to], &self.settled)?;
             let before = self.last.as_ref().map_or("", |(_, t)| t.as_str());
             if let Some((revised, new)) = split_after(&both, before) {
+                if skipped_words(before, &revised) {
+                    // The joined decode heard the stretch's start as already said (its prompt
+                    // ends just before it) and left words out: "ask what you can do for your
+                    // country. And Mr. John Dashwood ..." came back as "country. And Mr. John
+                    // Dashwood ...". The earlier text of the stretch stays; what follows it is
+                    // taken.
+                    tracing::debug!(%revised, %before, "the joined decode left out words of the last stretch; its earlier text is kept");
+                    return Ok((None, new));
+                }
                 return Ok((Some(revised), new));
             }
             tracing::debug!(%both, %before, "the joined decode does not follow the last stretch's text; the stretch is recognised alone");
@@ -198,6 +207,21 @@ impl LiveUtterance {
     }
 }
 
+/// Words at the start of a stretch a revision may leave out: the joined decode may merge two
+/// words the earlier one split ("am I" -> "my").
+const MAX_MERGED_WORDS: usize = 1;
+
+/// Whether `revised` (a stretch's text from a joined decode) left out the start of `before`
+/// (its text from the earlier decode): it is shorter and begins with a word that `before` has
+/// only further on. Words lost at the end are not counted: there the joined decode often
+/// merges the stretch's last words into the next stretch's first ("there for." -> "therefore").
+fn skipped_words(before: &str, revised: &str) -> bool {
+    let keys = |t: &str| t.split_whitespace().map(key).filter(|k| !k.is_empty()).collect::<Vec<_>>();
+    let (before, revised) = (keys(before), keys(revised));
+    let Some(first) = revised.first() else { return !before.is_empty() };
+    revised.len() < before.len() && before.iter().position(|k| k == first).is_some_and(|at| at > MAX_MERGED_WORDS)
+}
+
 /// A word compared without case or punctuation.
 fn key(word: &str) -> String {
     word.chars().filter(|c| c.is_alphanumeric() || *c == '\'').flat_map(char::to_lowercase).collect()
@@ -249,6 +273,19 @@ mod tests {
         let (revised, new) = split_after("And so my fellow Americans, ask not what your country can do for you.", "And so am I fellow Americans.").unwrap();
         assert_eq!(revised, "And so my fellow Americans,");
         assert_eq!(new, "ask not what your country can do for you.");
+    }
+
+    #[test]
+    fn a_revision_that_left_out_words_is_not_taken() {
+        let before = "ask what you can do for your country. And Mr. John Dashwood had then leisure";
+        let (revised, new) = split_after("country. And Mr. John Dashwood had then leisure to consider how much", before).unwrap();
+        assert_eq!(new, "to consider how much");
+        assert!(skipped_words(before, &revised));
+        // A merge of two words and a change of words are revisions.
+        assert!(!skipped_words("And so am I fellow Americans.", "And so my fellow Americans,"));
+        assert!(!skipped_words("1, 2, 3, 4 A bottle", "one two three four a bottle"));
+        // Words lost at the end went into the next stretch's first word.
+        assert!(!skipped_words("it was natural there for.", "it was natural"));
     }
 
     #[test]
