@@ -50,3 +50,31 @@ fn jfk_is_finished_at_its_pauses_and_loses_no_word() {
     assert!(words(&raw).contains("ask not what your country can do for you ask what you can do for your country"), "{raw}");
     assert!(words(&text).contains("my fellow americans ask not what your country can do for you"), "{text}");
 }
+
+#[test]
+fn a_fluent_speaker_is_finished_at_short_pauses() {
+    let (Some(audio), Some(mut pipeline)) = (jfk(), pipeline()) else { return };
+    // JFK twice with every pause cut to 0.3 s: no pause is long enough for a stretch, but the
+    // utterance runs well past the length at which a short pause finishes one.
+    let rate = scrivo_audio::SAMPLE_RATE as usize;
+    let tight = scrivo_audio::VadSettings { hangover: std::time::Duration::from_millis(100), ..Default::default() };
+    let spans = scrivo_audio::speech_spans(&audio, tight);
+    assert!(spans.len() >= 2, "jfk.wav's pauses were not found: {spans:?}");
+    let mut fluent: Vec<f32> = Vec::new();
+    for _ in 0..2 {
+        for &(a, b) in &spans {
+            fluent.extend(std::iter::repeat_n(0.0f32, 3 * rate / 10));
+            fluent.extend_from_slice(&audio[a..b]);
+        }
+    }
+    fluent.extend(std::iter::repeat_n(0.0f32, 3 * rate / 10));
+    let mut live = LiveUtterance::new();
+    for end in (rate..fluent.len()).step_by(rate) {
+        live.listen(&mut pipeline, &fluent[..end]).expect("listen");
+    }
+    live.listen(&mut pipeline, &fluent).expect("listen");
+    assert!(live.stretches() >= 1, "{:.1} s without a pause of 0.5 s: no stretch finished at a short pause", fluent.len() as f64 / rate as f64);
+    let (raw, _) = live.finish(&mut pipeline, &fluent).expect("finish");
+    let words = raw.to_lowercase().chars().filter(|c| c.is_alphabetic() || c.is_whitespace()).collect::<String>();
+    assert_eq!(words.matches("what you can do for your country").count(), 2, "{raw}");
+}
