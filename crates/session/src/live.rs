@@ -3,8 +3,8 @@
 //! Two things happen as the audio grows:
 //! - **Stretches are finished at pauses.** A voice detector with a short hangover finds the
 //!   pauses; when one follows at least [`MIN_STRETCH`] of audio not yet finished (or a
-//!   [`SHORT_PAUSE`] follows [`LONG_UNFINISHED`] of it), that audio is recognised (prompted with the text before it). With [`Design::Overlap`] (the default) it is
-//!   recognised together with the stretch before it, whose text is then revised: the words at
+//!   [`SHORT_PAUSE`] follows [`LONG_UNFINISHED`] of it), that audio is recognised (prompted
+//!   with the text before it). With [`Design::Overlap`] (the default) it is recognised together with the stretch before it, whose text is then revised: the words at
 //!   the start of a stretch are heard with the speech before them, as when recognising whole,
 //!   and each stretch is decoded at most twice. [`Design::Alone`] decodes every stretch once,
 //!   on its own.
@@ -72,7 +72,7 @@ pub struct LiveUtterance {
     pauses: VoiceDetector,
     /// Finds [`SHORT_PAUSE`]s.
     short_pauses: VoiceDetector,
-    /// Samples given to the pause detector.
+    /// Samples given to the pause detectors.
     heard: usize,
     /// Samples recognised (the end of the last finished stretch).
     finished: usize,
