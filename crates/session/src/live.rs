@@ -4,10 +4,10 @@
 //! - **Stretches are finished at pauses.** A voice detector with a short hangover finds the
 //!   pauses; when one follows at least [`MIN_STRETCH`] of audio not yet finished (or a
 //!   [`SHORT_PAUSE`] follows [`LONG_UNFINISHED`] of it), that audio is recognised (prompted
-//!   with the text before it). With [`Design::Overlap`] (the default) it is recognised together with the stretch before it, whose text is then revised: the words at
-//!   the start of a stretch are heard with the speech before them, as when recognising whole,
-//!   and each stretch is decoded at most twice. [`Design::Alone`] decodes every stretch once,
-//!   on its own.
+//!   with the text before it). With [`Design::Overlap`] (the default) it is recognised together
+//!   with the stretch before it, whose text is then revised: the words at the start of a
+//!   stretch are heard with the speech before them, as when recognising whole, and each stretch
+//!   is decoded at most twice. [`Design::Alone`] decodes every stretch once, on its own.
 //! - **Partial text.** A quick pass over the unfinished rest; the words two consecutive passes
 //!   agree on are committed ([`PrefixAgreement`]).
 //!
