@@ -32,6 +32,11 @@ fn pipeline() -> Option<Pipeline> {
     }
 }
 
+/// `text` in lower case without punctuation or digits.
+fn words(text: &str) -> String {
+    text.to_lowercase().chars().filter(|c| c.is_alphabetic() || c.is_whitespace()).collect()
+}
+
 #[test]
 fn jfk_is_finished_at_its_pauses_and_loses_no_word() {
     let (Some(audio), Some(mut pipeline)) = (jfk(), pipeline()) else { return };
@@ -46,7 +51,6 @@ fn jfk_is_finished_at_its_pauses_and_loses_no_word() {
     assert!(live.stretches() >= 1, "JFK pauses for over a second after \"fellow Americans\": no stretch finished");
     assert!(partials.last().is_some_and(|p| p.to_lowercase().contains("fellow americans")), "{partials:?}");
     let (raw, text) = live.finish(&mut pipeline, &audio).expect("finish");
-    let words = |t: &str| t.to_lowercase().chars().filter(|c| c.is_alphabetic() || c.is_whitespace()).collect::<String>();
     assert!(words(&raw).contains("ask not what your country can do for you ask what you can do for your country"), "{raw}");
     assert!(words(&text).contains("my fellow americans ask not what your country can do for you"), "{text}");
 }
@@ -75,6 +79,5 @@ fn a_fluent_speaker_is_finished_at_short_pauses() {
     live.listen(&mut pipeline, &fluent).expect("listen");
     assert!(live.stretches() >= 1, "{:.1} s without a pause of 0.5 s: no stretch finished at a short pause", fluent.len() as f64 / rate as f64);
     let (raw, _) = live.finish(&mut pipeline, &fluent).expect("finish");
-    let words = raw.to_lowercase().chars().filter(|c| c.is_alphabetic() || c.is_whitespace()).collect::<String>();
-    assert_eq!(words.matches("what you can do for your country").count(), 2, "{raw}");
+    assert_eq!(words(&raw).matches("what you can do for your country").count(), 2, "{raw}");
 }
