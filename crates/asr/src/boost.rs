@@ -11,8 +11,9 @@
 //! clearly said.
 //!
 //! whisper-rs offers the logits filter only as a raw C callback, so this module holds `unsafe`
-//! code: the callback and its installation (the only other `unsafe` in Scrivo is the one call
-//! to glibc's `malloc_trim` in `scrivo_models::resident`).
+//! code: the callback and its installation (the only other `unsafe` in Scrivo is the encoder
+//! counter in `encodes`, the same kind of callback, and the one call to glibc's `malloc_trim`
+//! in `scrivo_models::resident`).
 #![allow(unsafe_code)]
 
 use std::collections::{HashMap, HashSet};

@@ -15,6 +15,7 @@
 //! ```
 
 mod boost;
+mod encodes;
 mod filter;
 mod guard;
 mod whisper;

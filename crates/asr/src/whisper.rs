@@ -101,7 +101,7 @@ impl WhisperModel {
     /// A decoding state on this model.
     pub fn engine(&self) -> Result<WhisperEngine, AsrError> {
         let state = self.context.create_state().map_err(|e| AsrError::Load { path: self.path.clone(), detail: e.to_string() })?;
-        Ok(WhisperEngine { model: self.clone(), state })
+        Ok(WhisperEngine { model: self.clone(), state, encoded: None })
     }
 
     pub fn path(&self) -> &Path {
@@ -121,6 +121,26 @@ impl WhisperModel {
 pub struct WhisperEngine {
     model: WhisperModel,
     state: WhisperState,
+    /// The clip whose encoder output the state holds for scoring ([`ClipKey`]); cleared by
+    /// every decode.
+    encoded: Option<ClipKey>,
+}
+
+/// What identifies a clip the encoder ran over: where it is, its length, a checksum of its
+/// samples and the encoder window.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct ClipKey {
+    at: usize,
+    len: usize,
+    sum: u64,
+    context: usize,
+}
+
+impl ClipKey {
+    fn of(audio: &[f32], context: usize) -> Self {
+        let sum = audio.iter().fold(0xcbf2_9ce4_8422_2325u64, |h, x| (h ^ u64::from(x.to_bits())).wrapping_mul(0x0100_0000_01b3));
+        ClipKey { at: audio.as_ptr() as usize, len: audio.len(), sum, context }
+    }
 }
 
 impl WhisperEngine {
@@ -195,7 +215,15 @@ impl WhisperEngine {
         if let Some(progress) = options.progress.clone() {
             params.set_progress_callback_safe(move |percent: i32| (progress.0)(percent.clamp(0, 100) as f32 / 100.0));
         }
+        // Whether the encoder ran once, over the clip from its start: then its output can score
+        // other texts for the clip (`score_changes`) without running it again.
+        let encodes = std::sync::atomic::AtomicUsize::new(0);
+        crate::encodes::install(&mut params, &encodes);
+        self.encoded = None;
         let result = self.state.full(params, audio);
+        if result.is_ok() && encodes.load(Ordering::Relaxed) == 1 {
+            self.encoded = Some(ClipKey::of(audio, context));
+        }
         if options.cancel.as_ref().is_some_and(|c| c.load(Ordering::Relaxed)) {
             return Err(AsrError::Cancelled);
         }
@@ -209,6 +237,133 @@ impl WhisperEngine {
             segments.push((Segment { start_seconds: start, end_seconds: end, text }, segment.no_speech_probability()));
         }
         Ok(segments)
+    }
+}
+
+/// The most tokens of one text [`WhisperEngine::score_changes`] reads (the decoder's context
+/// is 448 tokens).
+const MAX_SCORED_TOKENS: usize = 224;
+/// Tokens read after the end of a change: further on, the text with the change and without it
+/// go on alike.
+const TOKENS_AFTER_CHANGE: usize = 3;
+
+/// `ln p(token)` from the logits of one decoder step.
+fn log_prob(logits: &[f32], token: usize) -> f64 {
+    let max = logits.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+    let sum: f64 = logits.iter().map(|&l| f64::from(l - max).exp()).sum();
+    logits.get(token).map_or(f64::NEG_INFINITY, |&l| f64::from(l - max) - sum.ln())
+}
+
+/// Tokens at the start and at the end that `a` and `b` share (not overlapping).
+fn shared_ends(a: &[i32], b: &[i32]) -> (usize, usize) {
+    let start = a.iter().zip(b).take_while(|(x, y)| x == y).count();
+    let end = a.iter().rev().zip(b.iter().rev()).take_while(|(x, y)| x == y).count().min(a.len().min(b.len()) - start);
+    (start, end)
+}
+
+impl WhisperEngine {
+    /// How much likelier the recogniser finds each of `changed` than `original` as what was
+    /// said in `audio` (the clip as given to [`Transcriber::transcribe`], with the same
+    /// options): the natural-log probability of the changed text minus the original's, each
+    /// read without a prompt or timestamps, from the first token they differ in to
+    /// [`TOKENS_AFTER_CHANGE`] past the last. A change whose score is known to fall below its
+    /// entry in `floors` (a missing entry: no floor) stops being read there: its score is then
+    /// that far. Costs one encoder pass per clip, unless the last decode was of the same clip
+    /// in one window, and one decoder step per token read.
+    pub fn score_changes(&mut self, audio: &[f32], original: &str, changed: &[String], floors: &[f64], options: &DecodeOptions) -> Result<Vec<f64>, AsrError> {
+        if changed.is_empty() {
+            return Ok(Vec::new());
+        }
+        let language = self.language(options.language.as_deref())?;
+        let bounds = scrivo_audio::speech_bounds(audio);
+        let audio = &audio[bounds];
+        let seconds = audio.len() as f64 / 16_000.0;
+        if audio.is_empty() || seconds * FRAMES_PER_SECOND >= FULL_CONTEXT as f64 {
+            return Err(AsrError::Decode(format!("{seconds:.1} s of speech cannot be scored in one window")));
+        }
+        let threads = options.threads.max(1);
+        let context = if options.fit_encoder_context { encoder_context_for(seconds) } else { FULL_CONTEXT };
+        let key = ClipKey::of(audio, context);
+        let clock = std::time::Instant::now();
+        let encoded = self.encoded == Some(key);
+        if !encoded {
+            // The encoder over the clip: a decode of one token, which sets the window as
+            // `transcribe` does.
+            let mut params = FullParams::new(SamplingStrategy::Greedy { best_of: 1 });
+            params.set_n_threads(threads as i32);
+            params.set_language(Some(language));
+            params.set_no_context(true);
+            params.set_temperature_inc(0.0);
+            params.set_single_segment(true);
+            params.set_max_tokens(1);
+            params.set_print_special(false);
+            params.set_print_progress(false);
+            params.set_print_realtime(false);
+            params.set_print_timestamps(false);
+            if context < FULL_CONTEXT {
+                params.set_audio_ctx(context as i32);
+            }
+            self.encoded = None;
+            self.state.full(params, audio).map_err(|e| AsrError::Decode(e.to_string()))?;
+            self.encoded = Some(key);
+        }
+        let whisper = &self.model.context;
+        let mut start = vec![whisper.token_sot()];
+        if self.model.info.multilingual {
+            start.push(whisper.token_lang(self.state.full_lang_id_from_state()));
+            start.push(whisper.token_transcribe());
+        }
+        start.push(whisper.token_not());
+        let sequence = |text: &str| -> Result<Vec<i32>, AsrError> {
+            let tokens = whisper.tokenize(&format!(" {}", text.trim()), MAX_SCORED_TOKENS).map_err(|e| AsrError::Decode(format!("{text:?} cannot be tokenised: {e}")))?;
+            Ok([start.as_slice(), &tokens, &[whisper.token_eot()]].concat())
+        };
+        let original = sequence(original)?;
+        let changed = changed.iter().map(|t| sequence(t)).collect::<Result<Vec<_>, _>>()?;
+        let ends: Vec<(usize, usize)> = changed.iter().map(|c| shared_ends(&original, c)).collect();
+        // The original, read once from the first token any change touches to the last any
+        // change needs: `before[j]` is the log-probability of its tokens before position `j`
+        // from there on.
+        let first = ends.iter().map(|&(s, _)| s).min().unwrap_or(original.len()).clamp(start.len(), original.len() - 1);
+        let read_to = ends.iter().map(|&(_, tail)| (original.len() - tail + TOKENS_AFTER_CHANGE).min(original.len())).max().unwrap_or(original.len()).max(first + 1);
+        let mut before = vec![0.0; original.len() + 1];
+        self.state.decode(&original[..first - 1], 0, threads).map_err(|e| AsrError::Decode(e.to_string()))?;
+        for at in first - 1..read_to - 1 {
+            // One token at a time: whisper-rs reads the logits of the batch's first row, which
+            // is the last token only for a batch of one.
+            self.state.decode(&original[at..=at], at, threads).map_err(|e| AsrError::Decode(e.to_string()))?;
+            let logits = self.state.get_logits().map_err(|e| AsrError::Decode(e.to_string()))?;
+            before[at + 2] = before[at + 1] + log_prob(logits, original[at + 1] as usize);
+        }
+        // Each change goes on from where it leaves the original; the decoder's cache holds the
+        // original's tokens before that, so the changes that leave it latest go first.
+        let mut order: Vec<usize> = (0..changed.len()).collect();
+        order.sort_by_key(|&i| std::cmp::Reverse(ends[i].0));
+        let mut scores = vec![0.0; changed.len()];
+        for i in order {
+            let (shared, tail) = ends[i];
+            let c = &changed[i];
+            if shared >= c.len() || shared >= original.len() {
+                continue;
+            }
+            let shared = shared.max(start.len());
+            let stop = (c.len() - tail + TOKENS_AFTER_CHANGE).min(c.len());
+            let stop_original = (original.len() - tail + TOKENS_AFTER_CHANGE).min(original.len());
+            // Log-probabilities only fall as tokens are read: once below the floor, it stays.
+            let (theirs, floor) = (before[stop_original] - before[shared], floors.get(i).copied().unwrap_or(f64::NEG_INFINITY));
+            let mut total = 0.0;
+            for at in shared - 1..stop - 1 {
+                self.state.decode(&c[at..=at], at, threads).map_err(|e| AsrError::Decode(e.to_string()))?;
+                let logits = self.state.get_logits().map_err(|e| AsrError::Decode(e.to_string()))?;
+                total += log_prob(logits, c[at + 1] as usize);
+                if total - theirs < floor {
+                    break;
+                }
+            }
+            scores[i] = total - theirs;
+        }
+        tracing::debug!(seconds, changes = changed.len(), encoder_again = !encoded, took = ?clock.elapsed(), "changes scored");
+        Ok(scores)
     }
 }
 

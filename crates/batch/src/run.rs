@@ -27,6 +27,9 @@ pub struct Settings {
     pub bias: Option<Arc<Corrector>>,
     /// Judges the lists' sound-alike changes by their context, when set.
     pub bias_context: Option<Arc<dyn scrivo_bias::ContextModel + Send + Sync>>,
+    /// Lets the recogniser judge the lists' sound-alike changes against the audio
+    /// ([`WhisperEngine::score_texts`]).
+    pub bias_by_ear: bool,
 }
 
 /// Progress of a batch, in the order things happen on each worker.
@@ -173,6 +176,9 @@ pub fn transcribe(engine: &mut WhisperEngine, mut polisher: Option<&mut (dyn Pol
         pending.extend(more.unwrap_or_default());
         // Recognise the pieces of this block; a rest shorter than a piece waits for the next.
         let mut block: Vec<Segment> = Vec::new();
+        // The block's segments corrected by the lists, each right after its piece was
+        // recognised (while the piece's audio is at hand for the recogniser to judge).
+        let mut biased: Vec<String> = Vec::new();
         let mut at = 0;
         while at < pending.len() {
             let rest = &pending[at..];
@@ -194,6 +200,7 @@ pub fn transcribe(engine: &mut WhisperEngine, mut polisher: Option<&mut (dyn Pol
                 AsrError::Cancelled => BatchError::Cancelled { path: path.into() },
                 source => BatchError::Asr { path: path.into(), source },
             })?;
+            biased.extend(correct_piece(engine, &rest[..cut], &transcript.segments, settings, &decode));
             block.extend(transcript.segments.into_iter().map(|seg| Segment {
                 start_seconds: start_seconds + seg.start_seconds,
                 end_seconds: start_seconds + seg.end_seconds,
@@ -201,7 +208,7 @@ pub fn transcribe(engine: &mut WhisperEngine, mut polisher: Option<&mut (dyn Pol
             }));
             at += cut;
         }
-        let (text, polished) = finish_block(polisher.as_deref_mut(), path, block, settings)?;
+        let (text, polished) = finish_block(polisher.as_deref_mut(), path, block, biased)?;
         texts.push(text);
         segments.extend(polished);
         offset += at;
@@ -221,14 +228,7 @@ pub fn transcribe(engine: &mut WhisperEngine, mut polisher: Option<&mut (dyn Pol
 
 /// A block's recognised segments, corrected by the lists and polished as one text: its polished
 /// text and the document's segments.
-fn finish_block(polisher: Option<&mut (dyn Polisher + '_)>, path: &Path, block: Vec<Segment>, settings: &Settings) -> Result<(String, Vec<DocumentSegment>), BatchError> {
-    let biased: Vec<String> = block
-        .iter()
-        .map(|seg| match &settings.bias {
-            Some(c) => c.apply_with(&seg.text, settings.bias_context.as_deref().map(|m| m as &dyn scrivo_bias::ContextModel)).text,
-            None => seg.text.clone(),
-        })
-        .collect();
+fn finish_block(polisher: Option<&mut (dyn Polisher + '_)>, path: &Path, block: Vec<Segment>, biased: Vec<String>) -> Result<(String, Vec<DocumentSegment>), BatchError> {
     // The segments are polished as one text: a segment alone ("ask what you can do for your
     // country.") can look like a false start that the whole sentence shows it is not.
     let (text, polished) = match polisher {
@@ -245,6 +245,43 @@ fn finish_block(polisher: Option<&mut (dyn Polisher + '_)>, path: &Path, block: 
         .map(|(seg, text)| DocumentSegment { start_seconds: seg.start_seconds, end_seconds: seg.end_seconds, raw_text: seg.text, text })
         .collect();
     Ok((text, segments))
+}
+
+/// One piece's recognised segments corrected by the lists (their text as recognised without
+/// lists): the sound-alikes judged by their context and by the recogniser over the piece's
+/// audio (unless `settings.bias_by_ear` is off).
+fn correct_piece(engine: &mut WhisperEngine, audio: &[f32], segments: &[Segment], settings: &Settings, decode: &DecodeOptions) -> Vec<String> {
+    let Some(corrector) = &settings.bias else { return segments.iter().map(|s| s.text.clone()).collect() };
+    let context = settings.bias_context.as_deref().map(|m| m as &dyn scrivo_bias::ContextModel);
+    let texts: Vec<String> = segments.iter().map(|s| s.text.clone()).collect();
+    (0..texts.len())
+        .map(|at| {
+            if settings.bias_by_ear {
+                let mut ear = PieceEar { engine: &mut *engine, audio, decode, texts: &texts, at };
+                corrector.apply_heard(&texts[at], context, &mut ear).text
+            } else {
+                corrector.apply_with(&texts[at], context).text
+            }
+        })
+        .collect()
+}
+
+/// The recogniser's judgement of one segment's texts: each read with the piece's other
+/// segments around it, against the piece's audio.
+struct PieceEar<'a> {
+    engine: &'a mut WhisperEngine,
+    audio: &'a [f32],
+    decode: &'a DecodeOptions,
+    texts: &'a [String],
+    at: usize,
+}
+
+impl scrivo_bias::AcousticModel for PieceEar<'_> {
+    fn log_prob_changes(&mut self, original: &str, changed: &[String], floors: &[f64]) -> Result<Vec<f64>, Box<dyn std::error::Error + Send + Sync>> {
+        let whole = |t: &str| join(self.texts.iter().enumerate().map(|(i, s)| if i == self.at { t } else { s.as_str() }));
+        let changed: Vec<String> = changed.iter().map(|t| whole(t)).collect();
+        Ok(self.engine.score_changes(self.audio, &whole(original), &changed, floors, self.decode)?)
+    }
 }
 
 /// The prompt of a piece after the first: the lists' glossary, then the last words recognised.

@@ -148,6 +148,16 @@ pub trait ContextModel {
     fn log_probs(&self, prefix: &str, continuations: &[String]) -> Result<Vec<f64>, Box<dyn std::error::Error + Send + Sync>>;
 }
 
+/// The recogniser's own judgement of a sound-alike change: how likely it finds each whole text
+/// as what was said in the audio the text was recognised from.
+pub trait AcousticModel {
+    /// For each of `changed` (`original` with one span replaced), how much likelier it is than
+    /// `original` as what was said: a difference of log-probabilities (natural log). A change
+    /// may be reported with any score below its `floors` entry as soon as it is known to fall
+    /// below it.
+    fn log_prob_changes(&mut self, original: &str, changed: &[String], floors: &[f64]) -> Result<Vec<f64>, Box<dyn std::error::Error + Send + Sync>>;
+}
+
 /// Words of context before a span and after it that the context model reads.
 const CONTEXT_BEFORE: usize = 24;
 const CONTEXT_AFTER: usize = 8;
@@ -163,6 +173,9 @@ struct Candidate {
     needed: f64,
     guard: Guard,
     context: Option<f64>,
+    /// The recogniser's verdict once judged: the log-probability of the text with the term
+    /// minus with the recognised words.
+    acoustic: Option<f64>,
     /// Every word of the span is one no lexicon knows, and the span is about the term's length
     /// (`Settings::unknown_floor`).
     unknown: bool,
@@ -214,6 +227,13 @@ pub struct Settings {
     /// the term is at least this much (natural log; negative: a little less likely is enough)
     /// of that with the recognised words.
     pub unknown_margin: f64,
+    /// With the recogniser's judgement ([`AcousticModel`]): the lowest score a span may have
+    /// to be judged by it (above 1.0: none).
+    pub acoustic_floor: f64,
+    /// With the recogniser's judgement: a span the other rules leave is changed when the text
+    /// with the term is at most this much less likely to the recogniser (natural log) and the
+    /// context does not veto it.
+    pub acoustic_margin: f64,
 }
 
 /// The lowest scores for which a sound-alike is considered at all, by what its guard allows
@@ -265,6 +285,8 @@ const SMALL_LIST: Settings = Settings {
     context_admit_margin: 0.0,
     unknown_floor: 0.55,
     unknown_margin: -1.0,
+    acoustic_floor: 0.6,
+    acoustic_margin: -6.0,
 };
 
 /// For lists of 2,000 terms and more: the more terms, the more chance near-misses.
@@ -283,6 +305,8 @@ const LARGE_LIST: Settings = Settings {
     context_admit_margin: 0.0,
     unknown_floor: 1.01,
     unknown_margin: 0.0,
+    acoustic_floor: 0.6,
+    acoustic_margin: 0.0,
 };
 
 impl Settings {
@@ -292,7 +316,8 @@ impl Settings {
     /// 1,782 terms): see ARCHITECTURE.md ("Biasing lists").
     pub fn for_terms(terms: usize) -> Self {
         let f = ((terms.max(1) as f64 / 100.0).log10() / 20f64.log10()).clamp(0.0, 1.0);
-        let mix = |a: f64, b: f64| a + f * (b - a);
+        // Equal ends (infinite ones too) stay as they are.
+        let mix = |a: f64, b: f64| if a == b { a } else { a + f * (b - a) };
         let (s, l) = (SMALL_LIST, LARGE_LIST);
         Settings {
             threshold: mix(s.threshold, l.threshold),
@@ -309,6 +334,8 @@ impl Settings {
             context_admit_margin: mix(s.context_admit_margin, l.context_admit_margin),
             unknown_floor: mix(s.unknown_floor, l.unknown_floor),
             unknown_margin: mix(s.unknown_margin, l.unknown_margin),
+            acoustic_floor: mix(s.acoustic_floor, l.acoustic_floor),
+            acoustic_margin: mix(s.acoustic_margin, l.acoustic_margin),
         }
     }
 }
@@ -475,7 +502,14 @@ impl Corrector {
 
     /// [`Corrector::apply_in_context`] when there is a model, [`Corrector::apply`] otherwise.
     pub fn apply_with(&self, text: &str, model: Option<&dyn ContextModel>) -> Corrected {
-        self.run(text, model, None).0
+        self.run(text, model, None, None).0
+    }
+
+    /// [`Corrector::apply_with`], with the recogniser judging the sound-alikes too: `heard`
+    /// scores whole texts against the audio `text` was recognised from. When it fails, its
+    /// error is logged and the other rules decide.
+    pub fn apply_heard(&self, text: &str, model: Option<&dyn ContextModel>, heard: &mut dyn AcousticModel) -> Corrected {
+        self.run(text, model, None, Some(heard)).0
     }
 
     /// [`Corrector::apply_with`]'s result, and every sound-alike candidate in `text` with the
@@ -484,7 +518,7 @@ impl Corrector {
     /// those the guards rule out too.
     pub fn explain(&self, text: &str, model: Option<&dyn ContextModel>, min_score: f64) -> (Corrected, Vec<Considered>) {
         let words = tokens(text);
-        let (corrected, candidates, chosen) = self.run(text, model, Some(min_score));
+        let (corrected, candidates, chosen) = self.run(text, model, Some(min_score), None);
         let considered = candidates
             .into_iter()
             .filter(|c| c.score >= min_score)
@@ -510,7 +544,7 @@ impl Corrector {
     /// The corrected text, the sound-alike candidates considered, and those made as (first
     /// word, end word, term). `explain` (a lowest score) also considers every candidate from
     /// that score on, those the guards rule out too; the changes made stay the same.
-    fn run(&self, text: &str, model: Option<&dyn ContextModel>, explain: Option<f64>) -> (Corrected, Vec<Candidate>, Vec<(usize, usize, usize)>) {
+    fn run(&self, text: &str, model: Option<&dyn ContextModel>, explain: Option<f64>, heard: Option<&mut dyn AcousticModel>) -> (Corrected, Vec<Candidate>, Vec<(usize, usize, usize)>) {
         let words = tokens(text);
         let mut claimed = vec![false; words.len()];
         let mut changes = Vec::new();
@@ -524,9 +558,13 @@ impl Corrector {
         }
         let lowest = if model.is_some() { Reach::of(&self.settings) } else { Reach::GUARDS_ONLY };
         let lowest = explain.map_or(lowest, |min_score| lowest.at_most(min_score));
+        let lowest = if heard.is_some() { lowest.at_most(self.settings.acoustic_floor) } else { lowest };
         let mut candidates = self.sound_alikes(text, &words, &claimed, lowest, explain.is_some());
         if let Some(model) = model {
             self.judge_in_context(text, &words, &mut candidates, model);
+        }
+        if let Some(heard) = heard {
+            self.judge_by_ear(text, &words, &mut candidates, heard);
         }
         let kept: Vec<Candidate> = candidates.iter().filter(|c| self.keeps(c)).copied().collect();
         let chosen = Self::without_overlaps(kept, words.len());
@@ -551,8 +589,21 @@ impl Corrector {
     /// The decision on one candidate: without a context verdict (no model, or the model
     /// failed) the guards decide; with one, a candidate that passed its guard stays unless the
     /// sentence becomes much less likely (`context_veto`), and one between `context_floor` and
-    /// its guard is made when it stays about as likely (`context_margin`).
+    /// its guard is made when it stays about as likely (`context_margin`). One the text leaves
+    /// is made when the recogniser finds the text with the term about as likely as heard
+    /// (`acoustic_margin`).
     fn keeps(&self, c: &Candidate) -> bool {
+        self.keeps_by_text(c) || c.acoustic.is_some_and(|delta| self.may_admit_by_ear(c) && delta >= self.settings.acoustic_margin)
+    }
+
+    /// Whether the recogniser's verdict could admit `c`, which the text leaves (what
+    /// [`Corrector::keeps`] asks besides the verdict).
+    fn may_admit_by_ear(&self, c: &Candidate) -> bool {
+        !matches!(c.guard, Guard::Acronym | Guard::WordsDiffer) && c.score >= self.settings.acoustic_floor && c.context.is_none_or(|d| d >= self.settings.context_veto)
+    }
+
+    /// [`Corrector::keeps`] from the text alone (the guards and the context).
+    fn keeps_by_text(&self, c: &Candidate) -> bool {
         if c.guard.rules_out() {
             return c.guard.context_may_admit()
                 && c.score >= self.settings.context_admit
@@ -702,7 +753,7 @@ impl Corrector {
                             to - from != t.tokens && !very_common
                         };
                         if join {
-                            found.push(Candidate { from, to, term: ti, score: 1.0, needed: 1.0, guard: Guard::Plain, context: None, unknown: false });
+                            found.push(Candidate { from, to, term: ti, score: 1.0, needed: 1.0, guard: Guard::Plain, context: None, acoustic: None, unknown: false });
                         }
                         if join || very_common {
                             continue;
@@ -754,7 +805,7 @@ impl Corrector {
                             lowest.floor
                         };
                         if score >= needed || score >= reach {
-                            found.push(Candidate { from, to, term: ti, score, needed, guard, context: None, unknown });
+                            found.push(Candidate { from, to, term: ti, score, needed, guard, context: None, acoustic: None, unknown });
                         }
                     }
                 }
@@ -789,6 +840,38 @@ impl Corrector {
                 Ok(_) => tracing::warn!("the context model gave the wrong number of scores; the guards decide"),
                 Err(e) => tracing::warn!("context model: {e}; the guards decide"),
             }
+        }
+    }
+
+    /// The recogniser's verdict on each candidate the text leaves that it might admit
+    /// ([`Corrector::may_admit_by_ear`]): the whole text with the term against the text as
+    /// recognised, in one call. It does not judge the changes the text makes: the recogniser
+    /// cannot hear a spelling, and its decoder finds the common one far likelier
+    /// ("automatic" over the listed "Automattic" by 25 nats, "camerfermi" over "Camerfirma"
+    /// by 21, both right changes).
+    fn judge_by_ear(&self, text: &str, words: &[Token], candidates: &mut [Candidate], heard: &mut dyn AcousticModel) {
+        let judged: Vec<usize> = (0..candidates.len()).filter(|&i| !self.keeps_by_text(&candidates[i]) && self.may_admit_by_ear(&candidates[i])).collect();
+        if judged.is_empty() {
+            return;
+        }
+        let changed: Vec<String> = judged
+            .iter()
+            .map(|&i| {
+                let c = &candidates[i];
+                format!("{}{}{}", &text[..words[c.from].start], self.terms[c.term].text, &text[words[c.to - 1].end..])
+            })
+            .collect();
+        let floors = vec![self.settings.acoustic_margin; judged.len()];
+        match heard.log_prob_changes(text, &changed, &floors) {
+            Ok(deltas) if deltas.len() == changed.len() => {
+                for (&i, delta) in judged.iter().zip(deltas) {
+                    candidates[i].acoustic = Some(delta);
+                    let c = &candidates[i];
+                    tracing::debug!(original = &text[words[c.from].start..words[c.to - 1].end], term = %self.terms[c.term].text, score = c.score, guard = ?c.guard, context = ?c.context, acoustic = delta, by_text = self.keeps_by_text(c), "judged by ear");
+                }
+            }
+            Ok(_) => tracing::warn!("the recogniser gave the wrong number of scores; the text decides"),
+            Err(e) => tracing::warn!("recogniser's judgement: {e}; the text decides"),
         }
     }
 
@@ -842,6 +925,56 @@ mod tests {
         fn log_probs(&self, _prefix: &str, _continuations: &[String]) -> Result<Vec<f64>, Box<dyn std::error::Error + Send + Sync>> {
             Err("no model".into())
         }
+    }
+
+    /// The recogniser's verdict, scripted: each changed text that contains `term` scores
+    /// `delta` against the original; it records the texts it was asked about.
+    struct Hears {
+        term: &'static str,
+        delta: f64,
+        asked: Vec<String>,
+    }
+
+    impl AcousticModel for Hears {
+        fn log_prob_changes(&mut self, _original: &str, changed: &[String], floors: &[f64]) -> Result<Vec<f64>, Box<dyn std::error::Error + Send + Sync>> {
+            assert_eq!(changed.len(), floors.len());
+            self.asked.extend(changed.iter().cloned());
+            Ok(changed.iter().map(|c| if c.contains(self.term) { self.delta } else { -30.0 }).collect())
+        }
+    }
+
+    struct Deaf;
+
+    impl AcousticModel for Deaf {
+        fn log_prob_changes(&mut self, _original: &str, _changed: &[String], _floors: &[f64]) -> Result<Vec<f64>, Box<dyn std::error::Error + Send + Sync>> {
+            Err("no recogniser".into())
+        }
+    }
+
+    #[test]
+    fn the_recogniser_admits_near_misses_and_vetoes_what_it_did_not_hear() {
+        // The audio check's "us on" for "Asana" (score 0.70, ruled out for its function word):
+        // the text alone leaves it; the recogniser finding it nearly as likely puts it in.
+        let entries: Vec<Entry> = ["Asana", "Kubernetes"].into_iter().map(Entry::new).collect();
+        let c = Corrector::new(&entries, Lexicon::english(), SMALL_LIST);
+        let text = "customers keep asking about us on in their emails";
+        let unsure = Likes { good: "", bad: "Asana" };
+        assert_eq!(c.apply_in_context(text, &unsure).text, text);
+        let mut near = Hears { term: "Asana", delta: -3.9, asked: Vec::new() };
+        assert_eq!(c.apply_heard(text, Some(&unsure), &mut near).text, "customers keep asking about Asana in their emails");
+        assert!(near.asked.iter().any(|t| t.contains("Asana")), "{:?}", near.asked);
+        let mut far = Hears { term: "Asana", delta: -9.0, asked: Vec::new() };
+        assert_eq!(c.apply_heard(text, Some(&unsure), &mut far).text, text);
+        let neutral = Likes { good: "", bad: "" };
+        // A change the text makes stays whatever the recogniser would say (it cannot hear a
+        // spelling), and it is not asked.
+        let text = "deploy to kubernete";
+        let mut unheard = Hears { term: "Kubernetes", delta: -25.0, asked: Vec::new() };
+        assert_eq!(c.apply_heard(text, Some(&neutral), &mut unheard).text, "deploy to Kubernetes");
+        assert!(unheard.asked.iter().all(|t| !t.contains("Kubernetes")), "{:?}", unheard.asked);
+        // A failing recogniser leaves the text to decide.
+        assert_eq!(c.apply_heard(text, Some(&neutral), &mut Deaf).text, "deploy to Kubernetes");
+        assert_eq!(c.apply_heard("customers keep asking about us on in their emails", Some(&unsure), &mut Deaf).text, "customers keep asking about us on in their emails");
     }
 
     #[test]

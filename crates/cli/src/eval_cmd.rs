@@ -110,6 +110,9 @@ pub struct AsrArgs {
     pub term_boost_start: Option<f32>,
     #[command(flatten)]
     pub bias_context: crate::bias_cmd::ContextArgs,
+    /// Judge biasing-list sound-alikes without the recogniser's look at the audio.
+    #[arg(long, requires = "bias_lists")]
+    pub no_bias_ear: bool,
     /// Print one JSON object.
     #[arg(long)]
     pub json: bool,
@@ -231,6 +234,7 @@ fn asr(args: AsrArgs, store: &ModelStore) -> Result<i32> {
                 asr_model: model_name.clone(),
                 polisher: None,
                 bias_context: crate::asr_setup::bias_context(&args.bias_context, bias.is_some(), None, store)?,
+                bias_by_ear: !args.no_bias_ear,
                 bias,
             };
             let paths: Vec<PathBuf> = items.iter().map(|i| i.path.clone()).collect();

@@ -166,6 +166,7 @@ pub fn run(args: TranscribeArgs, store: &ModelStore) -> Result<i32> {
         polisher: polishers.as_ref().map(|p| p.name().to_owned()),
         bias,
         bias_context,
+        bias_by_ear: !lists.no_bias_ear,
     };
     let inputs: Vec<PathBuf> = plan.jobs.iter().map(|j| j.input.clone()).collect();
     let bar = BatchBar::new(inputs.iter().map(|p| scrivo_audio::probe_seconds(p).unwrap_or(0.0)).collect());
