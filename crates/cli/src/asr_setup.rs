@@ -90,10 +90,6 @@ pub struct ListArgs {
     pub lists_dir: Option<PathBuf>,
     #[command(flatten)]
     pub context: crate::bias_cmd::ContextArgs,
-    /// Judge biasing-list sound-alikes without asking the recogniser how well each fits the
-    /// audio (a second look at each piece with a candidate).
-    #[arg(long)]
-    pub no_bias_ear: bool,
 }
 
 /// The recogniser, polishing and list options of the commands that turn one recording into

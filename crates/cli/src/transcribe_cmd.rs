@@ -50,6 +50,10 @@ pub struct TranscribeArgs {
     pub full_context: bool,
     #[command(flatten)]
     pub lists: crate::asr_setup::ListArgs,
+    /// Judge biasing-list sound-alikes without asking the recogniser how well each fits the
+    /// audio (a second look at each piece with a candidate the text leaves).
+    #[arg(long)]
+    pub no_bias_ear: bool,
     /// Transcribe only share I of N of the recordings (I from 0), e.g. one task of a Slurm array
     /// or a Kubernetes Indexed Job: every shard plans the same inputs in path order and takes
     /// every N-th. `auto/N` reads the index from JOB_COMPLETION_INDEX or SLURM_ARRAY_TASK_ID.
@@ -166,7 +170,7 @@ pub fn run(args: TranscribeArgs, store: &ModelStore) -> Result<i32> {
         polisher: polishers.as_ref().map(|p| p.name().to_owned()),
         bias,
         bias_context,
-        bias_by_ear: !lists.no_bias_ear,
+        bias_by_ear: !args.no_bias_ear,
     };
     let inputs: Vec<PathBuf> = plan.jobs.iter().map(|j| j.input.clone()).collect();
     let bar = BatchBar::new(inputs.iter().map(|p| scrivo_audio::probe_seconds(p).unwrap_or(0.0)).collect());
