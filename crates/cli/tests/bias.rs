@@ -155,20 +155,27 @@ fn eval_overcorrect_on_earnings21_stays_under_one_per_10k_words() {
     assert!(r["not_entity_per_10k_words"].as_f64().expect("rate") <= 1.0, "{out}");
 }
 
+/// `sentence` spoken by espeak-ng into `dir/speech.wav`, when the default speech model and
+/// espeak-ng are installed (a notice and `None` otherwise).
+fn spoken(dir: &Path, sentence: &str) -> Option<PathBuf> {
+    if !repo().join("models/ggml-tiny.en-q8_0.bin").is_file() {
+        eprintln!("SKIP: default model not installed (`make test` installs it)");
+        return None;
+    }
+    let wav = dir.join("speech.wav");
+    let status = Command::new("espeak-ng").args(["-v", "en-us", "-s", "150", "-w"]).arg(&wav).arg(sentence).status();
+    if !status.is_ok_and(|s| s.success()) {
+        eprintln!("SKIP: espeak-ng is not installed (`make test` installs it)");
+        return None;
+    }
+    Some(wav)
+}
+
 /// espeak-ng says a sentence with a term tiny.en cannot know; the list puts it right.
 #[test]
 fn transcription_uses_the_enabled_lists() {
-    if !repo().join("models/ggml-tiny.en-q8_0.bin").is_file() {
-        eprintln!("SKIP: default model not installed (`make test` installs it)");
-        return;
-    }
     let dir = tempfile::tempdir().expect("dir");
-    let wav = dir.path().join("speech.wav");
-    let spoken = Command::new("espeak-ng").args(["-v", "en-us", "-s", "150", "-w"]).arg(&wav).arg("We moved the whole build to Camerfirma last week.").status();
-    if !spoken.is_ok_and(|s| s.success()) {
-        eprintln!("SKIP: espeak-ng is not installed (`make test` installs it)");
-        return;
-    }
+    let Some(wav) = spoken(dir.path(), "We moved the whole build to Camerfirma last week.") else { return };
     let lists = dir.path().join("lists");
     let plain = ok(&scrivo(&lists, &["transcribe", "--no-polish", "--out", "-", wav.to_str().expect("utf8")]));
     assert!(!plain.contains("Camerfirma"), "{plain}");
@@ -184,17 +191,8 @@ fn transcription_uses_the_enabled_lists() {
 /// nearly as likely for the audio and puts it in.
 #[test]
 fn the_recogniser_puts_in_a_term_the_text_leaves() {
-    if !repo().join("models/ggml-tiny.en-q8_0.bin").is_file() {
-        eprintln!("SKIP: default model not installed (`make test` installs it)");
-        return;
-    }
     let dir = tempfile::tempdir().expect("dir");
-    let wav = dir.path().join("speech.wav");
-    let spoken = Command::new("espeak-ng").args(["-v", "en-us", "-s", "150", "-w"]).arg(&wav).arg("Our customers keep asking about Asana in their emails.").status();
-    if !spoken.is_ok_and(|s| s.success()) {
-        eprintln!("SKIP: espeak-ng is not installed (`make test` installs it)");
-        return;
-    }
+    let Some(wav) = spoken(dir.path(), "Our customers keep asking about Asana in their emails.") else { return };
     let lists = dir.path().join("lists");
     ok(&scrivo(&lists, &["bias", "add", "Tools", "Asana"]));
     let without = ok(&scrivo(&lists, &["transcribe", "--no-polish", "--no-bias-ear", "--out", "-", wav.to_str().expect("utf8")]));
