@@ -170,7 +170,15 @@ fn several_engines_share_one_model_across_threads() {
 
 #[test]
 fn the_recogniser_scores_changes_against_the_audio() {
-    let (Some(model), Some(audio)) = (model("ggml-tiny.en-q8_0.bin"), jfk_samples()) else { return };
+    // English-only (start tokens: start, no timestamps) and multilingual (start, language,
+    // task, no timestamps).
+    for file in ["ggml-tiny.en-q8_0.bin", "ggml-base.bin"] {
+        scores_changes_against_jfk(file);
+    }
+}
+
+fn scores_changes_against_jfk(file: &str) {
+    let (Some(model), Some(audio)) = (model(file), jfk_samples()) else { return };
     let options = DecodeOptions::default();
     let mut engine = WhisperEngine::load(&model).expect("load");
     let heard = engine.transcribe(&audio, &options).expect("transcribe").text();
@@ -179,17 +187,17 @@ fn the_recogniser_scores_changes_against_the_audio() {
     let changed = vec![heard.replacen("fellow", "yellow", 1), heard.replacen("Americans", "Armenians", 1)];
     let floors = [f64::NEG_INFINITY; 2];
     let after = engine.score_changes(&audio, &heard, &changed, &floors, &options).expect("score");
-    assert!(after.iter().all(|&d| d < -2.0), "{after:?}");
+    assert!(after.iter().all(|&d| d < -2.0), "{file}: {after:?}");
     // Right after the transcription the encoder's output is reused; a fresh engine runs the
     // encoder again and must agree.
     let fresh = WhisperEngine::load(&model).expect("load").score_changes(&audio, &heard, &changed, &floors, &options).expect("score");
     for (a, b) in after.iter().zip(&fresh) {
-        assert!((a - b).abs() < 1e-3, "{after:?} against {fresh:?}");
+        assert!((a - b).abs() < 1e-3, "{file}: {after:?} against {fresh:?}");
     }
     // The other way round the change is the likelier text.
     let back = engine.score_changes(&audio, &changed[0], std::slice::from_ref(&heard), &floors, &options).expect("score");
-    assert!(back[0] > 2.0, "{back:?}");
+    assert!(back[0] > 2.0, "{file}: {back:?}");
     // A floor stops the reading once the change is below it; the score says so.
     let floored = engine.score_changes(&audio, &heard, &changed, &[0.0, 0.0], &options).expect("score");
-    assert!(floored.iter().all(|&d| d < 0.0), "{floored:?}");
+    assert!(floored.iter().all(|&d| d < 0.0), "{file}: {floored:?}");
 }
