@@ -28,7 +28,7 @@ pub struct Settings {
     /// Judges the lists' sound-alike changes by their context, when set.
     pub bias_context: Option<Arc<dyn scrivo_bias::ContextModel + Send + Sync>>,
     /// Lets the recogniser judge the lists' sound-alike changes against the audio
-    /// ([`WhisperEngine::score_texts`]).
+    /// ([`WhisperEngine::score_changes`]).
     pub bias_by_ear: bool,
 }
 

@@ -316,8 +316,7 @@ impl Settings {
     /// 1,782 terms): see ARCHITECTURE.md ("Biasing lists").
     pub fn for_terms(terms: usize) -> Self {
         let f = ((terms.max(1) as f64 / 100.0).log10() / 20f64.log10()).clamp(0.0, 1.0);
-        // Equal ends (infinite ones too) stay as they are.
-        let mix = |a: f64, b: f64| if a == b { a } else { a + f * (b - a) };
+        let mix = |a: f64, b: f64| a + f * (b - a);
         let (s, l) = (SMALL_LIST, LARGE_LIST);
         Settings {
             threshold: mix(s.threshold, l.threshold),
