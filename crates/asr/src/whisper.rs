@@ -180,22 +180,9 @@ impl WhisperEngine {
 
     /// One whisper.cpp pass over `audio` with an encoder window of `context` frames.
     fn decode(&mut self, audio: &[f32], language: &str, context: usize, options: &DecodeOptions) -> Result<Vec<(Segment, f32)>, AsrError> {
-        let mut params = FullParams::new(SamplingStrategy::Greedy { best_of: 1 });
-        params.set_n_threads(options.threads.max(1) as i32);
-        params.set_language(Some(language));
-        params.set_no_context(true);
-        params.set_suppress_nst(true);
-        // Retrying at higher temperatures costs seconds on short clips and does not cure loops.
-        params.set_temperature_inc(0.0);
-        params.set_print_special(false);
-        params.set_print_progress(false);
-        params.set_print_realtime(false);
-        params.set_print_timestamps(false);
+        let mut params = greedy_params(language, context, options.threads);
         if let Some(prompt) = options.initial_prompt.as_deref().filter(|p| !p.is_empty()) {
             params.set_initial_prompt(prompt);
-        }
-        if context < FULL_CONTEXT {
-            params.set_audio_ctx(context as i32);
         }
         if let Some(tokens) = guard::max_tokens(audio.len() as f64 / 16_000.0) {
             params.set_max_tokens(tokens as i32);
@@ -238,6 +225,27 @@ impl WhisperEngine {
         }
         Ok(segments)
     }
+}
+
+/// Greedy decoding in `language` with an encoder window of `context` frames, on `threads`
+/// threads: no context carried between calls, no temperature fallback, non-speech tokens
+/// suppressed, nothing printed.
+fn greedy_params(language: &str, context: usize, threads: usize) -> FullParams<'_, '_> {
+    let mut params = FullParams::new(SamplingStrategy::Greedy { best_of: 1 });
+    params.set_n_threads(threads.max(1) as i32);
+    params.set_language(Some(language));
+    params.set_no_context(true);
+    params.set_suppress_nst(true);
+    // Retrying at higher temperatures costs seconds on short clips and does not cure loops.
+    params.set_temperature_inc(0.0);
+    params.set_print_special(false);
+    params.set_print_progress(false);
+    params.set_print_realtime(false);
+    params.set_print_timestamps(false);
+    if context < FULL_CONTEXT {
+        params.set_audio_ctx(context as i32);
+    }
+    params
 }
 
 /// The most tokens of one text [`WhisperEngine::score_changes`] reads (the decoder's context
@@ -289,20 +297,9 @@ impl WhisperEngine {
         if !encoded {
             // The encoder over the clip: a decode of one token, which sets the window as
             // `transcribe` does.
-            let mut params = FullParams::new(SamplingStrategy::Greedy { best_of: 1 });
-            params.set_n_threads(threads as i32);
-            params.set_language(Some(language));
-            params.set_no_context(true);
-            params.set_temperature_inc(0.0);
+            let mut params = greedy_params(language, context, threads);
             params.set_single_segment(true);
             params.set_max_tokens(1);
-            params.set_print_special(false);
-            params.set_print_progress(false);
-            params.set_print_realtime(false);
-            params.set_print_timestamps(false);
-            if context < FULL_CONTEXT {
-                params.set_audio_ctx(context as i32);
-            }
             self.encoded = None;
             self.state.full(params, audio).map_err(|e| AsrError::Decode(e.to_string()))?;
             self.encoded = Some(key);

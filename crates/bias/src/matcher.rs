@@ -592,11 +592,11 @@ impl Corrector {
     /// is made when the recogniser finds the text with the term about as likely as heard
     /// (`acoustic_margin`).
     fn keeps(&self, c: &Candidate) -> bool {
-        self.keeps_by_text(c) || c.acoustic.is_some_and(|delta| self.may_admit_by_ear(c) && delta >= self.settings.acoustic_margin)
+        // Only candidates that `may_admit_by_ear` let through have a verdict.
+        self.keeps_by_text(c) || c.acoustic.is_some_and(|delta| delta >= self.settings.acoustic_margin)
     }
 
-    /// Whether the recogniser's verdict could admit `c`, which the text leaves (what
-    /// [`Corrector::keeps`] asks besides the verdict).
+    /// Whether the recogniser's verdict could admit `c` (judged only when the text leaves it).
     fn may_admit_by_ear(&self, c: &Candidate) -> bool {
         !matches!(c.guard, Guard::Acronym | Guard::WordsDiffer) && c.score >= self.settings.acoustic_floor && c.context.is_none_or(|d| d >= self.settings.context_veto)
     }
@@ -866,7 +866,7 @@ impl Corrector {
                 for (&i, delta) in judged.iter().zip(deltas) {
                     candidates[i].acoustic = Some(delta);
                     let c = &candidates[i];
-                    tracing::debug!(original = &text[words[c.from].start..words[c.to - 1].end], term = %self.terms[c.term].text, score = c.score, guard = ?c.guard, context = ?c.context, acoustic = delta, by_text = self.keeps_by_text(c), "judged by ear");
+                    tracing::debug!(original = &text[words[c.from].start..words[c.to - 1].end], term = %self.terms[c.term].text, score = c.score, guard = ?c.guard, context = ?c.context, acoustic = delta, "judged by ear");
                 }
             }
             Ok(_) => tracing::warn!("the recogniser gave the wrong number of scores; the text decides"),
