@@ -77,7 +77,14 @@ def main() -> None:
     manifest = work / "manifest.tsv"
     manifest.write_text("\n".join(rows) + "\n", encoding="utf-8")
     listing = ["name = \"audio check\"", "enabled = true", ""]
-    for term in sorted(spoken + distractors):
+    # The company names hold spellings that differ only in case ("CarMax", "Carmax"), which a
+    # list refuses as one term given twice: each goes in once, the first drawn.
+    seen, kept = set(), []
+    for term in spoken + distractors:
+        if term.casefold() not in seen:
+            seen.add(term.casefold())
+            kept.append(term)
+    for term in sorted(kept):
         listing += ["[[entry]]", f"term = {json.dumps(term)}", ""]
     bias_list = work / "list.toml"
     bias_list.write_text("\n".join(listing), encoding="utf-8")
@@ -85,7 +92,7 @@ def main() -> None:
     without = evaluate(args.scrivo, manifest, [])
     with_list = evaluate(args.scrivo, manifest, ["--bias-list", str(bias_list), *args.with_list_args.split()])
     print(f"{args.terms} sentences spoken by espeak-ng (seed {args.seed}), list of "
-          f"{args.terms} spoken terms + {args.distractors} distractors; files in {work}")
+          f"{args.terms} spoken terms + {args.distractors} distractors ({len(kept)} terms once each); files in {work}")
     print(f"{'':16} {'term recall':>12} {'WER':>8}")
     for name, r in (("without list", without), ("with list", with_list)):
         print(f"{name:16} {r['term_recall'] * 100:11.1f}% {r['wer'] * 100:7.2f}%")

@@ -14,6 +14,19 @@ pub struct Lexicon {
     names: Arc<HashSet<String>>,
 }
 
+/// English closed-class words (see [`Lexicon::is_closed_class`]).
+const CLOSED_CLASS: &[&str] = &[
+    "a", "an", "the", "this", "that", "these", "those", "my", "your", "his", "her", "its", "our", "their", "some", "any", "no",
+    "every", "each", "either", "neither", "all", "both", "few", "many", "much", "more", "most", "such", "what", "which", "whose",
+    "i", "me", "you", "he", "him", "she", "it", "we", "us", "they", "them", "who", "whom", "mine", "yours", "hers", "ours", "theirs",
+    "myself", "yourself", "himself", "herself", "itself", "ourselves", "themselves", "of", "in", "on", "at", "to", "for", "with",
+    "by", "from", "about", "into", "onto", "over", "under", "after", "before", "between", "through", "during", "without", "within",
+    "against", "among", "around", "across", "behind", "beyond", "up", "down", "off", "out", "upon", "than", "as", "and", "or",
+    "but", "nor", "so", "yet", "if", "because", "while", "although", "though", "unless", "until", "since", "when", "where",
+    "whether", "how", "why", "then", "be", "am", "is", "are", "was", "were", "been", "being", "have", "has", "had", "having",
+    "do", "does", "did", "will", "would", "shall", "should", "can", "could", "may", "might", "must", "not", "there", "here",
+];
+
 /// How many of the most frequent English words count as function words: a sound-alike span
 /// may not begin or end with one unless the term does.
 const FUNCTION_WORDS: usize = 150;
@@ -82,6 +95,14 @@ impl Lexicon {
 
     pub fn is_function_word(&self, norm: &str) -> bool {
         norm == "'s" || self.function_words.contains(norm)
+    }
+
+    /// A function word ([`Lexicon::is_function_word`]) of a closed class (article, pronoun,
+    /// preposition, conjunction, auxiliary, negation). The most frequent words also hold
+    /// content words that make compounds: "safe way", "first energy" and "well care" join like
+    /// "silver ware", where "to night" joins only because "tonight" is a word itself.
+    pub fn is_closed_class(&self, norm: &str) -> bool {
+        self.is_function_word(norm) && (norm == "'s" || CLOSED_CLASS.contains(&norm))
     }
 
     pub fn len(&self) -> usize {

@@ -744,9 +744,9 @@ impl Corrector {
                     // "wa's").
                     if letters == t.letters {
                         let join = if n > 1 {
-                            // Across a function word only into a word ("to night"; "of elia" is
-                            // not "Ofelia").
-                            let function = span.iter().filter(|w| self.lexicon.is_function_word(&w.norm)).count();
+                            // Across a closed-class word only into a word ("to night"; "of
+                            // elia" is not "Ofelia"); frequent content words join ("safe way").
+                            let function = span.iter().filter(|w| self.lexicon.is_closed_class(&w.norm)).count();
                             function == 0 || (function < n && self.lexicon.is_common(&t.letters))
                         } else {
                             to - from != t.tokens && !very_common
@@ -1139,6 +1139,19 @@ mod tests {
         check(&c, "its silver ware", "its silverware");
         check(&c, "lose harmon's regard", "lose Hermon's regard");
         check(&c, "sir graham", "sir graham");
+        // Frequent content words join too; a closed-class word only into a word.
+        let entries: Vec<Entry> = ["Safeway", "FirstEnergy", "WellCare", "Mattermost", "Inuse", "tonight"].into_iter().map(Entry::new).collect();
+        let c = Corrector::new(&entries, Lexicon::english(), SMALL_LIST);
+        for (input, expected) in [
+            ("please open safe way before", "please open Safeway before"),
+            ("says First Energy handled", "says FirstEnergy handled"),
+            ("asking about well-care in", "asking about WellCare in"),
+            ("please open matter most before", "please open Mattermost before"),
+            ("it is in use", "it is in use"),
+            ("see you to night", "see you tonight"),
+        ] {
+            check(&c, input, expected);
+        }
     }
 
     #[test]
