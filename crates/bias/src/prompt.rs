@@ -25,6 +25,20 @@ pub fn by_relevance<'a>(terms: &[&'a str], context: Option<&str>) -> Vec<&'a str
     seen
 }
 
+/// `terms` with those made only of words the speech model already writes (`is_common`, for
+/// example [`crate::Lexicon::is_common`] over its vocabulary's whole words: "Energy",
+/// "Bank of America") moved after the rest, each group in its order. The prompt holds about
+/// 50 terms; a word the model spells by itself gains nothing from a place in it, and the
+/// corrector gives it the list's casing anyway.
+pub fn rare_spellings_first<'a>(terms: &[&'a str], is_common: impl Fn(&str) -> bool) -> Vec<&'a str> {
+    let (common, mut rare): (Vec<&str>, Vec<&str>) = terms.iter().partition(|t| {
+        let words = crate::text::tokens(t);
+        !words.is_empty() && words.iter().all(|w| is_common(&w.norm))
+    });
+    rare.extend(common);
+    rare
+}
+
 /// "Glossary: A, B, C." with as many of `terms` (in the given order) as fit in `budget` tokens
 /// counted by `count_tokens`; None when no term fits.
 pub fn initial_prompt(terms: &[&str], budget: usize, count_tokens: impl Fn(&str) -> usize) -> Option<String> {
@@ -58,6 +72,13 @@ mod tests {
         assert_eq!(initial_prompt(&terms, 3, words).as_deref(), Some("Glossary: Kubernetes."));
         assert_eq!(initial_prompt(&terms, 1, words), None);
         assert_eq!(initial_prompt(&[], 100, words), None);
+    }
+
+    #[test]
+    fn terms_the_model_spells_go_last() {
+        let common = |w: &str| ["energy", "bank", "of", "america", "sales"].contains(&w);
+        let terms = ["Energy", "Zscaler", "Bank of America", "FirstEnergy", "Sales"];
+        assert_eq!(rare_spellings_first(&terms, common), vec!["Zscaler", "FirstEnergy", "Energy", "Bank of America", "Sales"]);
     }
 
     #[test]

@@ -55,12 +55,14 @@ pub struct Biasing {
 pub fn biasing(lists_dir: Option<PathBuf>, names: &[String], model: &scrivo_asr::WhisperModel, models: &ModelStore) -> Result<Biasing> {
     let store = crate::lists::user_store(lists_dir);
     let lists = crate::lists::lists_for(&store, names)?;
-    let corrector = crate::lists::corrector(&lists, crate::lists::lexicon(models));
+    let lexicon = crate::lists::lexicon(models);
+    let corrector = crate::lists::corrector(&lists, lexicon.clone());
     if corrector.is_empty() {
         return Ok(Biasing::default());
     }
     let terms: Vec<&str> = corrector.terms().collect();
-    let prompt = scrivo_bias::prompt::initial_prompt(&terms, scrivo_bias::prompt::DEFAULT_TOKEN_BUDGET, |t| model.count_tokens(t));
+    let ordered = scrivo_bias::prompt::rare_spellings_first(&terms, |w| lexicon.is_common(w));
+    let prompt = scrivo_bias::prompt::initial_prompt(&ordered, scrivo_bias::prompt::DEFAULT_TOKEN_BUDGET, |t| model.count_tokens(t));
     let boost = model.term_boost(terms.iter().copied(), scrivo_asr::DEFAULT_BONUS, scrivo_asr::DEFAULT_START_BONUS);
     tracing::info!(terms = terms.len(), prompt = prompt.as_deref().unwrap_or(""), "biasing lists in use");
     Ok(Biasing { prompt, boost: Some(std::sync::Arc::new(boost)), corrector: Some(std::sync::Arc::new(corrector)) })
