@@ -129,6 +129,7 @@ fn run(app: &AppHandle, state: &AppState, request: &BatchRequest, cancel: &Arc<A
         bias_context: polishers.as_ref().and_then(PolisherMaker::context_scorer).map(|s| s as Arc<dyn scrivo_bias::ContextModel + Send + Sync>),
         bias,
         bias_by_ear: true,
+        bias_refocus: true,
     };
     let on_event = |e: Event| match e {
         Event::Started { path, .. } => emit(progress(index_of(&path).unwrap_or(0), &path, BatchFileState::Running)),

@@ -74,6 +74,11 @@ impl TermBoost {
         self.first.is_empty()
     }
 
+    /// The bonus for a term's next token and for a term's first token.
+    pub fn bonuses(&self) -> (f32, f32) {
+        (self.bonus, self.start_bonus)
+    }
+
     /// Adds the bonuses to `logits` for the next token after the text tokens `decoded`.
     pub fn apply(&self, decoded: &[WhisperTokenId], logits: &mut [f32]) {
         let mut boosted: HashSet<WhisperTokenId> = HashSet::new();

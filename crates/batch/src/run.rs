@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use scrivo_asr::{AsrError, DecodeOptions, ProgressFn, Transcriber, WhisperEngine, WhisperModel};
 use scrivo_bias::Corrector;
 use scrivo_polish::Polisher;
-use scrivo_transcript::{join, Document, DocumentSegment, Segment};
+use scrivo_transcript::{join, Document, DocumentSegment, Segment, Transcript};
 
 use crate::{BatchError, Done};
 
@@ -30,6 +30,9 @@ pub struct Settings {
     /// Lets the recogniser judge the lists' sound-alike changes against the audio
     /// ([`WhisperEngine::score_changes`]).
     pub bias_by_ear: bool,
+    /// Decodes a piece again, prompted with the listed terms its text sounds near, when the
+    /// lists' glossary did not get them written ([`refocus`]).
+    pub bias_refocus: bool,
 }
 
 /// Progress of a batch, in the order things happen on each worker.
@@ -196,10 +199,15 @@ pub fn transcribe(engine: &mut WhisperEngine, mut polisher: Option<&mut (dyn Pol
                 let done = (start_seconds / total_seconds) as f32;
                 decode.progress = Some(ProgressFn(Arc::new(move |f| inner((done + f * share).min(1.0)))));
             }
-            let transcript = engine.transcribe(&rest[..cut], &decode).map_err(|source| match source {
+            let asr_error = |source| match source {
                 AsrError::Cancelled => BatchError::Cancelled { path: path.into() },
                 source => BatchError::Asr { path: path.into(), source },
-            })?;
+            };
+            let mut transcript = engine.transcribe(&rest[..cut], &decode).map_err(asr_error)?;
+            if let Some(corrector) = settings.bias.as_deref().filter(|_| settings.bias_refocus) {
+                let before = segments.iter().map(|s| s.raw_text.as_str()).chain(block.iter().map(|s| s.text.as_str()));
+                transcript = refocus(engine, &rest[..cut], transcript, corrector, &decode, before).map_err(asr_error)?;
+            }
             biased.extend(correct_piece(engine, &rest[..cut], &transcript.segments, settings, &decode));
             block.extend(transcript.segments.into_iter().map(|seg| Segment {
                 start_seconds: start_seconds + seg.start_seconds,
@@ -245,6 +253,52 @@ fn finish_block(polisher: Option<&mut (dyn Polisher + '_)>, path: &Path, block: 
         .map(|(seg, text)| DocumentSegment { start_seconds: seg.start_seconds, end_seconds: seg.end_seconds, raw_text: seg.text, text })
         .collect();
     Ok((text, segments))
+}
+
+/// Sound-alike score from which a listed term is offered to [`refocus`]'s second decode, and
+/// how many terms at most.
+const REFOCUS_MIN_SCORE: f64 = 0.55;
+const REFOCUS_TERMS: usize = 6;
+/// How much less likely (natural log) the recogniser, reading without a prompt, may find the
+/// second decode's text than the first's for it to be kept. Chosen on the audio check's tuning
+/// seeds against real speech with lists of terms never said (ARCHITECTURE.md, "Biasing lists").
+const REFOCUS_MARGIN: f64 = -15.0;
+
+/// The piece decoded again when its text sounds near listed terms it does not spell
+/// ([`Corrector::sounds_near`]): prompted with those terms alone (then the words carried from
+/// before) and boosted toward them only. A glossary of a long list holds about 50 terms, and a
+/// term among them competes with all the others; the focused prompt gets a name written that
+/// the first decode heard as "Time Blur". The second text is kept only when it spells one of
+/// the offered terms and every term the first spelt ([`Corrector::prefers_refocused`]), and
+/// when the recogniser, reading both without a prompt, finds it at most [`REFOCUS_MARGIN`]
+/// less likely ([`WhisperEngine::score_changes`]).
+fn refocus<'a>(
+    engine: &mut WhisperEngine,
+    audio: &[f32],
+    first: Transcript,
+    corrector: &Corrector,
+    decode: &DecodeOptions,
+    before: impl DoubleEndedIterator<Item = &'a str>,
+) -> Result<Transcript, AsrError> {
+    let text = first.text();
+    let near = corrector.sounds_near(&text, REFOCUS_MIN_SCORE, REFOCUS_TERMS);
+    if near.is_empty() {
+        return Ok(first);
+    }
+    let model = engine.model();
+    let glossary = scrivo_bias::prompt::initial_prompt(&near, scrivo_bias::prompt::DEFAULT_TOKEN_BUDGET, |t| model.count_tokens(t));
+    let (bonus, start_bonus) = decode.boost.as_ref().map_or((scrivo_asr::DEFAULT_BONUS, scrivo_asr::DEFAULT_START_BONUS), |b| b.bonuses());
+    let boost = model.term_boost(near.iter().copied(), bonus, start_bonus);
+    let mut focused = decode.clone();
+    focused.initial_prompt = piece_prompt(glossary.as_deref(), before);
+    focused.boost = Some(Arc::new(boost));
+    let second = engine.transcribe(audio, &focused)?;
+    let preferred = corrector.prefers_refocused(&text, &second.text(), &near);
+    // The recogniser unprompted must not find the second text much less likely than the first.
+    let heard = if preferred { engine.score_changes(audio, &text, &[second.text()], &[REFOCUS_MARGIN], decode).ok().and_then(|d| d.first().copied()) } else { None };
+    let taken = heard.is_some_and(|d| d >= REFOCUS_MARGIN);
+    tracing::debug!(offered = ?near, first = %text, second = %second.text(), preferred, heard, taken, "biasing lists: piece decoded again");
+    Ok(if taken { second } else { first })
 }
 
 /// One piece's recognised segments corrected by the lists (their text as recognised without

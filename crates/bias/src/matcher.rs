@@ -511,6 +511,43 @@ impl Corrector {
         self.run(text, model, None, Some(heard)).0
     }
 
+    /// Listed terms that some span of `text` sounds like, best score first, at most `limit`:
+    /// spans scoring at least `min_score` whatever their guard, except a span of the most
+    /// frequent words alone; none already in `text`. What the recogniser may have heard where it
+    /// wrote something else; a second decode prompted with these alone
+    /// (`scrivo_batch`'s refocus) can spell a term that the full glossary left out or drowned.
+    pub fn sounds_near(&self, text: &str, min_score: f64, limit: usize) -> Vec<&str> {
+        let words = tokens(text);
+        let mut claimed = vec![false; words.len()];
+        let mut present = std::collections::HashSet::new();
+        for (from, to, term, _) in self.exact_matches(text, &words) {
+            claimed[from..to].iter_mut().for_each(|c| *c = true);
+            present.insert(term);
+        }
+        let mut found = self.sound_alikes(text, &words, &claimed, Reach::GUARDS_ONLY.at_most(min_score), true);
+        found.retain(|c| c.score >= min_score && c.guard != Guard::VeryCommon && !present.contains(&c.term));
+        found.sort_by(|a, b| b.score.total_cmp(&a.score).then(a.from.cmp(&b.from)));
+        let mut near: Vec<usize> = Vec::new();
+        for c in found {
+            if near.len() == limit {
+                break;
+            }
+            if !near.contains(&c.term) {
+                near.push(c.term);
+            }
+        }
+        near.into_iter().map(|t| self.terms[t].text.as_str()).collect()
+    }
+
+    /// Whether a second decode's text `second`, prompted with the terms `offered`, should
+    /// replace the first decode's `first`: it spells one of `offered` and keeps every listed
+    /// term `first` spells.
+    pub fn prefers_refocused(&self, first: &str, second: &str, offered: &[&str]) -> bool {
+        let (first, second) = (format!(" {} ", fold(first)), format!(" {} ", fold(second)));
+        let spells = |text: &str, term: &str| text.contains(&format!(" {} ", fold(term)));
+        offered.iter().any(|t| spells(&second, t) && !spells(&first, t)) && self.terms().filter(|t| spells(&first, t)).all(|t| spells(&second, t))
+    }
+
     /// [`Corrector::apply_with`]'s result, and every sound-alike candidate in `text` with the
     /// guard it met, the context's verdict (with `model`), and whether it was kept and made:
     /// why a term was or was not put in. Candidates scoring at least `min_score` are listed,
@@ -1152,6 +1189,26 @@ mod tests {
         ] {
             check(&c, input, expected);
         }
+    }
+
+    #[test]
+    fn terms_heard_nearby_are_offered_to_a_second_decode() {
+        let c = corrector(&[("Daimler", &[]), ("InSpec", &[]), ("Hathaway", &[]), ("Kibana", &[]), ("OpenCL", &[])]);
+        // What the guards keep from changing the text (a frequent word in the span) is still
+        // offered, best first ("open Time" for OpenCL: 0.55); a term already spelt and a lone
+        // frequent word ("open" for OpenCL: 0.63) are not.
+        assert_eq!(c.sounds_near("Please open Time Blur before the meeting starts.", 0.55, 6), vec!["Daimler", "OpenCL"]);
+        assert_eq!(c.sounds_near("Please open Time Blur before the meeting starts.", 0.56, 6), vec!["Daimler"]);
+        assert_eq!(c.sounds_near("The report has, has the way handled most of it.", 0.55, 6), vec!["Hathaway"]);
+        assert!(c.sounds_near("Please open Kibana before Hathaway starts.", 0.55, 6).is_empty());
+        assert!(c.sounds_near("Please open Time Blur before the meeting starts.", 0.95, 6).is_empty());
+        assert_eq!(c.sounds_near("has the way in pack", 0.55, 1).len(), 1);
+        // The second decode is taken when it spells an offered term and keeps the first's.
+        let offered = ["Daimler"];
+        assert!(c.prefers_refocused("Please open Time Blur.", "Please open Daimler.", &offered));
+        assert!(!c.prefers_refocused("Please open Time Blur.", "Please open time blur.", &offered));
+        assert!(!c.prefers_refocused("Open Kibana, Time Blur.", "Open key banner, Daimler.", &offered));
+        assert!(!c.prefers_refocused("Open Daimler, time blur.", "Open Daimler, Daimler.", &offered));
     }
 
     #[test]

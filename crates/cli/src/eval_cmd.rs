@@ -113,6 +113,9 @@ pub struct AsrArgs {
     /// Judge biasing-list sound-alikes without the recogniser's look at the audio.
     #[arg(long, requires = "bias_lists")]
     pub no_bias_ear: bool,
+    /// Never decode a piece again prompted with the listed terms its text sounds near.
+    #[arg(long, requires = "bias_lists")]
+    pub no_bias_refocus: bool,
     /// Print one JSON object.
     #[arg(long)]
     pub json: bool,
@@ -235,6 +238,7 @@ fn asr(args: AsrArgs, store: &ModelStore) -> Result<i32> {
                 polisher: None,
                 bias_context: crate::asr_setup::bias_context(&args.bias_context, bias.is_some(), None, store)?,
                 bias_by_ear: !args.no_bias_ear,
+                bias_refocus: !args.no_bias_refocus,
                 bias,
             };
             let paths: Vec<PathBuf> = items.iter().map(|i| i.path.clone()).collect();

@@ -54,6 +54,10 @@ pub struct TranscribeArgs {
     /// audio (a second look at each piece with a candidate the text leaves).
     #[arg(long)]
     pub no_bias_ear: bool,
+    /// Never decode a piece again prompted with the listed terms its text sounds near (a
+    /// second decode of each piece whose text sounds like a term it does not spell).
+    #[arg(long)]
+    pub no_bias_refocus: bool,
     /// Transcribe only share I of N of the recordings (I from 0), e.g. one task of a Slurm array
     /// or a Kubernetes Indexed Job: every shard plans the same inputs in path order and takes
     /// every N-th. `auto/N` reads the index from JOB_COMPLETION_INDEX or SLURM_ARRAY_TASK_ID.
@@ -171,6 +175,7 @@ pub fn run(args: TranscribeArgs, store: &ModelStore) -> Result<i32> {
         bias,
         bias_context,
         bias_by_ear: !args.no_bias_ear,
+        bias_refocus: !args.no_bias_refocus,
     };
     let inputs: Vec<PathBuf> = plan.jobs.iter().map(|j| j.input.clone()).collect();
     let bar = BatchBar::new(inputs.iter().map(|p| scrivo_audio::probe_seconds(p).unwrap_or(0.0)).collect());
