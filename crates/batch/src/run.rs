@@ -293,11 +293,12 @@ fn refocus<'a>(
     focused.initial_prompt = piece_prompt(glossary.as_deref(), before);
     focused.boost = Some(Arc::new(boost));
     let second = engine.transcribe(audio, &focused)?;
-    let preferred = corrector.prefers_refocused(&text, &second.text(), &near);
+    let second_text = second.text();
+    let preferred = corrector.prefers_refocused(&text, &second_text, &near);
     // The recogniser unprompted must not find the second text much less likely than the first.
-    let heard = if preferred { engine.score_changes(audio, &text, &[second.text()], &[REFOCUS_MARGIN], decode).ok().and_then(|d| d.first().copied()) } else { None };
+    let heard = if preferred { engine.score_changes(audio, &text, std::slice::from_ref(&second_text), &[REFOCUS_MARGIN], decode).ok().and_then(|d| d.first().copied()) } else { None };
     let taken = heard.is_some_and(|d| d >= REFOCUS_MARGIN);
-    tracing::debug!(offered = ?near, first = %text, second = %second.text(), preferred, heard, taken, "biasing lists: piece decoded again");
+    tracing::debug!(offered = ?near, first = %text, second = %second_text, preferred, heard, taken, "biasing lists: piece decoded again");
     Ok(if taken { second } else { first })
 }
 
