@@ -28,7 +28,7 @@ pub use boost::{TermBoost, DEFAULT_BONUS, DEFAULT_START_BONUS};
 pub use filter::{is_non_speech, is_silence_hallucination};
 pub use guard::{collapse_loops, looks_looped};
 pub use scrivo_transcript::{join, Segment, Transcript};
-pub use whisper::{encoder_context_for, WhisperEngine, WhisperModel};
+pub use whisper::{encoder_context_for, WhisperEngine, WhisperModel, WordConfidence};
 
 /// How to decode.
 #[derive(Debug, Clone)]

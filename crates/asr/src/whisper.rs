@@ -101,7 +101,7 @@ impl WhisperModel {
     /// A decoding state on this model.
     pub fn engine(&self) -> Result<WhisperEngine, AsrError> {
         let state = self.context.create_state().map_err(|e| AsrError::Load { path: self.path.clone(), detail: e.to_string() })?;
-        Ok(WhisperEngine { model: self.clone(), state, encoded: None })
+        Ok(WhisperEngine { model: self.clone(), state, encoded: None, words: Vec::new() })
     }
 
     pub fn path(&self) -> &Path {
@@ -124,6 +124,19 @@ pub struct WhisperEngine {
     /// The clip whose encoder output the state holds for scoring ([`ClipKey`]); cleared by
     /// every decode.
     encoded: Option<ClipKey>,
+    /// The words of the last decode with the lowest probability of their tokens
+    /// ([`WhisperEngine::word_confidence`]).
+    words: Vec<WordConfidence>,
+}
+
+/// A recognised word and how sure the recogniser was of it: the lowest probability of the
+/// tokens it was written with (after the biasing lists' boost). The word is lower case, its
+/// marks dropped; one written word with a mark inside ("O'Reilly", "e-mail") gives one entry
+/// per part, each with the whole word's probability.
+#[derive(Debug, Clone, PartialEq)]
+pub struct WordConfidence {
+    pub word: String,
+    pub probability: f32,
 }
 
 /// What identifies a clip the encoder ran over: where it is, its length, a checksum of its
@@ -217,7 +230,11 @@ impl WhisperEngine {
         result.map_err(|e| AsrError::Decode(e.to_string()))?;
         let seconds = audio.len() as f64 / 16_000.0;
         let mut segments = Vec::new();
+        self.words.clear();
+        let eot = self.model.context.token_eot();
         for segment in self.state.as_iter() {
+            let tokens = (0..segment.n_tokens()).filter_map(|i| segment.get_token(i)).filter(|t| t.token_id() < eot);
+            push_words(&mut self.words, tokens.filter_map(|t| Some((t.to_str_lossy().ok()?.into_owned(), t.token_probability()))));
             let text = segment.to_str_lossy().map_err(|e| AsrError::Decode(e.to_string()))?.trim().to_owned();
             let start = segment.start_timestamp() as f64 / 100.0;
             let end = (segment.end_timestamp() as f64 / 100.0).min(seconds);
@@ -225,6 +242,27 @@ impl WhisperEngine {
         }
         Ok(segments)
     }
+}
+
+/// Words from decoded tokens (`text`, probability): a token that starts with a space starts a
+/// word; each word's parts (runs of letters, digits and apostrophes) get its lowest probability.
+fn push_words(out: &mut Vec<WordConfidence>, tokens: impl Iterator<Item = (String, f32)>) {
+    let mut flush = |word: &mut String, lowest: &mut f32| {
+        for part in word.split(|c: char| !(c.is_alphanumeric() || c == '\'' || c == '\u{2019}')).filter(|p| p.chars().any(char::is_alphanumeric)) {
+            out.push(WordConfidence { word: part.to_lowercase().replace('\u{2019}', "'"), probability: *lowest });
+        }
+        word.clear();
+        *lowest = f32::INFINITY;
+    };
+    let (mut word, mut lowest) = (String::new(), f32::INFINITY);
+    for (text, p) in tokens {
+        if text.starts_with(char::is_whitespace) {
+            flush(&mut word, &mut lowest);
+        }
+        word.push_str(&text);
+        lowest = lowest.min(p);
+    }
+    flush(&mut word, &mut lowest);
 }
 
 /// Greedy decoding in `language` with an encoder window of `context` frames, on `threads`
@@ -270,6 +308,12 @@ fn shared_ends(a: &[i32], b: &[i32]) -> (usize, usize) {
 }
 
 impl WhisperEngine {
+    /// The words of the last [`Transcriber::transcribe`], in order, with how sure the
+    /// recogniser was of each (empty after silence; segments dropped as non-speech keep theirs).
+    pub fn word_confidence(&self) -> &[WordConfidence] {
+        &self.words
+    }
+
     /// How much likelier the recogniser finds each of `changed` than `original` as what was
     /// said in `audio` (the clip as given to [`Transcriber::transcribe`], with the same
     /// options): the natural-log probability of the changed text minus the original's, each
@@ -385,11 +429,14 @@ impl Transcriber for WhisperEngine {
             // release.", or go on listing (", Macteen, Wamir, Lamut, ..."). Decoded again
             // without the prompt (the list's boost stays), which is kept unless it is empty.
             let bare = DecodeOptions { initial_prompt: None, ..options.clone() };
+            let prompted_words = self.words.clone();
             let again = self.decode(audio, language, fitted, &bare)?;
             tracing::warn!(seconds, prompted = %joined_text(&segments), bare = %joined_text(&again), "the prompt sent the decoder off; decoded again without it");
             if words(&again) > 0 || words(&segments) == 0 {
                 segments = again;
                 kept = std::borrow::Cow::Owned(bare);
+            } else {
+                self.words = prompted_words;
             }
         }
         if guard::looks_looped(&joined_text(&segments), seconds) && fitted < FULL_CONTEXT {
@@ -430,6 +477,15 @@ mod tests {
 
     fn decoded(texts: &[&str]) -> Vec<(Segment, f32)> {
         texts.iter().map(|t| (Segment { start_seconds: 0.0, end_seconds: 1.0, text: (*t).to_string() }, 0.0)).collect()
+    }
+
+    #[test]
+    fn words_take_the_lowest_probability_of_their_tokens() {
+        let tokens = [(" Time", 0.9), (" Bl", 0.4), ("ur", 0.7), (",", 0.95), (" O", 0.8), ("\u{2019}Re", 0.6), ("illy", 0.99), (".", 0.3)];
+        let mut words = Vec::new();
+        push_words(&mut words, tokens.iter().map(|(t, p)| ((*t).to_owned(), *p)));
+        let got: Vec<(&str, f32)> = words.iter().map(|w| (w.word.as_str(), w.probability)).collect();
+        assert_eq!(got, [("time", 0.9), ("blur", 0.4), ("o'reilly", 0.3)]);
     }
 
     #[test]

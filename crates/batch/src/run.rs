@@ -259,13 +259,19 @@ fn finish_block(polisher: Option<&mut (dyn Polisher + '_)>, path: &Path, block: 
 /// how many terms at most.
 const REFOCUS_MIN_SCORE: f64 = 0.55;
 const REFOCUS_TERMS: usize = 6;
+/// A term is offered only when the recogniser was unsure of a word it heard in its place: one
+/// of that span's words was written with a token of probability below this. Words it was sure
+/// of are seldom a misheard term, and on real speech most spans near a term are such words.
+/// Chosen on the audio check's tuning seeds against real speech with lists of terms never said
+/// (ARCHITECTURE.md, "Biasing lists").
+const REFOCUS_UNSURE: f32 = 0.6;
 /// How much less likely (natural log) the recogniser, reading without a prompt, may find the
 /// second decode's text than the first's for it to be kept. Chosen on the audio check's tuning
 /// seeds against real speech with lists of terms never said (ARCHITECTURE.md, "Biasing lists").
 const REFOCUS_MARGIN: f64 = -15.0;
 
 /// The piece decoded again when its text sounds near listed terms it does not spell
-/// ([`Corrector::sounds_near`]): prompted with those terms alone (then the words carried from
+/// ([`Corrector::sounds_near`]) where the recogniser was unsure ([`REFOCUS_UNSURE`]): prompted with those terms alone (then the words carried from
 /// before) and boosted toward them only. A glossary of a long list holds about 50 terms, and a
 /// term among them competes with all the others; the focused prompt gets a name written that
 /// the first decode heard as "Time Blur". The second text is kept only when it spells one of
@@ -281,7 +287,16 @@ fn refocus<'a>(
     before: impl DoubleEndedIterator<Item = &'a str>,
 ) -> Result<Transcript, AsrError> {
     let text = first.text();
-    let near = corrector.sounds_near(&text, REFOCUS_MIN_SCORE, REFOCUS_TERMS);
+    let confidence = engine.word_confidence();
+    // A word the decode does not list (written apart from how the corrector splits it) counts
+    // as unsure.
+    let sureness = |word: &str| confidence.iter().filter(|w| w.word == word).map(|w| w.probability).reduce(f32::min).unwrap_or(0.0);
+    let near: Vec<&str> = corrector
+        .sounds_near(&text, REFOCUS_MIN_SCORE, REFOCUS_TERMS)
+        .into_iter()
+        .filter(|n| n.heard.iter().any(|w| sureness(w) < REFOCUS_UNSURE))
+        .map(|n| n.term)
+        .collect();
     if near.is_empty() {
         return Ok(first);
     }

@@ -27,7 +27,7 @@ use std::path::PathBuf;
 
 pub use lexicon::Lexicon;
 pub use list::{entry_problems, BiasingList, Entry, EntryField, EntryProblem, Problem, Problems};
-pub use matcher::{AcousticModel, Change, ChangeKind, Considered, ContextModel, Corrected, Corrector, Guard, Settings};
+pub use matcher::{AcousticModel, Change, ChangeKind, Considered, ContextModel, Corrected, Corrector, Guard, Near, Settings};
 pub use store::Store;
 
 /// What can go wrong with a biasing list.

@@ -121,6 +121,14 @@ impl Guard {
     }
 }
 
+/// A listed term that a span of a text sounds like ([`Corrector::sounds_near`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Near<'a> {
+    pub term: &'a str,
+    /// The words (compared form) of the spans that sound like it.
+    pub heard: Vec<String>,
+}
+
 /// A sound-alike candidate as the corrector judged it ([`Corrector::explain`]).
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Considered {
@@ -516,7 +524,8 @@ impl Corrector {
     /// frequent words alone; none already in `text`. What the recogniser may have heard where it
     /// wrote something else; a second decode prompted with these alone
     /// (`scrivo_batch`'s refocus) can spell a term that the full glossary left out or drowned.
-    pub fn sounds_near(&self, text: &str, min_score: f64, limit: usize) -> Vec<&str> {
+    /// Each comes with the words (compared form) of the spans that sound like it.
+    pub fn sounds_near(&self, text: &str, min_score: f64, limit: usize) -> Vec<Near<'_>> {
         let words = tokens(text);
         let mut claimed = vec![false; words.len()];
         let mut present = std::collections::HashSet::new();
@@ -527,16 +536,18 @@ impl Corrector {
         let mut found = self.sound_alikes(text, &words, &claimed, Reach::GUARDS_ONLY.at_most(min_score), true);
         found.retain(|c| c.score >= min_score && c.guard != Guard::VeryCommon && !present.contains(&c.term));
         found.sort_by(|a, b| b.score.total_cmp(&a.score).then(a.from.cmp(&b.from)));
-        let mut near: Vec<usize> = Vec::new();
+        let mut near: Vec<(usize, Vec<String>)> = Vec::new();
         for c in found {
-            if near.len() == limit {
-                break;
-            }
-            if !near.contains(&c.term) {
-                near.push(c.term);
+            let span = words[c.from..c.to].iter().map(|w| w.norm.clone());
+            if let Some(at) = near.iter().position(|(t, _)| *t == c.term) {
+                let heard = &mut near[at].1;
+                let new: Vec<String> = span.filter(|w| !heard.contains(w)).collect();
+                heard.extend(new);
+            } else if near.len() < limit {
+                near.push((c.term, span.collect()));
             }
         }
-        near.into_iter().map(|t| self.terms[t].text.as_str()).collect()
+        near.into_iter().map(|(t, heard)| Near { term: self.terms[t].text.as_str(), heard }).collect()
     }
 
     /// Whether a second decode's text `second`, prompted with the terms `offered`, should
@@ -1197,9 +1208,12 @@ mod tests {
         // What the guards keep from changing the text (a frequent word in the span) is still
         // offered, best first ("open Time" for OpenCL: 0.55); a term already spelt and a lone
         // frequent word ("open" for OpenCL: 0.63) are not.
-        assert_eq!(c.sounds_near("Please open Time Blur before the meeting starts.", 0.55, 6), vec!["Daimler", "OpenCL"]);
-        assert_eq!(c.sounds_near("Please open Time Blur before the meeting starts.", 0.56, 6), vec!["Daimler"]);
-        assert_eq!(c.sounds_near("The report has, has the way handled most of it.", 0.55, 6), vec!["Hathaway"]);
+        let terms = |near: Vec<Near>| near.into_iter().map(|n| n.term.to_owned()).collect::<Vec<String>>();
+        let near = c.sounds_near("Please open Time Blur before the meeting starts.", 0.55, 6);
+        assert_eq!(near[0].heard, ["time", "blur"]);
+        assert_eq!(terms(near), ["Daimler", "OpenCL"]);
+        assert_eq!(terms(c.sounds_near("Please open Time Blur before the meeting starts.", 0.56, 6)), ["Daimler"]);
+        assert_eq!(terms(c.sounds_near("The report has, has the way handled most of it.", 0.55, 6)), ["Hathaway"]);
         assert!(c.sounds_near("Please open Kibana before Hathaway starts.", 0.55, 6).is_empty());
         assert!(c.sounds_near("Please open Time Blur before the meeting starts.", 0.95, 6).is_empty());
         assert_eq!(c.sounds_near("has the way in pack", 0.55, 1).len(), 1);
