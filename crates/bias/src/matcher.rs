@@ -369,6 +369,8 @@ pub struct Corrector {
     /// a span is scored against the terms that share either with it, so a misheard first sound
     /// ("Vidora" for "Pidora", "Merisk" for "Verisk") still finds its term.
     by_key: HashMap<(u8, char), Vec<usize>>,
+    /// Terms of more than one letter run by their letters: a span that spells one joins into it.
+    by_letters: HashMap<String, Vec<usize>>,
     lexicon: Lexicon,
     settings: Settings,
     metaphone: DoubleMetaphone,
@@ -444,6 +446,7 @@ impl Corrector {
         let mut pattern_text: Vec<String> = Vec::new();
         let mut patterns = Vec::new();
         let mut by_key: HashMap<(u8, char), Vec<usize>> = HashMap::new();
+        let mut by_letters: HashMap<String, Vec<usize>> = HashMap::new();
         for entry in entries {
             let key = fold(&entry.term);
             if key.is_empty() {
@@ -454,6 +457,7 @@ impl Corrector {
                 let letters = letters_of(&words);
                 let keys = phonetic_keys(&metaphone, &letters);
                 let i = terms.len();
+                by_letters.entry(letters.clone()).or_default().push(i);
                 for k in &keys {
                     for (at, c) in k.chars().take(2).enumerate() {
                         let bucket = by_key.entry((at as u8, c)).or_default();
@@ -489,7 +493,7 @@ impl Corrector {
             // Plain strings, no size limits hit at these list sizes: building cannot fail.
             AhoCorasick::new(&pattern_text).ok()
         };
-        Corrector { terms, patterns, exact, by_key, lexicon, settings, metaphone }
+        Corrector { terms, patterns, exact, by_key, by_letters, lexicon, settings, metaphone }
     }
 
     pub fn is_empty(&self) -> bool {
@@ -595,18 +599,22 @@ impl Corrector {
         let words = tokens(text);
         let mut claimed = vec![false; words.len()];
         let mut changes = Vec::new();
-        for (from, to, term, kind) in self.exact_matches(text, &words) {
-            claimed[from..to].iter_mut().for_each(|c| *c = true);
+        let (waiting, exact): (Vec<_>, Vec<_>) = self.exact_matches(text, &words).into_iter().partition(|&(from, to, _, _)| self.inside_a_join(text, &words, from, to));
+        let exact_change = |(from, to, term, kind): (usize, usize, usize, ChangeKind)| {
             let (start, end) = (words[from].start, words[to - 1].end);
             let t = &self.terms[term];
-            if text[start..end] != t.text {
-                changes.push(Change { start, end, original: text[start..end].to_string(), term: t.text.clone(), kind, score: 1.0 });
-            }
+            (text[start..end] != t.text).then(|| Change { start, end, original: text[start..end].to_string(), term: t.text.clone(), kind, score: 1.0 })
+        };
+        for m in exact {
+            claimed[m.0..m.1].iter_mut().for_each(|c| *c = true);
+            changes.extend(exact_change(m));
         }
         let lowest = if model.is_some() { Reach::of(&self.settings) } else { Reach::GUARDS_ONLY };
         let lowest = explain.map_or(lowest, |min_score| lowest.at_most(min_score));
         let lowest = if heard.is_some() { lowest.at_most(self.settings.acoustic_floor) } else { lowest };
         let mut candidates = self.sound_alikes(text, &words, &claimed, lowest, explain.is_some());
+        // Over a waiting exact match only a longer span competes with it.
+        candidates.retain(|c| waiting.iter().all(|&(from, to, _, _)| c.to <= from || to <= c.from || (c.from <= from && to <= c.to && c.to - c.from > to - from)));
         if let Some(model) = model {
             self.judge_in_context(text, &words, &mut candidates, model);
         }
@@ -615,6 +623,12 @@ impl Corrector {
         }
         let kept: Vec<Candidate> = candidates.iter().filter(|c| self.keeps(c)).copied().collect();
         let chosen = Self::without_overlaps(kept, words.len());
+        // An exact match that waited for a join stands when no sound-alike took its words.
+        for m in waiting {
+            if !chosen.iter().any(|c| c.from < m.1 && m.0 < c.to) {
+                changes.extend(exact_change(m));
+            }
+        }
         for c in &chosen {
             let (start, end) = (words[c.from].start, words[c.to - 1].end);
             let t = &self.terms[c.term];
@@ -699,6 +713,31 @@ impl Corrector {
             }
         }
         chosen
+    }
+
+    /// Whether the words of `span` (more than one, spelling `t`'s letters) may be joined into
+    /// `t`: across a closed-class word only into a word ("to night"; "of elia" is not
+    /// "Ofelia"); frequent content words join ("safe way").
+    fn may_join(&self, span: &[Token], t: &Term) -> bool {
+        let function = span.iter().filter(|w| self.lexicon.is_closed_class(&w.norm)).count();
+        function == 0 || (function < word_count(span) && self.lexicon.is_common(&t.letters))
+    }
+
+    /// Whether the words `from..to` (an exact match) lie inside a longer span that spells
+    /// another term and may join into it: "First Energy" with both Energy and FirstEnergy
+    /// listed. Such a match waits for the sound-alikes, and is made only when they do not take
+    /// its words.
+    fn inside_a_join(&self, text: &str, words: &[Token], from: usize, to: usize) -> bool {
+        let first = from.saturating_sub(3);
+        (first..=from).any(|a| {
+            (to..=(a + 4).min(words.len())).any(|b| {
+                let span = &words[a..b];
+                b - a > to - from
+                    && (a + 1..b).all(|i| joined(text, words[i - 1].end, words[i].start))
+                    && !span.iter().any(|w| is_possessive(w) || w.norm.chars().any(|c| c.is_ascii_digit()))
+                    && self.by_letters.get(&letters_of(span)).is_some_and(|ts| ts.iter().any(|&t| word_count(span) > self.terms[t].words && self.may_join(span, &self.terms[t])))
+            })
+        })
     }
 
     /// Scores `span_letters` against term `t`, with the threshold for the term's length and
@@ -792,10 +831,7 @@ impl Corrector {
                     // "wa's").
                     if letters == t.letters {
                         let join = if n > 1 {
-                            // Across a closed-class word only into a word ("to night"; "of
-                            // elia" is not "Ofelia"); frequent content words join ("safe way").
-                            let function = span.iter().filter(|w| self.lexicon.is_closed_class(&w.norm)).count();
-                            function == 0 || (function < n && self.lexicon.is_common(&t.letters))
+                            self.may_join(span, t)
                         } else {
                             to - from != t.tokens && !very_common
                         };
@@ -1200,6 +1236,16 @@ mod tests {
         ] {
             check(&c, input, expected);
         }
+    }
+
+    #[test]
+    fn a_split_compound_joins_over_a_shorter_listed_term() {
+        let c = corrector(&[("Energy", &[]), ("FirstEnergy", &[]), ("Safeway", &[]), ("way", &[])]);
+        check(&c, "Our first energy contract was renewed.", "Our FirstEnergy contract was renewed.");
+        check(&c, "We buy at safe way on Mondays.", "We buy at Safeway on Mondays.");
+        // Alone, the shorter term still gets its casing; across a closed-class word it stays.
+        check(&c, "The energy bill went up.", "The Energy bill went up.");
+        check(&c, "The first of energy prices.", "The first of Energy prices.");
     }
 
     #[test]
