@@ -271,8 +271,8 @@ const REFOCUS_UNSURE: f32 = 0.6;
 const REFOCUS_MARGIN: f64 = -15.0;
 
 /// The piece decoded again when its text sounds near listed terms it does not spell
-/// ([`Corrector::sounds_near`]) where the recogniser was unsure ([`REFOCUS_UNSURE`]): prompted with those terms alone (then the words carried from
-/// before) and boosted toward them only. A glossary of a long list holds about 50 terms, and a
+/// ([`Corrector::sounds_near`]) where the recogniser was unsure ([`REFOCUS_UNSURE`]): prompted
+/// with those terms alone (then the words carried from before) and boosted toward them only. A glossary of a long list holds about 50 terms, and a
 /// term among them competes with all the others; the focused prompt gets a name written that
 /// the first decode heard as "Time Blur". The second text is kept only when it spells one of
 /// the offered terms and every term the first spelt ([`Corrector::prefers_refocused`]), and

@@ -369,7 +369,8 @@ pub struct Corrector {
     /// a span is scored against the terms that share either with it, so a misheard first sound
     /// ("Vidora" for "Pidora", "Merisk" for "Verisk") still finds its term.
     by_key: HashMap<(u8, char), Vec<usize>>,
-    /// Terms of more than one letter run by their letters: a span that spells one joins into it.
+    /// Terms by their letters (words run together): a span of words that spells one may join
+    /// into it ([`Corrector::inside_a_join`]).
     by_letters: HashMap<String, Vec<usize>>,
     lexicon: Lexicon,
     settings: Settings,
