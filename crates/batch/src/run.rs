@@ -382,7 +382,7 @@ fn piece_end(samples: &[f32]) -> Option<usize> {
     let mut edges = vec![0];
     edges.extend(spans.iter().flat_map(|&(start, end)| [start, end]));
     edges.push(max);
-    let cut = edges.chunks_exact(2).filter(|gap| gap[1] >= gap[0] + pause).map(|gap| (gap[0] + gap[1]) / 2).filter(|&mid| mid >= min).last();
+    let cut = edges.chunks_exact(2).filter(|gap| gap[1] >= gap[0] + pause).map(|gap| (gap[0] + gap[1]) / 2).rfind(|&mid| mid >= min);
     Some(cut.unwrap_or_else(|| quiet_cut(window, max - min)))
 }
 

@@ -253,7 +253,7 @@ fn tensor_data(model: &Ct2Model<'_>, spec: &TensorSpec, path: &Path) -> Result<V
             return Err(Error::tensor(path, &source.name, "key bias is not zero; whisper.cpp cannot represent it"));
         }
     }
-    if spec.ttype.bytes_for(n).is_none() || spec.ne[0] % spec.ttype.block().0 != 0 {
+    if spec.ttype.bytes_for(n).is_none() || !spec.ne[0].is_multiple_of(spec.ttype.block().0) {
         return Err(Error::tensor(path, &spec.name, format!("rows of {} do not split into {:?} blocks", spec.ne[0], spec.ttype)));
     }
     Ok(encode(&vals, spec.ttype))
