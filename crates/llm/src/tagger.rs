@@ -197,8 +197,11 @@ impl FixedRules {
     pub const FIRST_FOUR: FixedRules = FixedRules(15);
     /// The rules that keep meaning rather than trade word errors, which tuning may not drop:
     /// without the replaced-number rule, "in 2011 [erm] 2009" becomes "in 2011 2009", two
-    /// numbers side by side that read as one the speaker never said.
-    pub const ALWAYS: FixedRules = Self::REPLACED_NUMBERS;
+    /// numbers side by side that read as one the speaker never said. Without the unmarked-run
+    /// rule, a run nothing marks as a disfluency may go because the head is sure of it, and
+    /// JFK's comma-less "what your country can do for you ask what you can do" loses its "do":
+    /// a rewrite the speaker did not ask for, whatever it saves in word errors.
+    pub const ALWAYS: FixedRules = FixedRules(Self::REPLACED_NUMBERS.0 | Self::UNMARKED_RUNS.0);
     pub const NONE: FixedRules = FixedRules(0);
     /// Each rule with its name, in bit order.
     pub const EACH: [(FixedRules, &'static str); 5] = [
