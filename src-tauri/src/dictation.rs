@@ -79,7 +79,7 @@ fn run(app: &AppHandle, state: &AppState, hands_free: bool, stop: &AtomicBool) -
     let outcome = result?;
     let result = dto::DictationResult {
         history_id: outcome.entry,
-        changes: dto::changes(&outcome.raw, &outcome.text),
+        changes: dto::changes(&outcome.raw, &outcome.text, &outcome.unsure),
         raw: outcome.raw,
         text: outcome.text,
         seconds: outcome.seconds,

@@ -32,6 +32,9 @@ dto! {
         pub kind: ChangeKind,
         pub raw: String,
         pub polished: String,
+        /// Polishing removed one of its words without being sure it should go: marked, so
+        /// the user looks before sending.
+        pub unsure: bool,
     }
 
     pub enum DictationPhase { Idle, Loading, Recording, Transcribing, Error }
@@ -233,13 +236,14 @@ impl From<&scrivo_transcript::Change> for Change {
             K::Inserted => ChangeKind::Inserted,
             K::Replaced => ChangeKind::Replaced,
         };
-        Change { kind, raw: c.raw.clone(), polished: c.polished.clone() }
+        Change { kind, raw: c.raw.clone(), polished: c.polished.clone(), unsure: c.unsure }
     }
 }
 
-/// The word-level changes from `raw` to `text`.
-pub fn changes(raw: &str, text: &str) -> Vec<Change> {
-    scrivo_transcript::changes(raw, text).iter().map(Change::from).collect()
+/// The word-level changes from `raw` to `text`; `unsure` flags the raw words polishing removed
+/// without being sure (empty: none).
+pub fn changes(raw: &str, text: &str, unsure: &[bool]) -> Vec<Change> {
+    scrivo_transcript::changes_marked(raw, text, unsure).iter().map(Change::from).collect()
 }
 
 impl From<&scrivo_history::Entry> for HistoryEntry {

@@ -7,12 +7,12 @@ import { ChangeModel, describeChange, joinWords } from "../src/lib/changes";
 const raw = "um so I think we should uh ship it on friday";
 const text = "So I think we should ship it on Friday.";
 const changes: Change[] = [
-  { kind: "removed", raw: "um", polished: "" },
-  { kind: "replaced", raw: "so", polished: "So" },
-  { kind: "same", raw: "I think we should", polished: "I think we should" },
-  { kind: "removed", raw: "uh", polished: "" },
-  { kind: "same", raw: "ship it on", polished: "ship it on" },
-  { kind: "replaced", raw: "friday", polished: "Friday." },
+  { kind: "removed", raw: "um", polished: "", unsure: false },
+  { kind: "replaced", raw: "so", polished: "So", unsure: false },
+  { kind: "same", raw: "I think we should", polished: "I think we should", unsure: false },
+  { kind: "removed", raw: "uh", polished: "", unsure: false },
+  { kind: "same", raw: "ship it on", polished: "ship it on", unsure: false },
+  { kind: "replaced", raw: "friday", polished: "Friday.", unsure: false },
 ];
 
 describe("ChangeModel", () => {
@@ -61,10 +61,10 @@ describe("ChangeModel", () => {
 
   it("undoing an insertion drops the inserted words", () => {
     const ins: Change[] = [
-      { kind: "same", raw: "we use", polished: "we use" },
-      { kind: "inserted", raw: "", polished: "Kubernetes" },
-      { kind: "removed", raw: "cube nettys", polished: "" },
-      { kind: "same", raw: "daily", polished: "daily" },
+      { kind: "same", raw: "we use", polished: "we use", unsure: false },
+      { kind: "inserted", raw: "", polished: "Kubernetes", unsure: false },
+      { kind: "removed", raw: "cube nettys", polished: "", unsure: false },
+      { kind: "same", raw: "daily", polished: "daily", unsure: false },
     ];
     const m = new ChangeModel("we use cube nettys daily", "we use Kubernetes daily", ins);
     m.undo(1);
@@ -104,9 +104,9 @@ describe("ChangeModel", () => {
 
   it("an undone insertion is shown struck out", () => {
     const m = new ChangeModel("a b", "a x b", [
-      { kind: "same", raw: "a", polished: "a" },
-      { kind: "inserted", raw: "", polished: "x" },
-      { kind: "same", raw: "b", polished: "b" },
+      { kind: "same", raw: "a", polished: "a", unsure: false },
+      { kind: "inserted", raw: "", polished: "x", unsure: false },
+      { kind: "same", raw: "b", polished: "b", unsure: false },
     ]);
     expect(m.segments()[1].parts).toEqual([{ text: "x", role: "added" }]);
     m.undo(1);
@@ -124,8 +124,21 @@ describe("joinWords", () => {
 
 describe("describeChange", () => {
   it("names what an undo or redo would do", () => {
-    expect(describeChange({ kind: "removed", raw: "um", polished: "" }, false)).toBe("Undo: “um” removed");
-    expect(describeChange({ kind: "replaced", raw: "so", polished: "So" }, true)).toBe("Redo: “so” changed to “So”");
-    expect(describeChange({ kind: "inserted", raw: "", polished: "," }, false)).toBe("Undo: “,” inserted");
+    expect(describeChange({ kind: "removed", raw: "um", polished: "", unsure: false }, false)).toBe("Undo: “um” removed");
+    expect(describeChange({ kind: "replaced", raw: "so", polished: "So", unsure: false }, true)).toBe("Redo: “so” changed to “So”");
+    expect(describeChange({ kind: "inserted", raw: "", polished: ",", unsure: false }, false)).toBe("Undo: “,” inserted");
+    expect(describeChange({ kind: "removed", raw: "I guess", polished: "", unsure: true }, false)).toBe(
+      "Undo: “I guess” removed (Scrivo was not sure this should go)",
+    );
+    expect(describeChange({ kind: "removed", raw: "I guess", polished: "", unsure: true }, true)).toBe("Redo: “I guess” removed");
+  });
+
+  it("counts the unsure changes still made", () => {
+    const marked = changes.map((c, i) => (i === 3 ? { ...c, unsure: true } : c));
+    const m = new ChangeModel(raw, text, marked);
+    expect(m.unsureIndices()).toEqual([3]);
+    m.undo(3);
+    expect(m.unsureIndices()).toEqual([]);
+    expect(new ChangeModel(raw, text, changes).unsureIndices()).toEqual([]);
   });
 });

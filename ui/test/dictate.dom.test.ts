@@ -9,10 +9,10 @@ const result: DictationResult = {
   raw: "um so we ship on friday",
   text: "So we ship on Friday.",
   changes: [
-    { kind: "removed", raw: "um", polished: "" },
-    { kind: "replaced", raw: "so", polished: "So" },
-    { kind: "same", raw: "we ship on", polished: "we ship on" },
-    { kind: "replaced", raw: "friday", polished: "Friday." },
+    { kind: "removed", raw: "um", polished: "", unsure: false },
+    { kind: "replaced", raw: "so", polished: "So", unsure: false },
+    { kind: "same", raw: "we ship on", polished: "we ship on", unsure: false },
+    { kind: "replaced", raw: "friday", polished: "Friday.", unsure: false },
   ],
   seconds: 3.2,
   latencyMs: 850,
@@ -114,6 +114,41 @@ describe("Dictate view", () => {
     await settle();
     expect(services.api.pasteText).toHaveBeenCalledWith("So we ship on friday");
     expect(byTestId(root, "paste-message").textContent).toBe("Copied; press Ctrl+V to paste.");
+  });
+
+  it("says how many removals polishing was not sure of, and outlines them", () => {
+    const unsure: DictationResult = {
+      ...result,
+      raw: "so we ship I guess on friday",
+      text: "So we ship on Friday.",
+      changes: [
+        { kind: "replaced", raw: "so", polished: "So", unsure: false },
+        { kind: "same", raw: "we ship", polished: "we ship", unsure: false },
+        { kind: "removed", raw: "I guess", polished: "", unsure: true },
+        { kind: "same", raw: "on", polished: "on", unsure: false },
+        { kind: "replaced", raw: "friday", polished: "Friday.", unsure: false },
+      ],
+    };
+    services.emit("dictation-final", unsure);
+    const toggle = byTestId<HTMLButtonElement>(root, "raw-toggle");
+    expect(toggle.textContent).toBe("Show changes (1 to check)");
+    expect(toggle.classList.contains("has-unsure")).toBe(true);
+
+    toggle.click();
+    const final = byTestId(root, "final-text");
+    const marked = final.querySelectorAll<HTMLElement>(".change.is-unsure");
+    expect(marked).toHaveLength(1);
+    expect(marked[0].dataset.unsure).toBe("true");
+    expect(marked[0].textContent).toContain("I guess");
+    const undo = marked[0].querySelector<HTMLButtonElement>('[data-testid="change-undo"]');
+    expect(undo?.getAttribute("aria-label")).toBe("Undo: “I guess” removed (Scrivo was not sure this should go)");
+
+    undo?.click(); // put it back: nothing is left to check
+    expect(final.querySelectorAll(".change.is-unsure")).toHaveLength(0);
+    toggle.click();
+    expect(toggle.textContent).toBe("Show changes");
+    expect(toggle.classList.contains("has-unsure")).toBe(false);
+    expect(final.textContent).toBe("So we ship I guess on Friday.");
   });
 
   it("has the right words for every phase", () => {

@@ -37,8 +37,8 @@ function setup() {
     biasTry: async (sentence: string) => ({
       text: sentence.replace("cube nettys", "Kubernetes"),
       changes: [
-        { kind: "same", raw: "we use", polished: "we use" },
-        { kind: "replaced", raw: "cube nettys", polished: "Kubernetes" },
+        { kind: "same", raw: "we use", polished: "we use", unsure: false },
+        { kind: "replaced", raw: "cube nettys", polished: "Kubernetes", unsure: false },
       ],
     }),
   });

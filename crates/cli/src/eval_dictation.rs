@@ -134,7 +134,7 @@ pub fn dictation(args: DictationArgs, models: &ModelStore) -> Result<i32> {
             }
         }
         stretches += live.stretches();
-        let (_, text) = live.finish(&mut pipeline, &clip)?;
+        let text = live.finish(&mut pipeline, &clip)?.text;
         finals.push(finished.elapsed().as_secs_f64());
         last_text = text;
         utterances += 1;

@@ -101,7 +101,7 @@ fn live(pipeline: &mut Pipeline, audio: &[f32], design: Design) -> Result<(Strin
             let clock = Instant::now();
             utterance.listen(pipeline, audio)?;
             let stretches = utterance.stretches();
-            let (raw, _) = utterance.finish(pipeline, audio)?;
+            let raw = utterance.finish(pipeline, audio)?.raw;
             return Ok((raw, clock.elapsed().as_secs_f64(), stretches));
         }
         utterance.listen(pipeline, &audio[..end])?;
@@ -136,7 +136,7 @@ pub fn run(args: LiveArgs, models: &ModelStore) -> Result<i32> {
         }
         let reference = reference.join(" ");
         let clock = Instant::now();
-        let (whole, _) = pipeline.run(&audio)?;
+        let whole = pipeline.run(&audio)?.raw;
         whole_latency.push(clock.elapsed().as_secs_f64());
         pipeline.preload()?;
         let (streamed, latency, n) = live(&mut pipeline, &audio, args.design.into())?;

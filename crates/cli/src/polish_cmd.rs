@@ -53,29 +53,19 @@ pub fn run(args: PolishArgs, models: &scrivo_models::store::ModelStore) -> Resul
     Ok(0)
 }
 
-/// A decision the model was less sure of than this (the calibrated probability of the side it
-/// took) is marked `uncertain`: about one in ten such decisions is wrong.
-pub const UNCERTAIN_BELOW: f32 = 0.9;
-
 /// Each input word: whether it was kept, the calibrated probability that it should go, and
 /// whether that decision was uncertain.
 fn words_json(raw: &str, out: &scrivo_polish::Polished) -> serde_json::Value {
-    let n = raw.split_whitespace().count();
-    let removed = scrivo_polish::removed_words(&out.edits, n);
-    // Interjections go by rule, whatever the model thinks of them.
-    let fillers: Vec<&scrivo_polish::Edit> = out.edits.iter().filter(|e| e.kind == EditKind::Filler).collect();
-    raw.split_whitespace()
-        .zip(removed)
-        .enumerate()
-        .map(|(i, (word, removed))| {
-            let p = out.confidence.get(i).copied().flatten();
-            let by_rule = fillers.iter().any(|e| (e.start..e.end).contains(&i));
-            let sure = p.filter(|_| !by_rule).map(|p| if removed { p } else { 1.0 - p });
+    let words: Vec<&str> = raw.split_whitespace().collect();
+    words
+        .iter()
+        .zip(scrivo_polish::word_decisions(out, words.len()))
+        .map(|(word, d)| {
             serde_json::json!({
                 "word": word,
-                "kept": !removed,
-                "p_delete": p.map(|p| (p * 1000.0).round() / 1000.0),
-                "uncertain": sure.is_some_and(|s| s < UNCERTAIN_BELOW),
+                "kept": !d.removed,
+                "p_delete": d.p_delete.map(|p| (p * 1000.0).round() / 1000.0),
+                "uncertain": d.uncertain,
             })
         })
         .collect()

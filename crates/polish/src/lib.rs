@@ -93,6 +93,38 @@ pub fn removed_words(edits: &[Edit], words: usize) -> Vec<bool> {
     removed
 }
 
+/// A decision the engine was less sure of than this (the calibrated probability of the side it
+/// took) is uncertain: about one in ten such decisions is wrong.
+pub const UNCERTAIN_BELOW: f32 = 0.9;
+
+/// One input word's fate in a [`Polished`] text.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct WordDecision {
+    pub removed: bool,
+    /// The engine's calibrated probability that the word should go; `None` where it did not
+    /// judge the word.
+    pub p_delete: Option<f32>,
+    /// The engine was less sure of the side it took than [`UNCERTAIN_BELOW`]. Never set for an
+    /// interjection, which goes by rule whatever the model thinks of it.
+    pub uncertain: bool,
+}
+
+/// The decision on each of the `words` input words of `out`.
+pub fn word_decisions(out: &Polished, words: usize) -> Vec<WordDecision> {
+    let removed = removed_words(&out.edits, words);
+    let mut by_rule = vec![false; words];
+    for e in out.edits.iter().filter(|e| e.kind == EditKind::Filler) {
+        by_rule[e.start.min(words)..e.end.min(words)].iter_mut().for_each(|r| *r = true);
+    }
+    (0..words)
+        .map(|i| {
+            let p_delete = out.confidence.get(i).copied().flatten();
+            let sure = p_delete.filter(|_| !by_rule[i]).map(|p| if removed[i] { p } else { 1.0 - p });
+            WordDecision { removed: removed[i], p_delete, uncertain: sure.is_some_and(|s| s < UNCERTAIN_BELOW) }
+        })
+        .collect()
+}
+
 /// The maximal runs of consecutive `true` flags, in order.
 pub fn true_runs(flags: &[bool]) -> Vec<std::ops::Range<usize>> {
     let mut runs = Vec::new();

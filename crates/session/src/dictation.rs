@@ -15,7 +15,7 @@ use scrivo_capture::{Capture, CaptureEvent, Microphone};
 use scrivo_history::{History, NewEntry};
 
 use crate::live::LiveUtterance;
-use crate::pipeline::Pipeline;
+use crate::pipeline::{Finished, Pipeline};
 use crate::{Result, SessionError};
 
 /// Audio heard before the first partial pass, and the time between passes.
@@ -112,6 +112,9 @@ pub struct Outcome {
     pub first_partial: Option<Duration>,
     /// The device failed during the recording (what was captured is kept).
     pub warning: Option<String>,
+    /// Per word of `raw`: removed by a decision the polisher was not sure of
+    /// ([`Finished::unsure`]).
+    pub unsure: Vec<bool>,
 }
 
 /// A recording under way, before its models are ready: see [`start`].
@@ -266,16 +269,18 @@ pub fn dictate_started(recording: Started, pipeline: &mut Pipeline, history: &Hi
         latency: Duration::ZERO,
         first_partial,
         warning,
+        unsure: Vec::new(),
     };
     if !options.transcribe {
         return Ok(outcome);
     }
     match live.finish(pipeline, &recording.samples) {
-        Ok((raw, text)) => {
-            history.set_result(id, &raw, &text, None, None)?;
+        Ok(done) => {
+            history.set_result(id, &done.raw, &done.text, None, None)?;
             outcome.latency = stopped.elapsed();
-            outcome.raw = raw;
-            outcome.text = text;
+            outcome.raw = done.raw;
+            outcome.text = done.text;
+            outcome.unsure = done.unsure;
             Ok(outcome)
         }
         Err(e) => {
@@ -289,7 +294,7 @@ pub fn dictate_started(recording: Started, pipeline: &mut Pipeline, history: &Hi
 pub fn rerun(pipeline: &mut Pipeline, history: &History, id: i64) -> Result<scrivo_history::Entry> {
     let entry = history.get(id)?;
     let samples = history.read_audio(&entry)?;
-    let (raw, text) = pipeline.run(&samples)?;
+    let Finished { raw, text, .. } = pipeline.run(&samples)?;
     history.set_result(id, &raw, &text, Some(&pipeline.model_name), Some(pipeline.polisher_name().unwrap_or("none")))?;
     Ok(history.get(id)?)
 }

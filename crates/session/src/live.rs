@@ -20,7 +20,7 @@ use std::time::Duration;
 use scrivo_audio::{VadSettings, VoiceDetector, VoiceEvent, SAMPLE_RATE};
 use scrivo_transcript::{Partial, PrefixAgreement};
 
-use crate::pipeline::Pipeline;
+use crate::pipeline::{Finished, Pipeline};
 use crate::Result;
 
 /// Silence that makes a pause (a breath between phrases is shorter).
@@ -205,8 +205,8 @@ impl LiveUtterance {
     }
 
     /// Ends the utterance (`audio` is all of it): recognises the rest, then corrects and
-    /// polishes the whole. (raw text, final text).
-    pub fn finish(self, pipeline: &mut Pipeline, audio: &[f32]) -> Result<(String, String)> {
+    /// polishes the whole.
+    pub fn finish(self, pipeline: &mut Pipeline, audio: &[f32]) -> Result<Finished> {
         let from = self.finished.min(audio.len());
         let clock = std::time::Instant::now();
         // Silence after the last stretch (the hands-free stop) is not worth decoding again.

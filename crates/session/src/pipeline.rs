@@ -120,6 +120,19 @@ pub struct ListChoice {
     pub no_context: bool,
 }
 
+/// An utterance recognised, corrected and polished ([`Pipeline::finish`]).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Finished {
+    /// The recogniser's text.
+    pub raw: String,
+    /// The text after the lists and polishing.
+    pub text: String,
+    /// Per word of `raw`: the polisher removed it though it was not sure it should go
+    /// ([`scrivo_polish::WordDecision::uncertain`]); for the changes a UI marks
+    /// ([`scrivo_transcript::changes_marked`]). Empty when nothing was.
+    pub unsure: Vec<bool>,
+}
+
 /// What [`Pipeline::load`] sets up.
 #[derive(Debug, Clone, Default)]
 pub struct PipelineConfig {
@@ -540,10 +553,10 @@ impl Pipeline {
         self.recognise(samples, context, true)
     }
 
-    /// The recogniser's text of a whole utterance, corrected with the lists and polished:
-    /// (raw text, final text). The speech model is let go first, so under a tight budget it
-    /// makes room for the polishing model; both are let go at the end.
-    pub fn finish(&mut self, raw: String) -> Result<(String, String)> {
+    /// The recogniser's text of a whole utterance, corrected with the lists and polished. The
+    /// speech model is let go first, so under a tight budget it makes room for the polishing
+    /// model; both are let go at the end.
+    pub fn finish(&mut self, raw: String) -> Result<Finished> {
         self.partial = None;
         let lm = self.language_model()?;
         let scorer = match (&lm, self.context) {
@@ -554,16 +567,18 @@ impl Pipeline {
             Some(c) => c.apply_with(&raw, scorer.as_ref().map(|s| s as &dyn scrivo_bias::ContextModel)).text,
             None => raw.clone(),
         };
-        let text = match &self.maker {
-            Some(maker) => maker.make_reusing(lm.as_ref().map(|l| (Arc::clone(&l.model), Arc::clone(&l.tokenizer))), &mut self.prefix)?.polish(&biased)?.text,
-            None => biased,
+        let Some(maker) = &self.maker else {
+            return Ok(Finished { unsure: Vec::new(), raw, text: biased });
         };
-        Ok((raw, text))
+        let polished = maker.make_reusing(lm.as_ref().map(|l| (Arc::clone(&l.model), Arc::clone(&l.tokenizer))), &mut self.prefix)?.polish(&biased)?;
+        let decisions = scrivo_polish::word_decisions(&polished, biased.split_whitespace().count());
+        let unsure: Vec<bool> = decisions.iter().map(|d| d.removed && d.uncertain).collect();
+        let unsure = if unsure.contains(&true) { scrivo_transcript::marks_back(&raw, &biased, &unsure) } else { Vec::new() };
+        Ok(Finished { unsure, raw, text: polished.text })
     }
 
-    /// Recognises a whole recording (16 kHz mono), corrects and polishes it: (raw text,
-    /// final text).
-    pub fn run(&mut self, samples: &[f32]) -> Result<(String, String)> {
+    /// Recognises a whole recording (16 kHz mono), corrects and polishes it.
+    pub fn run(&mut self, samples: &[f32]) -> Result<Finished> {
         let raw = self.recognise(samples, "", true);
         self.partial = None;
         self.finish(raw?)

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use scrivo_session::live::LiveUtterance;
-use scrivo_session::pipeline::{Pipeline, PipelineConfig};
+use scrivo_session::pipeline::{Finished, Pipeline, PipelineConfig};
 
 fn jfk() -> Option<Vec<f32>> {
     let dir = std::env::var_os("SCRIVO_TEST_DATA").map(PathBuf::from).unwrap_or_else(|| PathBuf::from(std::env::var("HOME").unwrap_or_default()).join(".cache/scrivo/test-data"));
@@ -50,7 +50,7 @@ fn jfk_is_finished_at_its_pauses_and_loses_no_word() {
     live.listen(&mut pipeline, &audio).expect("listen");
     assert!(live.stretches() >= 1, "JFK pauses for over a second after \"fellow Americans\": no stretch finished");
     assert!(partials.last().is_some_and(|p| p.to_lowercase().contains("fellow americans")), "{partials:?}");
-    let (raw, text) = live.finish(&mut pipeline, &audio).expect("finish");
+    let Finished { raw, text, .. } = live.finish(&mut pipeline, &audio).expect("finish");
     assert!(words(&raw).contains("ask not what your country can do for you ask what you can do for your country"), "{raw}");
     assert!(words(&text).contains("my fellow americans ask not what your country can do for you"), "{text}");
 }
@@ -78,6 +78,26 @@ fn a_fluent_speaker_is_finished_at_short_pauses() {
     }
     live.listen(&mut pipeline, &fluent).expect("listen");
     assert!(live.stretches() >= 1, "{:.1} s without a pause of 0.5 s: no stretch finished at a short pause", fluent.len() as f64 / rate as f64);
-    let (raw, _) = live.finish(&mut pipeline, &fluent).expect("finish");
+    let raw = live.finish(&mut pipeline, &fluent).expect("finish").raw;
     assert_eq!(words(&raw).matches("what you can do for your country").count(), 2, "{raw}");
+}
+
+#[test]
+fn finish_marks_the_words_polishing_removed_unsure() {
+    let Some(mut pipeline) = pipeline() else { return };
+    // The rules take out the number a correction replaces ("two years, no, sorry, three
+    // years") where the model would keep it: a removal made without the model's agreement.
+    let raw = "We are happy to sign for two years, no, sorry, three years at the current rent.";
+    let done = pipeline.finish(raw.to_string()).expect("finish");
+    assert!(!done.text.contains("two"), "{}", done.text);
+    let words: Vec<&str> = raw.split_whitespace().collect();
+    assert_eq!(done.unsure.len(), words.len(), "one flag per raw word: {:?}", done.unsure);
+    assert!(done.unsure[6], "\"two\" was removed unsure: {:?}", done.unsure);
+    // Only removed words are flagged, and the changes a UI shows carry the flag.
+    let changes = scrivo_transcript::changes_marked(&done.raw, &done.text, &done.unsure);
+    let unsure: Vec<&scrivo_transcript::Change> = changes.iter().filter(|c| c.unsure).collect();
+    assert!(!unsure.is_empty() && unsure.iter().all(|c| c.kind != scrivo_transcript::ChangeKind::Same && c.raw.contains("two")), "{changes:?}");
+    // A fluent sentence has nothing to check.
+    let fluent = pipeline.finish("We are happy to sign for three years.".to_string()).expect("finish");
+    assert!(fluent.unsure.iter().all(|u| !u), "{fluent:?}");
 }

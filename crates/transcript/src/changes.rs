@@ -28,6 +28,10 @@ pub struct Change {
     pub kind: ChangeKind,
     pub raw: String,
     pub polished: String,
+    /// One of its raw words was removed by a decision the polisher was not sure of (see
+    /// [`changes_marked`]): worth a look before it is sent.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub unsure: bool,
 }
 
 fn key(word: &str) -> String {
@@ -37,16 +41,28 @@ fn key(word: &str) -> String {
 /// The stretches that take `raw` to `polished`, in order; neighbouring stretches of one kind
 /// are merged.
 pub fn changes(raw: &str, polished: &str) -> Vec<Change> {
-    let old: Vec<&str> = raw.split_whitespace().collect();
-    let new: Vec<&str> = polished.split_whitespace().collect();
+    changes_marked(raw, polished, &[])
+}
+
+fn diff(old: &[&str], new: &[&str]) -> Vec<DiffOp> {
     let old_keys: Vec<String> = old.iter().map(|w| key(w)).collect();
     let new_keys: Vec<String> = new.iter().map(|w| key(w)).collect();
+    capture_diff_slices(Algorithm::Patience, &old_keys, &new_keys)
+}
+
+/// [`changes`], with `unsure` set on each stretch that holds a raw word flagged in `marked`
+/// (one flag per word of `raw`; missing flags are `false`).
+pub fn changes_marked(raw: &str, polished: &str, marked: &[bool]) -> Vec<Change> {
+    let old: Vec<&str> = raw.split_whitespace().collect();
+    let new: Vec<&str> = polished.split_whitespace().collect();
     let mut out: Vec<Change> = Vec::new();
-    let mut push = |kind: ChangeKind, raw: &[&str], polished: &[&str]| {
+    let mut push = |kind: ChangeKind, from: usize, raw: &[&str], polished: &[&str]| {
         if raw.is_empty() && polished.is_empty() {
             return;
         }
+        let unsure = kind != ChangeKind::Same && (from..from + raw.len()).any(|i| marked.get(i).copied().unwrap_or(false));
         if let Some(last) = out.last_mut().filter(|l| l.kind == kind) {
+            last.unsure |= unsure;
             for (into, words) in [(&mut last.raw, raw), (&mut last.polished, polished)] {
                 if !words.is_empty() {
                     if !into.is_empty() {
@@ -57,19 +73,37 @@ pub fn changes(raw: &str, polished: &str) -> Vec<Change> {
             }
             return;
         }
-        out.push(Change { kind, raw: raw.join(" "), polished: polished.join(" ") });
+        out.push(Change { kind, raw: raw.join(" "), polished: polished.join(" "), unsure });
     };
-    for op in capture_diff_slices(Algorithm::Patience, &old_keys, &new_keys) {
+    for op in diff(&old, &new) {
         match op {
-            DiffOp::Equal { old_index, new_index, len } => push(ChangeKind::Same, &old[old_index..old_index + len], &new[new_index..new_index + len]),
-            DiffOp::Delete { old_index, old_len, .. } => push(ChangeKind::Removed, &old[old_index..old_index + old_len], &[]),
-            DiffOp::Insert { new_index, new_len, .. } => push(ChangeKind::Inserted, &[], &new[new_index..new_index + new_len]),
+            DiffOp::Equal { old_index, new_index, len } => push(ChangeKind::Same, old_index, &old[old_index..old_index + len], &new[new_index..new_index + len]),
+            DiffOp::Delete { old_index, old_len, .. } => push(ChangeKind::Removed, old_index, &old[old_index..old_index + old_len], &[]),
+            DiffOp::Insert { old_index, new_index, new_len } => push(ChangeKind::Inserted, old_index, &[], &new[new_index..new_index + new_len]),
             DiffOp::Replace { old_index, old_len, new_index, new_len } => {
-                push(ChangeKind::Replaced, &old[old_index..old_index + old_len], &new[new_index..new_index + new_len])
+                push(ChangeKind::Replaced, old_index, &old[old_index..old_index + old_len], &new[new_index..new_index + new_len])
             }
         }
     }
     out
+}
+
+/// Flags on the words of `to` carried back to the words of `from` they are (the same word,
+/// compared as [`changes`] compares words); a word of `from` that `to` changed or lacks gets
+/// `false`. For a text that went through two steps (the lists, then polishing): the second
+/// step's flags on the first step's words, as flags on the raw words.
+pub fn marks_back(from: &str, to: &str, marks: &[bool]) -> Vec<bool> {
+    let old: Vec<&str> = from.split_whitespace().collect();
+    let new: Vec<&str> = to.split_whitespace().collect();
+    let mut back = vec![false; old.len()];
+    for op in diff(&old, &new) {
+        if let DiffOp::Equal { old_index, new_index, len } = op {
+            for k in 0..len {
+                back[old_index + k] = marks.get(new_index + k).copied().unwrap_or(false);
+            }
+        }
+    }
+    back
 }
 
 #[cfg(test)]
@@ -96,6 +130,26 @@ mod tests {
             "See you Wednesday with Kubernetes.",
             &[(Same, "see you", "See you"), (Removed, "tuesday no", ""), (Same, "wednesday with", "Wednesday with"), (Replaced, "cube nettys", "Kubernetes.")],
         );
+    }
+
+    #[test]
+    fn unsure_removals_mark_their_stretch_through_a_list_change() {
+        // The list joined "cube nettys" first; the polisher then removed "so" unsure and "um"
+        // by rule.
+        let raw = "so um deploy it to cube nettys";
+        let corrected = "so um deploy it to Kubernetes";
+        let unsure_on_corrected = [true, false, false, false, false, false];
+        let marked = marks_back(raw, corrected, &unsure_on_corrected);
+        assert_eq!(marked, [true, false, false, false, false, false, false]);
+        let c = changes_marked(raw, "Deploy it to Kubernetes.", &marked);
+        let got: Vec<(ChangeKind, &str, bool)> = c.iter().map(|c| (c.kind, c.raw.as_str(), c.unsure)).collect();
+        use ChangeKind::*;
+        assert_eq!(got, [(Removed, "so um", true), (Same, "deploy it to", false), (Replaced, "cube nettys", false)]);
+        // Unmarked, nothing is unsure, and the flag stays out of the JSON.
+        assert!(changes(raw, "Deploy it to Kubernetes.").iter().all(|c| !c.unsure));
+        let json = serde_json::to_string(&c[1]).expect("json");
+        assert!(!json.contains("unsure"), "{json}");
+        assert!(serde_json::to_string(&c[0]).expect("json").contains("\"unsure\":true"));
     }
 
     #[test]

@@ -9,7 +9,7 @@ mod changes;
 pub mod partial;
 
 pub use format::{Format, UnknownFormat};
-pub use changes::{changes, Change, ChangeKind};
+pub use changes::{changes, changes_marked, marks_back, Change, ChangeKind};
 pub use partial::{Partial, PrefixAgreement};
 use serde::{Deserialize, Serialize};
 

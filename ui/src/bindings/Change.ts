@@ -4,4 +4,9 @@ import type { ChangeKind } from "./ChangeKind";
 /**
  * One stretch of a text against the text it came from (word level).
  */
-export type Change = { kind: ChangeKind, raw: string, polished: string, };
+export type Change = { kind: ChangeKind, raw: string, polished: string, 
+/**
+ * Polishing removed one of its words without being sure it should go: marked, so
+ * the user looks before sending.
+ */
+unsure: boolean, };

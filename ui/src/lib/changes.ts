@@ -52,6 +52,15 @@ export class ChangeModel {
     return out;
   }
 
+  /** The changes polishing was not sure of that are still made: worth a look before sending. */
+  unsureIndices(): number[] {
+    const out: number[] = [];
+    this.changes.forEach((c, i) => {
+      if (c.unsure && c.kind !== "same" && !this.undone.has(i)) out.push(i);
+    });
+    return out;
+  }
+
   hasChanges(): boolean {
     return this.undoableIndices().length > 0;
   }
@@ -170,5 +179,6 @@ export function describeChange(change: Change, undone: boolean): string {
     default:
       what = `“${raw}”`;
   }
-  return `${undone ? "Redo" : "Undo"}: ${what}`;
+  const unsure = change.unsure && !undone ? " (Scrivo was not sure this should go)" : "";
+  return `${undone ? "Redo" : "Undo"}: ${what}${unsure}`;
 }

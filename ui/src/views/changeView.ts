@@ -1,5 +1,6 @@
 // Draws a ChangeModel's segments: removed words struck through, new words marked, words put
-// back by an undo marked as restored; each change optionally with an undo/redo button.
+// back by an undo marked as restored; each change optionally with an undo/redo button. A
+// change polishing was not sure of is outlined, so the user looks at it before sending.
 
 import type { Change } from "../api";
 import { ChangeModel, describeChange, type SegmentPart } from "../lib/changes";
@@ -33,10 +34,12 @@ export function renderChanges(container: HTMLElement, model: ChangeModel, option
       continue;
     }
     const change: Change = model.changes[seg.index];
+    const unsure = change.unsure && !seg.undone;
     const wrap = h("span", {
-      class: `change change-${seg.kind}${seg.undone ? " is-undone" : ""}`,
-      attrs: { "data-kind": seg.kind, "data-undone": seg.undone ? "true" : "false", "data-index": seg.index },
+      class: `change change-${seg.kind}${seg.undone ? " is-undone" : ""}${unsure ? " is-unsure" : ""}`,
+      attrs: { "data-kind": seg.kind, "data-undone": seg.undone ? "true" : "false", "data-unsure": unsure ? "true" : "false", "data-index": seg.index },
     });
+    if (unsure) wrap.title = "Scrivo was not sure this should go";
     seg.parts.forEach((part, i) => {
       if (i > 0) wrap.appendChild(document.createTextNode(" "));
       wrap.appendChild(partElement(part));

@@ -298,7 +298,6 @@ export function createDictateView(services: Services): DictateView {
   function setShowChanges(value: boolean): void {
     showChanges = value;
     rawToggle.setAttribute("aria-pressed", value ? "true" : "false");
-    rawToggle.textContent = value ? "Hide changes" : "Show changes";
     renderFinal();
   }
 
@@ -308,6 +307,11 @@ export function createDictateView(services: Services): DictateView {
     const changes = model.hasChanges();
     finalText.classList.toggle("is-empty", false);
     rawToggle.disabled = !changes;
+    // Removals polishing was not sure of are not made silently: the toggle says how many.
+    const toCheck = showChanges ? 0 : model.unsureIndices().length;
+    rawToggle.textContent = showChanges ? "Hide changes" : toCheck > 0 ? `Show changes (${toCheck} to check)` : "Show changes";
+    rawToggle.classList.toggle("has-unsure", toCheck > 0);
+    rawToggle.title = toCheck > 0 ? "Polishing removed words it was not sure should go" : "";
     undoAll.hidden = !(showChanges && changes);
     undoAll.textContent = model.undoneCount() === model.undoableIndices().length ? "Redo all" : "Undo all";
     // Announce a new text, not every undo in the changes view.
