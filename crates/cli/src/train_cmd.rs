@@ -11,7 +11,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use scrivo_eval::Table;
 use scrivo_llm::finetune::LoraOptions;
 use scrivo_llm::train::{Dataset, TrainOptions};
-use scrivo_llm::tagger::FeatureExtractor;
+use scrivo_llm::tagger::{FeatureExtractor, TaggerHead};
 use scrivo_models::store::ModelStore;
 use scrivo_polish::RulePolisher;
 
@@ -27,6 +27,20 @@ pub enum TrainCommand {
     /// Choose a trained head's settings (temperature, decision settings, content budget, fixed
     /// rules) on k folds of its held-out training pairs; writes the head with them.
     Tune(crate::train_tune::TuneArgs),
+    /// Average heads trained on the same data from the same start (`train lora` runs of other
+    /// lengths): one head whose adapters change each weight by the mean of theirs and whose
+    /// logit is the mean of their heads'. Its settings are then chosen by `train tune`.
+    Average(AverageArgs),
+}
+
+#[derive(Args)]
+pub struct AverageArgs {
+    /// The heads (adapter files written by `scrivo train lora`), two or more.
+    #[arg(long = "head", required = true, num_args = 1)]
+    pub heads: Vec<PathBuf>,
+    /// Where the average goes.
+    #[arg(long)]
+    pub out: PathBuf,
 }
 
 #[derive(Args)]
@@ -146,6 +160,7 @@ pub fn run(cmd: TrainCommand, store: &ModelStore) -> Result<i32> {
         TrainCommand::Tagger(args) => tagger(args, store),
         TrainCommand::Lora(args) => lora(args, store),
         TrainCommand::Tune(args) => crate::train_tune::run(args, store),
+        TrainCommand::Average(args) => average(args),
     }
 }
 
@@ -399,4 +414,16 @@ pub(crate) const DECISION_HEADER: &str = "threshold  switch  protected  most del
 pub(crate) fn decision_cells(d: scrivo_llm::tagger::Decision) -> String {
     let protected = if d.protected_cost.is_finite() { format!("{:.1}", d.protected_cost) } else { "never".into() };
     format!("{:<10.2} {:<7.1} {:<10} {:<13.1} {:<14.2}", d.threshold, d.switch_cost, protected, d.max_deleted, d.rule_threshold)
+}
+
+fn average(args: AverageArgs) -> Result<i32> {
+    if args.heads.len() < 2 {
+        bail!("--head: give two or more heads to average (got {})", args.heads.len());
+    }
+    let heads = args.heads.iter().map(|p| TaggerHead::load(p).with_context(|| format!("reading {}", p.display()))).collect::<Result<Vec<_>>>()?;
+    let mean = TaggerHead::average(&heads)?;
+    mean.save(&args.out).with_context(|| format!("writing {}", args.out.display()))?;
+    let rank = mean.adapter.as_ref().map_or(0, |a| a.rank);
+    println!("wrote {}: the average of {} heads (adapter rank {rank}, head width {})", args.out.display(), heads.len(), mean.b1.dims1()?);
+    Ok(0)
 }

@@ -127,6 +127,37 @@ impl Adapter {
         self.blocks.iter().flat_map(|b| b.a_t.iter().chain(&b.b_t)).map(|t| t.elem_count()).sum()
     }
 
+    /// One adapter whose weight change is the mean of `adapters`' (same blocks and scale): the
+    /// `A^T`s side by side and the `B^T`s stacked, each divided by their number, so the ranks add
+    /// up and `scale * B A` is exactly the mean of theirs.
+    pub fn average(adapters: &[&Adapter]) -> Result<Adapter, LlmError> {
+        let Some(first) = adapters.first() else { return Err(LlmError::Input("no adapters to average".into())) };
+        if let Some(other) = adapters.iter().find(|a| a.first != first.first || a.blocks.len() != first.blocks.len() || a.scale != first.scale) {
+            return Err(LlmError::Input(format!(
+                "adapters on blocks {}..={} (scale {}) and {}..={} (scale {}) cannot be averaged",
+                first.first,
+                first.last(),
+                first.scale,
+                other.first,
+                other.last(),
+                other.scale
+            )));
+        }
+        let share = 1.0 / adapters.len() as f64;
+        let mut blocks = Vec::with_capacity(first.blocks.len());
+        for i in 0..first.blocks.len() {
+            let (mut a_t, mut b_t) = (Vec::new(), Vec::new());
+            for l in Linear::ALL {
+                let a: Vec<&Tensor> = adapters.iter().map(|x| &x.blocks[i].a_t[l as usize]).collect();
+                let b: Vec<Tensor> = adapters.iter().map(|x| &x.blocks[i].b_t[l as usize] * share).collect::<candle_core::Result<_>>()?;
+                a_t.push(Tensor::cat(&a, 1)?);
+                b_t.push(Tensor::cat(&b, 0)?);
+            }
+            blocks.push(BlockAdapter::new(a_t, b_t));
+        }
+        Ok(Adapter { first: first.first, rank: adapters.iter().map(|a| a.rank).sum(), scale: first.scale, blocks })
+    }
+
     /// The tensors under `lora.*` names, for a safetensors file.
     pub fn to_tensors(&self) -> Result<HashMap<String, Tensor>, LlmError> {
         let mut t = HashMap::new();
@@ -175,22 +206,50 @@ impl Adapter {
 mod tests {
     use super::*;
 
+    const WIDTH: usize = 24;
+    const WIDE: usize = 40;
+    const OUTS: [usize; 7] = [WIDTH, 8, 8, WIDTH, WIDE, WIDE, WIDTH];
+    const INS: [usize; 7] = [WIDTH, WIDTH, WIDTH, WIDTH, WIDTH, WIDTH, WIDE];
+
+    fn random_block(rank: usize) -> BlockAdapter {
+        let d = Device::Cpu;
+        let a_t = INS.iter().map(|&i| Tensor::randn(0f32, 1.0, (i, rank), &d)).collect::<candle_core::Result<Vec<_>>>().expect("a");
+        let b_t = OUTS.iter().map(|&o| Tensor::randn(0f32, 1.0, (rank, o), &d)).collect::<candle_core::Result<Vec<_>>>().expect("b");
+        BlockAdapter::new(a_t, b_t)
+    }
+
+    fn largest_difference(a: &Tensor, b: &Tensor) -> f32 {
+        (a - b).expect("sub").abs().expect("abs").max_all().expect("max").to_scalar::<f32>().expect("scalar")
+    }
+
+    #[test]
+    fn an_average_changes_each_map_by_the_mean_of_the_changes() {
+        let adapter = |rank| Adapter { first: 3, rank, scale: 2.0, blocks: vec![random_block(rank), random_block(rank)] };
+        let (one, two) = (adapter(4), adapter(4));
+        let mean = Adapter::average(&[&one, &two]).expect("average");
+        assert_eq!((mean.first, mean.rank, mean.blocks.len()), (3, 8, 2));
+        for l in Linear::ALL {
+            let x = Tensor::randn(0f32, 1.0, (1, 5, INS[l as usize]), &Device::Cpu).expect("x");
+            let want = ((one.blocks[1].delta(l, &x, 2.0).expect("one") + two.blocks[1].delta(l, &x, 2.0).expect("two")).expect("sum") * 0.5).expect("half");
+            let got = mean.blocks[1].delta(l, &x, mean.scale).expect("mean");
+            assert!(largest_difference(&got, &want) < 1e-3, "{}", l.name());
+        }
+        let elsewhere = Adapter { first: 4, ..adapter(4) };
+        assert!(Adapter::average(&[&one, &elsewhere]).is_err(), "other blocks cannot be averaged");
+        assert!(Adapter::average(&[]).is_err());
+    }
+
     #[test]
     fn grouped_deltas_are_the_maps_one_by_one() {
         let d = Device::Cpu;
-        let (width, rank, wide) = (24, 4, 40);
-        let outs = [width, 8, 8, width, wide, wide, width];
-        let ins = [width, width, width, width, width, width, wide];
-        let a_t = ins.iter().map(|&i| Tensor::randn(0f32, 1.0, (i, rank), &d)).collect::<candle_core::Result<Vec<_>>>().expect("a");
-        let b_t = outs.iter().map(|&o| Tensor::randn(0f32, 1.0, (rank, o), &d)).collect::<candle_core::Result<Vec<_>>>().expect("b");
-        let block = BlockAdapter::new(a_t, b_t);
+        let (ins, block) = (INS, random_block(4));
         for group in GROUPS {
             let x = Tensor::randn(0f32, 1.0, (1, 5, ins[group[0] as usize]), &d).expect("x");
             let together = block.deltas(group, &x, 0.5).expect("deltas");
             for (l, got) in group.iter().zip(together) {
                 let want = block.delta(*l, &x, 0.5).expect("delta");
                 assert_eq!(got.dims(), want.dims());
-                let off = (got - want).expect("sub").abs().expect("abs").max_all().expect("max").to_scalar::<f32>().expect("scalar");
+                let off = largest_difference(&got, &want);
                 assert!(off < 1e-4, "{}: off by {off}", l.name());
             }
         }

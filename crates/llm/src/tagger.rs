@@ -529,6 +529,42 @@ impl TaggerHead {
         std::fs::rename(&tmp, path).map_err(|e| LlmError::Io { path: path.into(), source: e })
     }
 
+    /// One head from several trained on the same data from the same start (a "model soup"):
+    /// their adapters averaged ([`Adapter::average`]), and their heads side by side on the
+    /// averaged adapters' states, the logit the mean of theirs (the hidden layers joined, the
+    /// output weights divided by their number). The decision settings are the first head's;
+    /// `scrivo train tune` chooses them again for the average.
+    pub fn average(heads: &[TaggerHead]) -> Result<TaggerHead, LlmError> {
+        let Some(first) = heads.first() else { return Err(LlmError::Input("no heads to average".into())) };
+        for h in &heads[1..] {
+            let same_norm = (&h.mean - &first.mean)?.abs()?.max_all()?.to_scalar::<f32>()? == 0.0 && (&h.std - &first.std)?.abs()?.max_all()?.to_scalar::<f32>()? == 0.0;
+            if h.block != first.block || !same_norm || h.adapter.is_some() != first.adapter.is_some() {
+                return Err(LlmError::Input(format!(
+                    "heads on blocks {} and {} (or with other state standardisation or adapters) cannot be averaged",
+                    first.block, h.block
+                )));
+            }
+        }
+        let share = 1.0 / heads.len() as f64;
+        let cat = |f: fn(&TaggerHead) -> &Tensor, dim: usize, scale: f64| -> Result<Tensor, LlmError> {
+            let parts: Vec<Tensor> = heads.iter().map(|h| f(h) * scale).collect::<candle_core::Result<_>>()?;
+            Ok(Tensor::cat(&parts, dim)?)
+        };
+        let b2 = heads.iter().skip(1).try_fold(first.b2.clone(), |sum, h| &sum + &h.b2)?;
+        let adapters: Vec<&Adapter> = heads.iter().filter_map(|h| h.adapter.as_deref()).collect();
+        Ok(TaggerHead {
+            block: first.block,
+            decision: first.decision,
+            mean: first.mean.clone(),
+            std: first.std.clone(),
+            w1: cat(|h| &h.w1, 1, 1.0)?,
+            b1: cat(|h| &h.b1, 0, 1.0)?,
+            w2: cat(|h| &h.w2, 0, share)?,
+            b2: (b2 * share)?,
+            adapter: if adapters.is_empty() { None } else { Some(Arc::new(Adapter::average(&adapters)?)) },
+        })
+    }
+
     /// A fingerprint of the head's weights and adapter: two heads with the same id give the
     /// same prompt prefix and the same decisions.
     pub fn id(&self) -> u64 {
@@ -856,6 +892,34 @@ mod tests {
         let probs = [0.9, 0.9, 0.9, 0.1];
         assert_eq!(decide(&probs, &bits, Decision { max_deleted: 0.5, ..at(0.5, 0.0) }), vec![true, false, false, false]);
         assert_eq!(decide(&probs, &bits, Decision { max_deleted: 0.8, ..at(0.5, 0.0) }), vec![true, true, true, false]);
+    }
+
+    #[test]
+    fn an_average_of_heads_gives_the_mean_of_their_logits() {
+        let d = Device::Cpu;
+        let (features, hidden) = (6, 5);
+        let head = |seed: f32| TaggerHead {
+            block: 18,
+            decision: Decision::CLASSIC,
+            mean: Tensor::zeros(features, DType::F32, &d).expect("mean"),
+            std: Tensor::ones(features, DType::F32, &d).expect("std"),
+            w1: (Tensor::randn(0f32, 1.0, (features + RULE_FEATURES, hidden), &d).expect("w1") * f64::from(seed)).expect("scale"),
+            b1: Tensor::randn(0f32, 1.0, hidden, &d).expect("b1"),
+            w2: Tensor::randn(0f32, 1.0, (hidden, 1), &d).expect("w2"),
+            b2: Tensor::new(&[seed], &d).expect("b2"),
+            adapter: None,
+        };
+        let (one, two) = (head(1.0), head(2.0));
+        let mean = TaggerHead::average(&[one.clone(), two.clone()]).expect("average");
+        assert_eq!(mean.w1.dims(), [features + RULE_FEATURES, 2 * hidden]);
+        let states = Tensor::randn(0f32, 1.0, (4, features), &d).expect("states");
+        let rules = Tensor::zeros((4, RULE_FEATURES), DType::F32, &d).expect("rules");
+        let logits = |h: &TaggerHead| h.delete_logits(&states, &rules).expect("logits");
+        for ((a, b), m) in logits(&one).iter().zip(logits(&two)).zip(logits(&mean)) {
+            assert!(((a + b) / 2.0 - m).abs() < 1e-4, "{a} {b} -> {m}");
+        }
+        let elsewhere = TaggerHead { block: 12, ..head(1.0) };
+        assert!(TaggerHead::average(&[one, elsewhere]).is_err(), "heads on other blocks cannot be averaged");
     }
 
     #[test]
