@@ -131,6 +131,9 @@ describe("describeChange", () => {
       "Undo: “I guess” removed (Scrivo was not sure this should go)",
     );
     expect(describeChange({ kind: "removed", raw: "I guess", polished: "", unsure: true }, true)).toBe("Redo: “I guess” removed");
+    expect(describeChange({ kind: "replaced", raw: "so so", polished: "So", unsure: true }, false)).toBe(
+      "Undo: “so so” changed to “So” (Scrivo was not sure of a word it removed)",
+    );
   });
 
   it("counts the unsure changes still made", () => {

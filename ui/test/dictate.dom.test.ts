@@ -131,8 +131,13 @@ describe("Dictate view", () => {
     };
     services.emit("dictation-final", unsure);
     const toggle = byTestId<HTMLButtonElement>(root, "raw-toggle");
-    expect(toggle.textContent).toBe("Show changes (1 to check)");
+    const count = byTestId(root, "unsure-count");
+    expect(toggle.textContent).toBe("Show changes");
     expect(toggle.classList.contains("has-unsure")).toBe(true);
+    expect(toggle.getAttribute("aria-describedby")).toBe("unsure-count");
+    expect(count.hidden).toBe(false);
+    expect(count.textContent).toBe("1 removal to check");
+    expect(count.getAttribute("role")).toBe("status");
 
     toggle.click();
     const final = byTestId(root, "final-text");
@@ -143,8 +148,10 @@ describe("Dictate view", () => {
     const undo = marked[0].querySelector<HTMLButtonElement>('[data-testid="change-undo"]');
     expect(undo?.getAttribute("aria-label")).toBe("Undo: “I guess” removed (Scrivo was not sure this should go)");
 
+    expect(count.hidden).toBe(false); // still counted while the changes are shown
     undo?.click(); // put it back: nothing is left to check
     expect(final.querySelectorAll(".change.is-unsure")).toHaveLength(0);
+    expect(count.hidden).toBe(true);
     toggle.click();
     expect(toggle.textContent).toBe("Show changes");
     expect(toggle.classList.contains("has-unsure")).toBe(false);

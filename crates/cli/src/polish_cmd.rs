@@ -59,7 +59,7 @@ fn words_json(raw: &str, out: &scrivo_polish::Polished) -> serde_json::Value {
     let words: Vec<&str> = raw.split_whitespace().collect();
     words
         .iter()
-        .zip(scrivo_polish::word_decisions(out, words.len()))
+        .zip(scrivo_polish::word_decisions(out, &words, &scrivo_polish::RulePolisher::english()))
         .map(|(word, d)| {
             serde_json::json!({
                 "word": word,

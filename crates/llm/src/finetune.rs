@@ -163,7 +163,9 @@ impl AdamW {
             t.insert(format!("m.{name}"), self.m[k].clone());
             t.insert(format!("v.{name}"), self.v[k].clone());
         }
-        t.insert("state".into(), Tensor::new(&[self.step as f64, options.seed as f64, examples as f64, options.first as f64, options.rank as f64, options.batch as f64], &Device::Cpu)?);
+        let mut state = vec![self.step as f64];
+        state.extend(run_identity(options, examples));
+        t.insert("state".into(), Tensor::new(state, &Device::Cpu)?);
         let tmp = path.with_extension("tmp");
         candle_core::safetensors::save(&t, &tmp)?;
         std::fs::rename(&tmp, path).map_err(|e| LlmError::Io { path: path.into(), source: e })
@@ -174,9 +176,12 @@ impl AdamW {
         let bad = |detail: String| LlmError::Format { path: path.into(), detail };
         let mut t = candle_core::safetensors::load(path, &Device::Cpu).map_err(|e| bad(format!("not a checkpoint: {e}")))?;
         let state = t.remove("state").ok_or_else(|| bad("no `state`".into()))?.to_vec1::<f64>()?;
-        let expected = [options.seed as f64, examples as f64, options.first as f64, options.rank as f64, options.batch as f64];
-        if state.len() != 6 || state[1..] != expected {
-            return Err(bad(format!("written for another run (seed, examples, first block, rank, batch {:?}; this run {expected:?}): remove it to start again", state.get(1..))));
+        let expected = run_identity(options, examples);
+        if state.len() != expected.len() + 1 || state[1..] != expected[..] {
+            return Err(bad(format!(
+                "written for another run (seed, examples, first block, rank, batch, epochs, learning rate, alpha, warm-up, weight decay, held-out share {:?}; this run {expected:?}), or by a Scrivo that did not record the schedule: remove it to start again",
+                state.get(1..)
+            )));
         }
         for (k, (name, var)) in self.vars.iter().enumerate() {
             let mut take = |prefix: &str| t.remove(&format!("{prefix}.{name}")).ok_or_else(|| bad(format!("no `{prefix}.{name}`")));
@@ -190,6 +195,25 @@ impl AdamW {
         self.step = state[0] as usize;
         Ok(())
     }
+}
+
+/// What a checkpoint must agree on to be resumed: the data, the adapters' shape and the whole
+/// schedule (a one-epoch checkpoint resumed under a two-epoch schedule would jump back up the
+/// learning-rate curve). `max_steps` is not in it: a run stopped early may go on.
+fn run_identity(options: &LoraOptions, examples: usize) -> Vec<f64> {
+    vec![
+        options.seed as f64,
+        examples as f64,
+        options.first as f64,
+        options.rank as f64,
+        options.batch as f64,
+        options.epochs as f64,
+        options.learning_rate,
+        options.alpha,
+        options.warmup as f64,
+        options.weight_decay,
+        f64::from(options.holdout),
+    ]
 }
 
 /// `x / rms(x) * w` over the last dimension, from differentiable operations.
@@ -541,6 +565,10 @@ mod tests {
         // A checkpoint of another run is refused, not silently mixed in.
         let other = train_lora(Arc::clone(&model), Arc::clone(&tokenizer), &start, &pairs(), LoraOptions { seed: 99, max_steps: Some(3), ..options }, Some(&ckpt), |_| {}, |_| {});
         let message = other.err().map(|e| e.to_string()).unwrap_or_default();
+        assert!(message.contains("another run"), "{message}");
+        // Nor is one written under another schedule: more epochs would restart its learning rate.
+        let longer = train_lora(Arc::clone(&model), Arc::clone(&tokenizer), &start, &pairs(), LoraOptions { epochs: 2, max_steps: Some(5), ..options }, Some(&ckpt), |_| {}, |_| {});
+        let message = longer.err().map(|e| e.to_string()).unwrap_or_default();
         assert!(message.contains("another run"), "{message}");
         let _ = std::fs::remove_dir_all(&dir);
     }

@@ -105,18 +105,21 @@ pub struct WordDecision {
     /// judge the word.
     pub p_delete: Option<f32>,
     /// The engine was less sure of the side it took than [`UNCERTAIN_BELOW`]. Never set for an
-    /// interjection, which goes by rule whatever the model thinks of it.
+    /// interjection ("um", or a phrase the rules removed as one), which goes by rule whatever
+    /// the model thinks of it.
     pub uncertain: bool,
 }
 
-/// The decision on each of the `words` input words of `out`.
-pub fn word_decisions(out: &Polished, words: usize) -> Vec<WordDecision> {
-    let removed = removed_words(&out.edits, words);
-    let mut by_rule = vec![false; words];
+/// The decision on each word of `out`'s input (`words`, split at whitespace); `rules` says
+/// which words are interjections.
+pub fn word_decisions(out: &Polished, words: &[&str], rules: &RulePolisher) -> Vec<WordDecision> {
+    let n = words.len();
+    let removed = removed_words(&out.edits, n);
+    let mut by_rule: Vec<bool> = words.iter().map(|w| rules.is_filler(w)).collect();
     for e in out.edits.iter().filter(|e| e.kind == EditKind::Filler) {
-        by_rule[e.start.min(words)..e.end.min(words)].iter_mut().for_each(|r| *r = true);
+        by_rule[e.start.min(n)..e.end.min(n)].iter_mut().for_each(|r| *r = true);
     }
-    (0..words)
+    (0..n)
         .map(|i| {
             let p_delete = out.confidence.get(i).copied().flatten();
             let sure = p_delete.filter(|_| !by_rule[i]).map(|p| if removed[i] { p } else { 1.0 - p });
@@ -189,5 +192,23 @@ mod tests {
         // A repetition across pieces is seen as one.
         let (_, pieces) = polish_pieces(&mut rules, &["the the", "plan works"]).expect("polish");
         assert_eq!(pieces, vec!["The", "plan works"]);
+    }
+    #[test]
+    fn interjections_are_never_uncertain_even_inside_a_longer_run() {
+        // "so um" went as one run (a correction, not a filler edit): "so" was the model's
+        // unsure call, "um" goes by rule whatever the model said.
+        let words = ["so", "um", "we", "ship", "it"];
+        let out = Polished {
+            text: "We ship it".into(),
+            edits: vec![Edit { start: 0, end: 2, removed: "so um".into(), kind: EditKind::Correction }],
+            confidence: vec![Some(0.8), Some(0.3), Some(0.01), Some(0.05), None],
+        };
+        let d = word_decisions(&out, &words, &RulePolisher::english());
+        let got: Vec<(bool, bool)> = d.iter().map(|d| (d.removed, d.uncertain)).collect();
+        assert_eq!(got, [(true, true), (true, false), (false, false), (false, false), (false, false)]);
+        assert_eq!(d[4].p_delete, None);
+        // The rules alone judge no word: nothing is uncertain.
+        let rules_only = Polished { confidence: Vec::new(), ..out };
+        assert!(word_decisions(&rules_only, &words, &RulePolisher::english()).iter().all(|d| !d.uncertain));
     }
 }

@@ -571,7 +571,8 @@ impl Pipeline {
             return Ok(Finished { unsure: Vec::new(), raw, text: biased });
         };
         let polished = maker.make_reusing(lm.as_ref().map(|l| (Arc::clone(&l.model), Arc::clone(&l.tokenizer))), &mut self.prefix)?.polish(&biased)?;
-        let decisions = scrivo_polish::word_decisions(&polished, biased.split_whitespace().count());
+        let words: Vec<&str> = biased.split_whitespace().collect();
+        let decisions = scrivo_polish::word_decisions(&polished, &words, &scrivo_polish::RulePolisher::english());
         let unsure: Vec<bool> = decisions.iter().map(|d| d.removed && d.uncertain).collect();
         let unsure = if unsure.contains(&true) { scrivo_transcript::marks_back(&raw, &biased, &unsure) } else { Vec::new() };
         Ok(Finished { unsure, raw, text: polished.text })

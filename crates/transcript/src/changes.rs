@@ -44,10 +44,36 @@ pub fn changes(raw: &str, polished: &str) -> Vec<Change> {
     changes_marked(raw, polished, &[])
 }
 
-fn diff(old: &[&str], new: &[&str]) -> Vec<DiffOp> {
-    let old_keys: Vec<String> = old.iter().map(|w| key(w)).collect();
-    let new_keys: Vec<String> = new.iter().map(|w| key(w)).collect();
-    capture_diff_slices(Algorithm::Patience, &old_keys, &new_keys)
+fn keys(words: &[&str]) -> Vec<String> {
+    words.iter().map(|w| key(w)).collect()
+}
+
+fn diff(old: &[String], new: &[String]) -> Vec<DiffOp> {
+    capture_diff_slices(Algorithm::Patience, old, new)
+}
+
+/// `marked` as one flag per word of `old`, with each flag the diff put on a kept word moved to a
+/// removed word of the same key beside it: the polisher removes the first copy of a repetition
+/// ("[the] the plan"), where the diff keeps the first and removes the second.
+fn settle_marks(ops: &[DiffOp], old_keys: &[String], marked: &[bool]) -> Vec<bool> {
+    let mut marks: Vec<bool> = (0..old_keys.len()).map(|i| marked.get(i).copied().unwrap_or(false)).collect();
+    for (k, op) in ops.iter().enumerate() {
+        let DiffOp::Equal { old_index, len, .. } = *op else { continue };
+        for i in old_index..old_index + len {
+            if !marks[i] {
+                continue;
+            }
+            let beside = [k.checked_sub(1), Some(k + 1)].into_iter().flatten().filter_map(|n| ops.get(n));
+            let removed = beside.filter_map(|op| match *op {
+                DiffOp::Delete { old_index, old_len, .. } | DiffOp::Replace { old_index, old_len, .. } => Some(old_index..old_index + old_len),
+                _ => None,
+            });
+            if let Some(j) = removed.flatten().find(|&j| old_keys[j] == old_keys[i] && !marks[j]) {
+                (marks[i], marks[j]) = (false, true);
+            }
+        }
+    }
+    marks
 }
 
 /// [`changes`], with `unsure` set on each stretch that holds a raw word flagged in `marked`
@@ -55,6 +81,9 @@ fn diff(old: &[&str], new: &[&str]) -> Vec<DiffOp> {
 pub fn changes_marked(raw: &str, polished: &str, marked: &[bool]) -> Vec<Change> {
     let old: Vec<&str> = raw.split_whitespace().collect();
     let new: Vec<&str> = polished.split_whitespace().collect();
+    let old_keys = keys(&old);
+    let ops = diff(&old_keys, &keys(&new));
+    let marked = settle_marks(&ops, &old_keys, marked);
     let mut out: Vec<Change> = Vec::new();
     let mut push = |kind: ChangeKind, from: usize, raw: &[&str], polished: &[&str]| {
         if raw.is_empty() && polished.is_empty() {
@@ -75,7 +104,7 @@ pub fn changes_marked(raw: &str, polished: &str, marked: &[bool]) -> Vec<Change>
         }
         out.push(Change { kind, raw: raw.join(" "), polished: polished.join(" "), unsure });
     };
-    for op in diff(&old, &new) {
+    for op in ops {
         match op {
             DiffOp::Equal { old_index, new_index, len } => push(ChangeKind::Same, old_index, &old[old_index..old_index + len], &new[new_index..new_index + len]),
             DiffOp::Delete { old_index, old_len, .. } => push(ChangeKind::Removed, old_index, &old[old_index..old_index + old_len], &[]),
@@ -96,7 +125,7 @@ pub fn marks_back(from: &str, to: &str, marks: &[bool]) -> Vec<bool> {
     let old: Vec<&str> = from.split_whitespace().collect();
     let new: Vec<&str> = to.split_whitespace().collect();
     let mut back = vec![false; old.len()];
-    for op in diff(&old, &new) {
+    for op in diff(&keys(&old), &keys(&new)) {
         if let DiffOp::Equal { old_index, new_index, len } = op {
             for k in 0..len {
                 back[old_index + k] = marks.get(new_index + k).copied().unwrap_or(false);
@@ -150,6 +179,15 @@ mod tests {
         let json = serde_json::to_string(&c[1]).expect("json");
         assert!(!json.contains("unsure"), "{json}");
         assert!(serde_json::to_string(&c[0]).expect("json").contains("\"unsure\":true"));
+    }
+
+    #[test]
+    fn an_unsure_first_copy_marks_the_repetition_the_diff_removes() {
+        // The polisher removed the first "the" (unsure); the diff keeps it and removes the second.
+        let c = changes_marked("the the plan is fine", "The plan is fine.", &[true, false, false, false, false]);
+        let got: Vec<(ChangeKind, &str, bool)> = c.iter().map(|c| (c.kind, c.raw.as_str(), c.unsure)).collect();
+        use ChangeKind::*;
+        assert_eq!(got, [(Same, "the", false), (Removed, "the", true), (Same, "plan is fine", false)]);
     }
 
     #[test]

@@ -179,6 +179,7 @@ export function describeChange(change: Change, undone: boolean): string {
     default:
       what = `“${raw}”`;
   }
-  const unsure = change.unsure && !undone ? " (Scrivo was not sure this should go)" : "";
+  let unsure = "";
+  if (change.unsure && !undone) unsure = change.kind === "removed" ? " (Scrivo was not sure this should go)" : " (Scrivo was not sure of a word it removed)";
   return `${undone ? "Redo" : "Undo"}: ${what}${unsure}`;
 }

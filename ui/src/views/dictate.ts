@@ -168,6 +168,15 @@ export function createDictateView(services: Services): DictateView {
     attrs: { "aria-pressed": "false", "aria-controls": "final-text" },
     on: { click: () => setShowChanges(!showChanges) },
   });
+  // How many removals polishing was not sure of are still made: announced politely, and named
+  // by the toggle's description so its own label stays "Show changes".
+  const unsureCount = h("span", {
+    class: "unsure-count",
+    testid: "unsure-count",
+    hidden: true,
+    attrs: { id: "unsure-count", role: "status" },
+  });
+  rawToggle.setAttribute("aria-describedby", "unsure-count");
   const undoAll = h("button", {
     type: "button",
     class: "button subtle",
@@ -215,7 +224,7 @@ export function createDictateView(services: Services): DictateView {
   const result = h(
     "div",
     { class: "card result-card" },
-    h("div", { class: "toolbar" }, h("h3", { class: "card-title", text: "Text" }), h("span", { class: "spacer" }), rawToggle, undoAll, copyButton, pasteButton),
+    h("div", { class: "toolbar" }, h("h3", { class: "card-title", text: "Text" }), h("span", { class: "spacer" }), unsureCount, rawToggle, undoAll, copyButton, pasteButton),
     finalText,
     meta,
     warning,
@@ -307,11 +316,13 @@ export function createDictateView(services: Services): DictateView {
     const changes = model.hasChanges();
     finalText.classList.toggle("is-empty", false);
     rawToggle.disabled = !changes;
-    // Removals polishing was not sure of are not made silently: the toggle says how many.
-    const toCheck = showChanges ? 0 : model.unsureIndices().length;
-    rawToggle.textContent = showChanges ? "Hide changes" : toCheck > 0 ? `Show changes (${toCheck} to check)` : "Show changes";
-    rawToggle.classList.toggle("has-unsure", toCheck > 0);
-    rawToggle.title = toCheck > 0 ? "Polishing removed words it was not sure should go" : "";
+    // Removals polishing was not sure of are not made silently: how many are left to check.
+    const toCheck = model.unsureIndices().length;
+    rawToggle.textContent = showChanges ? "Hide changes" : "Show changes";
+    rawToggle.classList.toggle("has-unsure", toCheck > 0 && !showChanges);
+    unsureCount.hidden = toCheck === 0;
+    unsureCount.textContent = toCheck === 1 ? "1 removal to check" : `${toCheck} removals to check`;
+    unsureCount.title = "Polishing removed words it was not sure should go";
     undoAll.hidden = !(showChanges && changes);
     undoAll.textContent = model.undoneCount() === model.undoableIndices().length ? "Redo all" : "Undo all";
     // Announce a new text, not every undo in the changes view.
