@@ -32,8 +32,8 @@ dto! {
         pub kind: ChangeKind,
         pub raw: String,
         pub polished: String,
-        /// Polishing removed one of its words without being sure it should go: marked, so
-        /// the user looks before sending.
+        /// A removal worth a second look (polishing was not sure of it, or of a word beside
+        /// it): marked, so the user looks before sending.
         pub unsure: bool,
     }
 

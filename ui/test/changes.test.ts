@@ -128,11 +128,11 @@ describe("describeChange", () => {
     expect(describeChange({ kind: "replaced", raw: "so", polished: "So", unsure: false }, true)).toBe("Redo: “so” changed to “So”");
     expect(describeChange({ kind: "inserted", raw: "", polished: ",", unsure: false }, false)).toBe("Undo: “,” inserted");
     expect(describeChange({ kind: "removed", raw: "I guess", polished: "", unsure: true }, false)).toBe(
-      "Undo: “I guess” removed (Scrivo was not sure this should go)",
+      "Undo: “I guess” removed (Scrivo was not sure of this change)",
     );
     expect(describeChange({ kind: "removed", raw: "I guess", polished: "", unsure: true }, true)).toBe("Redo: “I guess” removed");
     expect(describeChange({ kind: "replaced", raw: "so so", polished: "So", unsure: true }, false)).toBe(
-      "Undo: “so so” changed to “So” (Scrivo was not sure of a word it removed)",
+      "Undo: “so so” changed to “So” (Scrivo was not sure of this change)",
     );
   });
 

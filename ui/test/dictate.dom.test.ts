@@ -146,7 +146,7 @@ describe("Dictate view", () => {
     expect(marked[0].dataset.unsure).toBe("true");
     expect(marked[0].textContent).toContain("I guess");
     const undo = marked[0].querySelector<HTMLButtonElement>('[data-testid="change-undo"]');
-    expect(undo?.getAttribute("aria-label")).toBe("Undo: “I guess” removed (Scrivo was not sure this should go)");
+    expect(undo?.getAttribute("aria-label")).toBe("Undo: “I guess” removed (Scrivo was not sure of this change)");
 
     expect(count.hidden).toBe(false); // still counted while the changes are shown
     undo?.click(); // put it back: nothing is left to check

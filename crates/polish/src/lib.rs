@@ -128,6 +128,25 @@ pub fn word_decisions(out: &Polished, words: &[&str], rules: &RulePolisher) -> V
         .collect()
 }
 
+/// Per word, whether it is a removal worth a second look: one the engine was not sure of, or
+/// one beside a kept word the engine leaned to remove (`p_delete` of 0.5 or more). The second
+/// kind is a correction half made: "on Tuesday, [I mean] Wednesday" removed the marker for sure
+/// but kept "Tuesday," at 0.79, and reads "on Tuesday Wednesday".
+pub fn removals_to_check(decisions: &[WordDecision]) -> Vec<bool> {
+    let mut check: Vec<bool> = decisions.iter().map(|d| d.removed && d.uncertain).collect();
+    for (i, d) in decisions.iter().enumerate() {
+        if d.removed || d.p_delete.is_none_or(|p| p < 0.5) {
+            continue;
+        }
+        for j in [i.checked_sub(1), Some(i + 1)].into_iter().flatten() {
+            if decisions.get(j).is_some_and(|n| n.removed) {
+                check[j] = true;
+            }
+        }
+    }
+    check
+}
+
 /// The maximal runs of consecutive `true` flags, in order.
 pub fn true_runs(flags: &[bool]) -> Vec<std::ops::Range<usize>> {
     let mut runs = Vec::new();
@@ -207,6 +226,16 @@ mod tests {
         let got: Vec<(bool, bool)> = d.iter().map(|d| (d.removed, d.uncertain)).collect();
         assert_eq!(got, [(true, true), (true, false), (false, false), (false, false), (false, false)]);
         assert_eq!(d[4].p_delete, None);
+        // A sure removal beside a kept word the model leaned to remove is worth a look too.
+        let half_made = Polished {
+            text: "On Tuesday, Wednesday.".into(),
+            edits: vec![Edit { start: 2, end: 4, removed: "I mean".into(), kind: EditKind::Correction }],
+            confidence: vec![Some(0.0), Some(0.79), Some(0.99), Some(1.0), Some(0.02)],
+        };
+        let words = ["on", "Tuesday,", "I", "mean", "Wednesday."];
+        let d = word_decisions(&half_made, &words, &RulePolisher::english());
+        assert!(d.iter().all(|d| !d.uncertain || !d.removed), "the removal itself was sure");
+        assert_eq!(removals_to_check(&d), [false, false, true, false, false]);
         // The rules alone judge no word: nothing is uncertain.
         let rules_only = Polished { confidence: Vec::new(), ..out };
         assert!(word_decisions(&rules_only, &words, &RulePolisher::english()).iter().all(|d| !d.uncertain));

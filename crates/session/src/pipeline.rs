@@ -127,9 +127,9 @@ pub struct Finished {
     pub raw: String,
     /// The text after the lists and polishing.
     pub text: String,
-    /// Per word of `raw`: the polisher removed it though it was not sure it should go
-    /// ([`scrivo_polish::WordDecision::uncertain`]); for the changes a UI marks
-    /// ([`scrivo_transcript::changes_marked`]). Empty when nothing was.
+    /// Per word of `raw`: a removal worth a second look ([`scrivo_polish::removals_to_check`]:
+    /// one the polisher was not sure of, or one beside a kept word it leaned to remove); for
+    /// the changes a UI marks ([`scrivo_transcript::changes_marked`]). Empty when none is.
     pub unsure: Vec<bool>,
 }
 
@@ -573,7 +573,7 @@ impl Pipeline {
         let polished = maker.make_reusing(lm.as_ref().map(|l| (Arc::clone(&l.model), Arc::clone(&l.tokenizer))), &mut self.prefix)?.polish(&biased)?;
         let words: Vec<&str> = biased.split_whitespace().collect();
         let decisions = scrivo_polish::word_decisions(&polished, &words, &scrivo_polish::RulePolisher::english());
-        let unsure: Vec<bool> = decisions.iter().map(|d| d.removed && d.uncertain).collect();
+        let unsure = scrivo_polish::removals_to_check(&decisions);
         let unsure = if unsure.contains(&true) { scrivo_transcript::marks_back(&raw, &biased, &unsure) } else { Vec::new() };
         Ok(Finished { unsure, raw, text: polished.text })
     }

@@ -28,8 +28,8 @@ pub struct Change {
     pub kind: ChangeKind,
     pub raw: String,
     pub polished: String,
-    /// One of its raw words was removed by a decision the polisher was not sure of (see
-    /// [`changes_marked`]): worth a look before it is sent.
+    /// One of its raw words is a removal worth a second look (the polisher was not sure of
+    /// it, or of a word beside it; see [`changes_marked`]).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub unsure: bool,
 }

@@ -6,7 +6,7 @@ import type { ChangeKind } from "./ChangeKind";
  */
 export type Change = { kind: ChangeKind, raw: string, polished: string, 
 /**
- * Polishing removed one of its words without being sure it should go: marked, so
- * the user looks before sending.
+ * A removal worth a second look (polishing was not sure of it, or of a word beside
+ * it): marked, so the user looks before sending.
  */
 unsure: boolean, };

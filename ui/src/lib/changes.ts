@@ -179,7 +179,6 @@ export function describeChange(change: Change, undone: boolean): string {
     default:
       what = `“${raw}”`;
   }
-  let unsure = "";
-  if (change.unsure && !undone) unsure = change.kind === "removed" ? " (Scrivo was not sure this should go)" : " (Scrivo was not sure of a word it removed)";
+  const unsure = change.unsure && !undone ? " (Scrivo was not sure of this change)" : "";
   return `${undone ? "Redo" : "Undo"}: ${what}${unsure}`;
 }

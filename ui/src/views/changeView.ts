@@ -39,7 +39,7 @@ export function renderChanges(container: HTMLElement, model: ChangeModel, option
       class: `change change-${seg.kind}${seg.undone ? " is-undone" : ""}${unsure ? " is-unsure" : ""}`,
       attrs: { "data-kind": seg.kind, "data-undone": seg.undone ? "true" : "false", "data-unsure": unsure ? "true" : "false", "data-index": seg.index },
     });
-    if (unsure) wrap.title = "Scrivo was not sure this should go";
+    if (unsure) wrap.title = "Scrivo was not sure of this change";
     seg.parts.forEach((part, i) => {
       if (i > 0) wrap.appendChild(document.createTextNode(" "));
       wrap.appendChild(partElement(part));

@@ -322,7 +322,7 @@ export function createDictateView(services: Services): DictateView {
     rawToggle.classList.toggle("has-unsure", toCheck > 0 && !showChanges);
     unsureCount.hidden = toCheck === 0;
     unsureCount.textContent = toCheck === 1 ? "1 removal to check" : `${toCheck} removals to check`;
-    unsureCount.title = "Polishing removed words it was not sure should go";
+    unsureCount.title = "Changes polishing was not sure of";
     undoAll.hidden = !(showChanges && changes);
     undoAll.textContent = model.undoneCount() === model.undoableIndices().length ? "Redo all" : "Undo all";
     // Announce a new text, not every undo in the changes view.
