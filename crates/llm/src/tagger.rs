@@ -781,7 +781,21 @@ pub fn keep_words(words: &[&str], bits: &[[bool; RULE_FEATURES]], logits: &[Opti
         delete_replaced_numbers(&words[..n], &mut keep, is_number);
     }
     keep_alternatives(&words[..n], &mut keep);
+    join_marker_words(&words[..n], &mut keep);
     keep
+}
+
+/// The word before the last of a two-word repair marker goes with it: "Tell John, I [mean]
+/// Peter" would read "Tell John, I Peter", and "[make] that" is no better. Always, like
+/// [`keep_alternatives`]: half a marker is never what the speaker said.
+pub fn join_marker_words(words: &[&str], keep: &mut [bool]) {
+    for i in 1..words.len().min(keep.len()) {
+        let (before, word) = (core_of(words[i - 1]), core_of(words[i]));
+        let pair = (before == "i" && ["mean", "meant"].contains(&word.as_str())) || (word == "that" && ["make", "scratch"].contains(&before.as_str()));
+        if pair && !keep[i] && keep[i - 1] {
+            keep[i - 1] = false;
+        }
+    }
 }
 
 /// A question word, "or" and the same word again offer alternatives ("Is this sustainable? Why
@@ -920,6 +934,22 @@ mod tests {
         }
         let elsewhere = TaggerHead { block: 12, ..head(1.0) };
         assert!(TaggerHead::average(&[one, elsewhere]).is_err(), "heads on other blocks cannot be averaged");
+    }
+
+    #[test]
+    fn half_a_marker_never_stays() {
+        let run = |text: &str, gone: &[usize]| {
+            let words: Vec<&str> = text.split(' ').collect();
+            let mut keep = vec![true; words.len()];
+            gone.iter().for_each(|&i| keep[i] = false);
+            join_marker_words(&words, &mut keep);
+            words.iter().zip(&keep).filter(|(_, k)| **k).map(|(w, _)| *w).collect::<Vec<_>>().join(" ")
+        };
+        assert_eq!(run("Tell John, I mean Peter, to call", &[3]), "Tell John, Peter, to call");
+        assert_eq!(run("three make that four", &[2]), "three four");
+        // "I" stays where "mean" does, or where it is not a marker's.
+        assert_eq!(run("I mean it", &[]), "I mean it");
+        assert_eq!(run("so I think um we go", &[3]), "so I think we go");
     }
 
     #[test]
