@@ -191,7 +191,10 @@ impl FixedRules {
     pub const REPLACED_NUMBERS: FixedRules = FixedRules(8);
     /// A deleted run nothing marks as a disfluency stays ([`keep_unmarked_runs`]).
     pub const UNMARKED_RUNS: FixedRules = FixedRules(16);
-    pub const ALL: FixedRules = FixedRules(31);
+    /// A deleted repair takes the words from the last copy of the repair's first word
+    /// ([`delete_repair_onsets`]).
+    pub const REPAIR_ONSETS: FixedRules = FixedRules(32);
+    pub const ALL: FixedRules = FixedRules(63);
     /// The rules that existed before [`Self::UNMARKED_RUNS`]: what heads that do not name
     /// their rules decide with.
     pub const FIRST_FOUR: FixedRules = FixedRules(15);
@@ -204,12 +207,13 @@ impl FixedRules {
     pub const ALWAYS: FixedRules = FixedRules(Self::REPLACED_NUMBERS.0 | Self::UNMARKED_RUNS.0);
     pub const NONE: FixedRules = FixedRules(0);
     /// Each rule with its name, in bit order.
-    pub const EACH: [(FixedRules, &'static str); 5] = [
+    pub const EACH: [(FixedRules, &'static str); 6] = [
         (Self::REPETITIONS, "repetitions stay removed"),
         (Self::COPIES, "copies before runs"),
         (Self::FINAL_REPAIR, "final repair kept"),
         (Self::REPLACED_NUMBERS, "replaced numbers"),
         (Self::UNMARKED_RUNS, "unmarked runs kept"),
+        (Self::REPAIR_ONSETS, "repair onsets go"),
     ];
 
     pub fn has(self, rule: FixedRules) -> bool {
@@ -322,6 +326,36 @@ pub fn keep_the_final_repair(words: &[&str], deleted: &mut [bool], bits: &[[bool
     }
     for i in repair {
         deleted[i] = false;
+    }
+}
+
+/// Whether `words[i]` introduces a repair: one of [`REPAIR_MARKERS`], or the "that" of "make
+/// that" / "scratch that".
+fn is_repair_marker(words: &[&str], i: usize) -> bool {
+    let w = core_of(words[i]);
+    REPAIR_MARKERS.contains(&w.as_str()) || (w == "that" && i > 0 && ["make", "scratch"].contains(&core_of(words[i - 1]).as_str()))
+}
+
+/// How far before a deleted repair [`delete_repair_onsets`] looks for the repair's first word.
+const ONSET_REACH: usize = 3;
+
+/// A deleted run holding a repair marker, followed by a kept word that was also said within
+/// three words before the run, ends a correction whose abandoned phrase began at that earlier
+/// copy ("in the downloads folder, [no wait] the desktop"; "I want the blue [one, I mean] the
+/// red one"): the words from the copy up to the run go too. Never across a sentence end, nor
+/// over a protected word (a number, a negation, a listed term).
+pub fn delete_repair_onsets(words: &[&str], deleted: &mut [bool], bits: &[[bool; RULE_FEATURES]]) {
+    let key: Vec<String> = words.iter().map(|w| core_of(w)).collect();
+    let n = deleted.len().min(key.len()).min(bits.len());
+    let ends_sentence = |i: usize| words[i].trim_end_matches(['"', '\'', ')']).ends_with(['.', '?', '!']);
+    for std::ops::Range { start, end } in true_runs(&deleted[..n]) {
+        if end >= n || key[end].is_empty() || !(start..end).any(|i| is_repair_marker(words, i)) {
+            continue;
+        }
+        let Some(j) = (start.saturating_sub(ONSET_REACH)..start).rev().find(|&j| key[j] == key[end]) else { continue };
+        if (j..start).all(|i| !bits[i][2] && !ends_sentence(i)) {
+            deleted[j..start].fill(true);
+        }
     }
 }
 
@@ -486,7 +520,7 @@ impl TaggerHead {
             [block, threshold, switch_cost, protected_cost, max_deleted, rule_threshold, temperature, rules] if rules.fract() == 0.0 && (0.0..=f32::from(FixedRules::ALL.0)).contains(&rules) => {
                 (block, Decision { threshold, switch_cost, protected_cost, max_deleted, rule_threshold, temperature, rules: FixedRules(rules as u8) })
             }
-            _ => return Err(bad("`meta` must hold [block, threshold, switch cost] and optionally [protected cost, most deleted[, rule threshold[, temperature, fixed rules (0-31)]]]".into())),
+            _ => return Err(bad("`meta` must hold [block, threshold, switch cost] and optionally [protected cost, most deleted[, rule threshold[, temperature, fixed rules (0-63)]]]".into())),
         };
         let Decision { threshold, switch_cost, protected_cost, max_deleted, rule_threshold, temperature, .. } = decision;
         let features = mean.dims1()?;
@@ -756,6 +790,9 @@ pub fn keep_words(words: &[&str], bits: &[[bool; RULE_FEATURES]], logits: &[Opti
     for range in chunks(&words[..n]) {
         let Some(probs) = logits[range.clone()].iter().map(|l| l.map(|l| d.probability(l))).collect::<Option<Vec<f32>>>() else { continue };
         let mut deleted = decide(&probs, &bits[range.clone()], d);
+        if d.rules.has(FixedRules::REPAIR_ONSETS) {
+            delete_repair_onsets(&words[range.clone()], &mut deleted, &bits[range.clone()]);
+        }
         if d.rules.has(FixedRules::COPIES) {
             delete_copies_before_runs(&words[range.clone()], &mut deleted);
         }
@@ -950,6 +987,28 @@ mod tests {
         // "I" stays where "mean" does, or where it is not a marker's.
         assert_eq!(run("I mean it", &[]), "I mean it");
         assert_eq!(run("so I think um we go", &[3]), "so I think we go");
+    }
+
+    #[test]
+    fn a_deleted_repair_takes_the_phrase_from_the_copy_of_its_first_word() {
+        let check = |text: &str, gone: &[usize], want: &str| {
+            let words: Vec<&str> = text.split(' ').collect();
+            let mut deleted = vec![false; words.len()];
+            gone.iter().for_each(|&i| deleted[i] = true);
+            let bits: Vec<[bool; RULE_FEATURES]> = words.iter().map(|w| [false, false, w.chars().any(|c| c.is_ascii_digit())]).collect();
+            delete_repair_onsets(&words, &mut deleted, &bits);
+            let kept: Vec<&str> = words.iter().zip(&deleted).filter(|(_, d)| !**d).map(|(w, _)| *w).collect();
+            assert_eq!(kept.join(" "), want);
+        };
+        check("it is in the downloads folder, no wait, the desktop", &[6, 7], "it is in the desktop");
+        // Words of the phrase already deleted count: "I want [the] blue [one, I mean] the red one".
+        check("I want the blue one, I mean the red one", &[2, 4, 5, 6], "I want the red one");
+        // No marker in the run, no copy within reach, a sentence end or a protected word in
+        // the way: nothing more goes.
+        check("it connects the Posterior Rhine, um the Rhine Valley", &[4, 5], "it connects the Posterior the Rhine Valley");
+        check("in a big old Warsaw no in the Cold War", &[5], "in a big old Warsaw in the Cold War");
+        check("Go in. Then Warsaw no in the war", &[3, 4], "Go in. Then in the war");
+        check("the 1989 Warsaw no the Cold War", &[2, 3], "the 1989 the Cold War");
     }
 
     #[test]
