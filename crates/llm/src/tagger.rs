@@ -864,7 +864,25 @@ pub fn delete_replaced_numbers(words: &[&str], keep: &mut [bool], is_number: imp
             keep[a] = false;
         }
     }
+    // With a word or two of unit between, where a repair was deleted: "30 seconds [actually
+    // make it] 60" would read "30 seconds 60"; the number and its unit go.
+    for k in 0..kept.len() {
+        for units in 1..=UNIT_WORDS {
+            let Some(&b) = kept.get(k + units + 1) else { break };
+            let (a, last_unit) = (kept[k], kept[k + units]);
+            let unit_words = &kept[k + 1..=k + units];
+            let repaired = (last_unit + 1..b).any(|i| is_repair_marker(words, i) || MORE_MARKERS.contains(&core_of(words[i]).as_str()));
+            let contiguous = unit_words.iter().enumerate().all(|(m, &u)| u == a + m + 1);
+            if is_number(words[a]) && is_number(words[b]) && contiguous && repaired && unit_words.iter().all(|&u| !is_number(words[u])) {
+                keep[a] = false;
+                unit_words.iter().for_each(|&u| keep[u] = false);
+            }
+        }
+    }
 }
+
+/// The most words of unit between a replaced number and the repair ([`delete_replaced_numbers`]).
+const UNIT_WORDS: usize = 2;
 
 impl Polisher for TaggerPolisher {
     fn polish(&mut self, raw: &str) -> Result<Polished, PolishError> {
@@ -1053,6 +1071,19 @@ mod tests {
         let mut keep = vec![true; 3];
         delete_replaced_numbers(&words, &mut keep, is_number);
         assert_eq!(keep, [true; 3], "nothing was deleted between them");
+        // A number and its unit before a deleted repair go; not without a repair marker in the
+        // deletion, nor with more than two words between.
+        let run = |text: &str, gone: &[usize]| {
+            let words: Vec<&str> = text.split(' ').collect();
+            let mut keep = vec![true; words.len()];
+            gone.iter().for_each(|&i| keep[i] = false);
+            delete_replaced_numbers(&words, &mut keep, is_number);
+            words.iter().zip(&keep).filter(|(_, k)| **k).map(|(w, _)| *w).collect::<Vec<_>>().join(" ")
+        };
+        assert_eq!(run("set it to 30 seconds, actually make it 60", &[5, 6, 7]), "set it to 60");
+        assert_eq!(run("we need 3 boxes, no, 4 boxes", &[4]), "we need 4 boxes");
+        assert_eq!(run("at 3 pm um 4 people came", &[3]), "at 3 pm 4 people came");
+        assert_eq!(run("3 big red boxes no 4", &[4]), "3 big red boxes 4");
     }
 
     #[test]
