@@ -314,11 +314,7 @@ pub fn keep_the_final_repair(words: &[&str], deleted: &mut [bool], bits: &[[bool
     if start == n || start == 0 {
         return;
     }
-    let is_marker = |i: usize| {
-        let w = core_of(words[i]);
-        REPAIR_MARKERS.contains(&w.as_str()) || (w == "that" && i > 0 && ["make", "scratch"].contains(&core_of(words[i - 1]).as_str()))
-    };
-    let Some(marker) = (start..n).rev().find(|&i| is_marker(i)) else { return };
+    let Some(marker) = (start..n).rev().find(|&i| is_repair_marker(words, i)) else { return };
     let repair: Vec<usize> = (marker + 1..n).filter(|&i| !bits[i][1]).collect();
     // A repair that starts a new question replaces the whole sentence, not a word or two.
     if repair.first().is_some_and(|&i| QUESTION_WORDS.contains(&core_of(words[i]).as_str())) {
@@ -871,7 +867,8 @@ pub fn delete_replaced_numbers(words: &[&str], keep: &mut [bool], is_number: imp
             let Some(&b) = kept.get(k + units + 1) else { break };
             let (a, last_unit) = (kept[k], kept[k + units]);
             let unit_words = &kept[k + 1..=k + units];
-            let repaired = (last_unit + 1..b).any(|i| is_repair_marker(words, i) || MORE_MARKERS.contains(&core_of(words[i]).as_str()));
+            // A repair marker, not just any deletion: "3 pm [or] 4 pm" offers two times.
+            let repaired = (last_unit + 1..b).any(|i| is_repair_marker(words, i));
             let contiguous = unit_words.iter().enumerate().all(|(m, &u)| u == a + m + 1);
             if is_number(words[a]) && is_number(words[b]) && contiguous && repaired && unit_words.iter().all(|&u| !is_number(words[u])) {
                 keep[a] = false;
@@ -1084,6 +1081,7 @@ mod tests {
         assert_eq!(run("we need 3 boxes, no, 4 boxes", &[4]), "we need 4 boxes");
         assert_eq!(run("at 3 pm um 4 people came", &[3]), "at 3 pm 4 people came");
         assert_eq!(run("3 big red boxes no 4", &[4]), "3 big red boxes 4");
+        assert_eq!(run("at 3 pm or 4 pm", &[3]), "at 3 pm 4 pm");
     }
 
     #[test]
