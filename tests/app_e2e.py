@@ -306,6 +306,22 @@ def check_history(app):
     print(f"app-e2e: PASS history lists {len(rows)} dictation(s)")
     app.shot("history")
 
+    # The self-correction's removal polishing was not sure of is still marked in the history,
+    # under "Show changes".
+    marked = [r for r in rows if "office" in norm(r.text) and app.all("history-unsure", r)]
+    if not marked:
+        raise Failure(f"no dictation in the history has a removal to check: {[r.text for r in rows]!r}")
+    row_id = marked[0].get_attribute("data-id")
+    note = app.one("history-unsure", marked[0]).text
+    app.one("history-changes-toggle", marked[0]).click()
+    row = app.wait("the row again", lambda: app.d.find_element(By.CSS_SELECTOR, f'[data-testid="history-row"][data-id="{row_id}"]'), 10)
+    shown = app.wait("the changes in the history", lambda: app.all("history-changes", row), 10)[0]
+    unsure = shown.find_elements(By.CSS_SELECTOR, '.change[data-unsure="true"] del')
+    if not unsure:
+        raise Failure(f"the history's changes mark nothing unsure: {shown.get_attribute('innerHTML')!r}")
+    app.shot("history-changes")
+    print(f"app-e2e: PASS the history shows the changes, marked: {note!r}, {unsure[0].text!r} struck through and outlined")
+
 
 def check_settings(app, settings_file):
     app.view("settings")

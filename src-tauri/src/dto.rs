@@ -165,6 +165,9 @@ dto! {
         pub seconds: f64,
         pub raw: Option<String>,
         pub text: Option<String>,
+        /// What polishing changed from `raw` to `text`, with the removals it was not sure of
+        /// marked (empty without both texts).
+        pub changes: Vec<Change>,
         pub status: HistoryStatus,
         pub error: Option<String>,
         pub asr_model: Option<String>,
@@ -253,12 +256,25 @@ impl From<&scrivo_history::Entry> for HistoryEntry {
             scrivo_history::Status::Transcribed => HistoryStatus::Transcribed,
             scrivo_history::Status::Failed => HistoryStatus::Failed,
         };
+        let changes = match (&e.raw_text, &e.text) {
+            (Some(raw), Some(text)) => {
+                let mut marked = vec![false; raw.split_whitespace().count()];
+                for &i in &e.unsure {
+                    if let Some(m) = marked.get_mut(i) {
+                        *m = true;
+                    }
+                }
+                changes(raw, text, &marked)
+            }
+            _ => Vec::new(),
+        };
         HistoryEntry {
             id: e.id,
             created: e.created,
             seconds: e.duration_seconds,
             raw: e.raw_text.clone(),
             text: e.text.clone(),
+            changes,
             status,
             error: e.error.clone(),
             asr_model: e.asr_model.clone(),
@@ -307,5 +323,38 @@ impl From<OutputFormat> for scrivo_transcript::Format {
             OutputFormat::Vtt => scrivo_transcript::Format::Vtt,
             OutputFormat::Json => scrivo_transcript::Format::Json,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entry(raw: Option<&str>, text: Option<&str>, unsure: Vec<usize>) -> scrivo_history::Entry {
+        scrivo_history::Entry {
+            id: 7,
+            created: 0,
+            audio_file: "audio/x.wav".into(),
+            duration_seconds: 2.0,
+            device: None,
+            asr_model: None,
+            polisher: None,
+            bias_lists: Vec::new(),
+            raw_text: raw.map(Into::into),
+            text: text.map(Into::into),
+            unsure,
+            error: None,
+            status: scrivo_history::Status::Transcribed,
+        }
+    }
+
+    #[test]
+    fn a_history_entry_carries_its_changes_with_the_saved_marks() {
+        // "three no sorry at" (raw words 2-5) was removed without certainty; 99 is past the end
+        // of the text (a mark saved for another text) and is ignored.
+        let e = HistoryEntry::from(&entry(Some("meet at three no sorry at four"), Some("Meet at four."), vec![2, 99]));
+        let removed: Vec<(&str, bool)> = e.changes.iter().filter(|c| matches!(c.kind, ChangeKind::Removed)).map(|c| (c.raw.as_str(), c.unsure)).collect();
+        assert_eq!(removed, [("three no sorry at", true)]);
+        assert!(HistoryEntry::from(&entry(None, None, Vec::new())).changes.is_empty());
     }
 }

@@ -5,8 +5,24 @@ import { createHistoryView, toWavBlob } from "../src/views/history";
 import { allByTestId, byTestId, fakeServices, settle } from "./fakes";
 
 const entries: HistoryEntry[] = [
-  { id: 1, created: Date.now() - 3_600_000, seconds: 4.2, raw: "hello world", text: "Hello world.", status: "transcribed", error: null, asrModel: "whisper-base.en", polisher: "tagger" },
-  { id: 2, created: Date.now(), seconds: 9, raw: null, text: null, status: "failed", error: "the model ran out of memory", asrModel: null, polisher: null },
+  {
+    id: 1,
+    created: Date.now() - 3_600_000,
+    seconds: 4.2,
+    raw: "um hello there no hello world",
+    text: "Hello world.",
+    changes: [
+      { kind: "removed", raw: "um", polished: "", unsure: false },
+      { kind: "removed", raw: "hello there no", polished: "", unsure: true },
+      { kind: "replaced", raw: "hello", polished: "Hello", unsure: false },
+      { kind: "replaced", raw: "world", polished: "world.", unsure: false },
+    ],
+    status: "transcribed",
+    error: null,
+    asrModel: "whisper-base.en",
+    polisher: "tagger",
+  },
+  { id: 2, created: Date.now(), seconds: 9, raw: null, text: null, changes: [], status: "failed", error: "the model ran out of memory", asrModel: null, polisher: null },
 ];
 
 function setup() {
@@ -59,6 +75,33 @@ describe("History view", () => {
     expect(row.dataset.status).toBe("transcribed");
     expect(row.textContent).toContain("Second try.");
     expect(row.getAttribute("aria-busy")).toBeNull();
+  });
+
+  it("shows what polishing changed on request, with the removals it was not sure of marked", async () => {
+    const { view, root } = setup();
+    view.activate!();
+    await settle();
+    const row = () => allByTestId(root, "history-row")[1];
+    expect(row().querySelector('[data-testid="history-unsure"]')?.textContent).toBe("1 removal to check");
+    const toggle = () => row().querySelector<HTMLButtonElement>('[data-testid="history-changes-toggle"]')!;
+    expect(toggle().getAttribute("aria-pressed")).toBe("false");
+    expect(toggle().classList.contains("has-unsure")).toBe(true);
+    expect(row().querySelector('[data-testid="history-changes"]')).toBeNull();
+    toggle().click();
+    const shown = row().querySelector<HTMLElement>('[data-testid="history-changes"]')!;
+    expect(Array.from(shown.querySelectorAll("del")).map((d) => d.textContent)).toEqual(["um", "hello there no", "hello", "world"]);
+    const marked = shown.querySelectorAll('.change[data-unsure="true"]');
+    expect(Array.from(marked).map((m) => m.querySelector("del")?.textContent)).toEqual(["hello there no"]);
+    // Read-only here: no undo buttons; the button keeps the focus and says what it does now.
+    expect(shown.querySelector('[data-testid="change-undo"]')).toBeNull();
+    expect(toggle().textContent).toBe("Hide changes");
+    expect(toggle().getAttribute("aria-controls")).toBe(shown.id);
+    expect(document.activeElement).toBe(toggle());
+    toggle().click();
+    expect(row().querySelector('[data-testid="history-changes"]')).toBeNull();
+    expect(row().textContent).toContain("Hello world.");
+    // A failed entry, or one polishing did not change, offers no changes.
+    expect(allByTestId(root, "history-row")[0].querySelector('[data-testid="history-changes-toggle"]')).toBeNull();
   });
 
   it("delete asks inline first", async () => {

@@ -87,6 +87,11 @@ pub fn run(args: HistoryArgs, models: &ModelStore) -> Result<i32> {
             }
             println!("raw:       {}", e.raw_text.as_deref().unwrap_or(""));
             println!("polished:  {}", e.text.as_deref().unwrap_or(""));
+            if !e.unsure.is_empty() {
+                let raw: Vec<&str> = e.raw_text.as_deref().unwrap_or("").split_whitespace().collect();
+                let words: Vec<&str> = e.unsure.iter().filter_map(|&i| raw.get(i).copied()).collect();
+                println!("to check:  removed without certainty: {}", words.join(", "));
+            }
         }
         HistoryCommand::Rerun(r) => {
             let mut pipeline = Pipeline::load(&r.pipeline.config(), models, std::sync::Arc::new(scrivo_session::settings::Settings::load().resident(None)))?;

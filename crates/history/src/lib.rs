@@ -23,7 +23,7 @@
 //! let dir = tempfile::tempdir()?;
 //! let history = History::open(dir.path())?;
 //! let entry = history.record(&[0.0; 16_000], NewEntry::default())?;
-//! history.set_result(entry.id, "um hello", "Hello.", Some("base.en"), Some("rules"))?;
+//! history.set_result(entry.id, "um hello", "Hello.", &[], Some("base.en"), Some("rules"))?;
 //! assert_eq!(history.get(entry.id)?.status, Status::Transcribed);
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
@@ -41,9 +41,9 @@ use serde::{Deserialize, Serialize};
 pub const SAMPLE_RATE: u32 = 16_000;
 const DATABASE: &str = "history.sqlite3";
 const AUDIO_DIR: &str = "audio";
-const SCHEMA_VERSION: i64 = 1;
+const SCHEMA_VERSION: i64 = 2;
 const COLUMNS: &str = "id, created, audio_file, duration_seconds, device, asr_model, polisher, \
-                       bias_lists, raw_text, text, error, status";
+                       bias_lists, raw_text, text, error, status, unsure";
 
 /// What can go wrong with the history; each names the file concerned.
 #[derive(Debug, thiserror::Error)]
@@ -114,6 +114,10 @@ pub struct Entry {
     pub raw_text: Option<String>,
     /// The polished text.
     pub text: Option<String>,
+    /// The positions in `raw_text`'s words (split at whitespace) of the removals polishing was
+    /// not sure of, which the app marks for a second look.
+    #[serde(default)]
+    pub unsure: Vec<usize>,
     /// Why transcription did not finish (for example, the device was lost).
     pub error: Option<String>,
     pub status: Status,
@@ -253,6 +257,7 @@ impl History {
             bias_lists: meta.bias_lists,
             raw_text: None,
             text: None,
+            unsure: Vec::new(),
             error: None,
             status: Status::Recorded,
         };
@@ -282,20 +287,23 @@ impl History {
     }
 
     /// Saves the text of a dictation: `Transcribed`, error cleared. A `None` model or polisher
-    /// keeps the one recorded before.
+    /// keeps the one recorded before. `unsure`: the positions of the raw words whose removal
+    /// polishing was not sure of ([`Entry::unsure`]).
     pub fn set_result(
         &self,
         id: i64,
         raw_text: &str,
         text: &str,
+        unsure: &[usize],
         asr_model: Option<&str>,
         polisher: Option<&str>,
     ) -> Result<()> {
+        let unsure = serde_json::to_string(unsure).unwrap_or_else(|_| "[]".into());
         self.update(
             id,
-            "UPDATE entries SET raw_text = ?2, text = ?3, asr_model = COALESCE(?4, asr_model),
-             polisher = COALESCE(?5, polisher), error = NULL, status = 'transcribed' WHERE id = ?1",
-            params![id, raw_text, text, asr_model, polisher],
+            "UPDATE entries SET raw_text = ?2, text = ?3, unsure = ?4, asr_model = COALESCE(?5, asr_model),
+             polisher = COALESCE(?6, polisher), error = NULL, status = 'transcribed' WHERE id = ?1",
+            params![id, raw_text, text, unsure, asr_model, polisher],
         )
     }
 
@@ -417,7 +425,8 @@ impl History {
         let status = Status::parse(&row.status).ok_or_else(|| corrupt(format!("unknown status {:?}", row.status)))?;
         let bias_lists = serde_json::from_str(&row.bias_lists)
             .map_err(|e| corrupt(format!("bias_lists {:?}: {e}", row.bias_lists)))?;
-        Ok(Entry { status, bias_lists, ..row.entry })
+        let unsure = serde_json::from_str(&row.unsure).map_err(|e| corrupt(format!("unsure {:?}: {e}", row.unsure)))?;
+        Ok(Entry { status, bias_lists, unsure, ..row.entry })
     }
 
     fn lock(&self) -> MutexGuard<'_, Connection> {
@@ -434,11 +443,12 @@ impl History {
     }
 }
 
-/// A row as stored, before its status and biasing lists are checked.
+/// A row as stored, before its status, biasing lists and marks are checked.
 struct RawRow {
     entry: Entry,
     status: String,
     bias_lists: String,
+    unsure: String,
 }
 
 fn read_row(row: &Row) -> rusqlite::Result<RawRow> {
@@ -454,11 +464,13 @@ fn read_row(row: &Row) -> rusqlite::Result<RawRow> {
             bias_lists: Vec::new(),
             raw_text: row.get(8)?,
             text: row.get(9)?,
+            unsure: Vec::new(),
             error: row.get(10)?,
             status: Status::Recorded,
         },
         bias_lists: row.get(7)?,
         status: row.get(11)?,
+        unsure: row.get(12)?,
     })
 }
 
@@ -567,6 +579,10 @@ fn migrate(connection: &mut Connection, database: &Path) -> Result<()> {
         )
         .map_err(db_error)?;
     }
+    if found < 2 {
+        // Version 2: the removals polishing was not sure of, as a JSON list of raw word positions.
+        tx.execute_batch("ALTER TABLE entries ADD COLUMN unsure TEXT NOT NULL DEFAULT '[]';").map_err(db_error)?;
+    }
     if found < SCHEMA_VERSION {
         tx.pragma_update(None, "user_version", SCHEMA_VERSION).map_err(db_error)?;
     }
@@ -639,9 +655,10 @@ mod tests {
         assert_eq!((failed.status, failed.error.as_deref()), (Status::Failed, Some("device lost")));
         assert!(history.audio_path(&failed).is_file());
 
-        history.set_result(entry.id, "um hello", "Hello.", Some("base.en"), None).unwrap();
+        history.set_result(entry.id, "um hello", "Hello.", &[0], Some("base.en"), None).unwrap();
         let done = history.get(entry.id).unwrap();
         assert_eq!(done.status, Status::Transcribed);
+        assert_eq!(done.unsure, [0]);
         assert_eq!((done.raw_text.as_deref(), done.text.as_deref()), (Some("um hello"), Some("Hello.")));
         assert_eq!((done.asr_model.as_deref(), done.polisher, done.error), (Some("base.en"), None, None));
         assert_eq!(done.bias_lists, ["work", "names"]);
@@ -674,6 +691,26 @@ mod tests {
         let entry = History::open(dir.path()).unwrap().record(&sine(100), meta()).unwrap();
         let history = History::open(dir.path()).unwrap();
         assert_eq!(history.get(entry.id).unwrap(), entry);
+        let version: i64 = history.lock().pragma_query_value(None, "user_version", |r| r.get(0)).unwrap();
+        assert_eq!(version, SCHEMA_VERSION);
+    }
+
+    #[test]
+    fn a_first_version_history_gains_the_marks_and_keeps_its_entries() {
+        let dir = tempfile::tempdir().unwrap();
+        let history = History::open(dir.path()).unwrap();
+        let entry = history.record(&sine(100), meta()).unwrap();
+        history.set_result(entry.id, "um hello", "Hello.", &[], Some("base.en"), Some("rules")).unwrap();
+        drop(history);
+        // Back to how version 1 stored it: no `unsure` column.
+        let connection = Connection::open(dir.path().join(DATABASE)).unwrap();
+        connection.execute_batch("ALTER TABLE entries DROP COLUMN unsure; PRAGMA user_version = 1;").unwrap();
+        drop(connection);
+        let history = History::open(dir.path()).unwrap();
+        let old = history.get(entry.id).unwrap();
+        assert_eq!((old.text.as_deref(), old.unsure.len()), (Some("Hello."), 0));
+        history.set_result(entry.id, "um hello no hi", "Hi.", &[1, 2], None, None).unwrap();
+        assert_eq!(history.get(entry.id).unwrap().unsure, [1, 2]);
         let version: i64 = history.lock().pragma_query_value(None, "user_version", |r| r.get(0)).unwrap();
         assert_eq!(version, SCHEMA_VERSION);
     }

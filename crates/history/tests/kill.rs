@@ -19,7 +19,7 @@ fn child_dictates_forever() {
     scrivo_faults::ready();
     loop {
         let entry = history.record(&samples, NewEntry { device: Some("test".into()), ..NewEntry::default() }).expect("record");
-        history.set_result(entry.id, "um hello there", "Hello there.", Some("tiny.en"), Some("rules")).expect("text");
+        history.set_result(entry.id, "um hello there", "Hello there.", &[], Some("tiny.en"), Some("rules")).expect("text");
     }
 }
 

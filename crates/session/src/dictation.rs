@@ -276,7 +276,7 @@ pub fn dictate_started(recording: Started, pipeline: &mut Pipeline, history: &Hi
     }
     match live.finish(pipeline, &recording.samples) {
         Ok(done) => {
-            history.set_result(id, &done.raw, &done.text, None, None)?;
+            history.set_result(id, &done.raw, &done.text, &marked_positions(&done.unsure), None, None)?;
             outcome.latency = stopped.elapsed();
             outcome.raw = done.raw;
             outcome.text = done.text;
@@ -294,7 +294,21 @@ pub fn dictate_started(recording: Started, pipeline: &mut Pipeline, history: &Hi
 pub fn rerun(pipeline: &mut Pipeline, history: &History, id: i64) -> Result<scrivo_history::Entry> {
     let entry = history.get(id)?;
     let samples = history.read_audio(&entry)?;
-    let Finished { raw, text, .. } = pipeline.run(&samples)?;
-    history.set_result(id, &raw, &text, Some(&pipeline.model_name), Some(pipeline.polisher_name().unwrap_or("none")))?;
+    let Finished { raw, text, unsure } = pipeline.run(&samples)?;
+    history.set_result(id, &raw, &text, &marked_positions(&unsure), Some(&pipeline.model_name), Some(pipeline.polisher_name().unwrap_or("none")))?;
     Ok(history.get(id)?)
+}
+
+/// The positions of the marked raw words ([`Finished::unsure`]), as the history keeps them.
+fn marked_positions(unsure: &[bool]) -> Vec<usize> {
+    unsure.iter().enumerate().filter(|(_, &u)| u).map(|(i, _)| i).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_history_keeps_the_positions_of_the_marked_words() {
+        assert_eq!(super::marked_positions(&[false, true, true, false, true]), [1, 2, 4]);
+        assert!(super::marked_positions(&[]).is_empty());
+    }
 }

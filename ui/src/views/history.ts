@@ -1,11 +1,14 @@
-// History: every past dictation with its text (or why it failed); play, copy, re-run, delete.
+// History: every past dictation with its text (or why it failed); play, copy, re-run, delete,
+// and what polishing changed, with the removals it was not sure of marked.
 
 import type { HistoryEntry } from "../api";
-import { h, icon, replaceChildren } from "../lib/dom";
+import { h, icon, replaceChildren, type Child } from "../lib/dom";
+import { ChangeModel } from "../lib/changes";
 import { errorMessage } from "../lib/errors";
 import { formatDate, formatDuration } from "../lib/format";
 import { ICONS } from "../lib/icons";
 import type { Services } from "../services";
+import { renderChanges } from "./changeView";
 import { messageArea, viewSection, type View } from "./view";
 
 const STATUS_TEXT: Record<HistoryEntry["status"], string> = {
@@ -36,6 +39,8 @@ export function createHistoryView(services: Services): HistoryView {
   let confirming: number | null = null;
   let playing: { id: number; audio: HTMLAudioElement; url: string } | null = null;
   const rowMessages = new Map<number, string>();
+  /** The entries whose changes are shown instead of their text. */
+  const showingChanges = new Set<number>();
 
   const message = messageArea("history-message");
   const refreshButton = h(
@@ -56,14 +61,21 @@ export function createHistoryView(services: Services): HistoryView {
     const isBusy = busy.has(e.id);
     const isPlaying = playing?.id === e.id;
     const text = textOf(e);
-    const body =
-      e.status === "failed"
-        ? h("p", { class: "history-text is-error", text: e.error || "Transcription failed." })
-        : text
-          ? h("p", { class: "history-text", text })
-          : h("p", { class: "history-text muted", text: e.status === "recorded" ? "Not transcribed yet." : "(nothing was heard)" });
+    // What polishing changed, for a transcribed entry: shown on request, struck through.
+    const model = e.status === "transcribed" && e.raw != null && e.text != null ? new ChangeModel(e.raw, e.text, e.changes ?? []) : null;
+    const hasChanges = model?.hasChanges() ?? false;
+    const toCheck = model?.unsureIndices().length ?? 0;
+    const showing = hasChanges && showingChanges.has(e.id);
+    const bodyId = `history-text-${e.id}`;
+    let body: HTMLElement;
+    if (e.status === "failed") body = h("p", { class: "history-text is-error", text: e.error || "Transcription failed." });
+    else if (showing && model) {
+      body = h("p", { class: "history-text is-changes", testid: "history-changes", attrs: { id: bodyId, "aria-label": "What polishing changed" } });
+      renderChanges(body, model);
+    } else if (text) body = h("p", { class: "history-text", text, attrs: { id: bodyId } });
+    else body = h("p", { class: "history-text muted", text: e.status === "recorded" ? "Not transcribed yet." : "(nothing was heard)" });
     const models = [e.asrModel, e.polisher].filter(Boolean).join(" + ");
-    const actions: Node[] = [];
+    const actions: Child[] = [];
     if (confirming === e.id) {
       actions.push(
         h(
@@ -114,6 +126,24 @@ export function createHistoryView(services: Services): HistoryView {
           icon([...ICONS.copy]),
           " Copy",
         ),
+        hasChanges
+          ? h("button", {
+              type: "button",
+              class: `button small${toCheck > 0 && !showing ? " has-unsure" : ""}`,
+              testid: "history-changes-toggle",
+              disabled: isBusy,
+              text: showing ? "Hide changes" : "Show changes",
+              attrs: { "aria-pressed": showing ? "true" : "false", "aria-controls": bodyId },
+              on: {
+                click: () => {
+                  if (showing) showingChanges.delete(e.id);
+                  else showingChanges.add(e.id);
+                  render();
+                  focusIn(e.id, "history-changes-toggle");
+                },
+              },
+            })
+          : null,
         h(
           "button",
           {
@@ -162,6 +192,14 @@ export function createHistoryView(services: Services): HistoryView {
         h("span", { class: "muted", text: formatDuration(e.seconds) }),
         h("span", { class: `status-badge status-${e.status}`, testid: "history-status", text: STATUS_TEXT[e.status] ?? e.status }),
         models ? h("span", { class: "muted models", text: models }) : null,
+        toCheck > 0
+          ? h("span", {
+              class: "unsure-count",
+              testid: "history-unsure",
+              title: "Removals polishing was not sure of",
+              text: toCheck === 1 ? "1 removal to check" : `${toCheck} removals to check`,
+            })
+          : null,
       ),
       body,
       note ? h("p", { class: "row-note", role: "status", text: note }) : null,
