@@ -39,6 +39,10 @@ pub struct TuneArgs {
     /// Where the head with the chosen settings goes.
     #[arg(long)]
     pub out: PathBuf,
+    /// Also print every held-out pair whose output this fixed rule (its name, as printed)
+    /// changes under the chosen settings: the input, the fluent side, without and with it.
+    #[arg(long, value_name = "RULE")]
+    pub show_rule: Option<String>,
 }
 
 /// The budgets (share of content words) tried.
@@ -95,28 +99,42 @@ pub fn run(args: TuneArgs, store: &ModelStore) -> Result<i32> {
         let p = tune::pooled(t);
         format!("wer {:.4}, content lost {:.4} (worst source {:.4}, 90% bound {:.4}), inserted {}", p.wer(), p.content_lost(), tune::worst_loss(t), tune::worst_loss_bound(t), p.inserted)
     };
+    // Backward elimination: each round drops the rule whose absence the left-out folds like
+    // best, while one does as well without (or makes a set that meets no budget meet one).
     let (mut mask, (mut scores, mut best)) = (FixedRules::ALL, cv(FixedRules::ALL));
     println!("all fixed rules, out of fold: {}", best.as_ref().map_or("no budget meets the target".into(), |(b, t)| format!("budget {b}: {}", describe(t))));
     for (rule, name) in FixedRules::EACH {
         if FixedRules::ALWAYS.has(rule) {
             println!("{name:<33} kept always: it keeps meaning, not word errors");
-            continue;
         }
-        let without = mask.without(rule);
-        let (s, b) = cv(without);
-        println!("without {name:<25} out of fold: {}", b.as_ref().map_or("no budget meets the target".into(), |(b, t)| format!("budget {b}: {}", describe(t))));
-        let better = match (&b, &best) {
-            (Some((_, t)), Some((_, kept))) => tune::pooled(t).wer() <= tune::pooled(kept).wer(),
+    }
+    let wer_of = |b: &Option<(f64, Vec<Tally>)>| b.as_ref().map(|(_, t)| tune::pooled(t).wer());
+    loop {
+        let mut round = Vec::new();
+        for (rule, name) in FixedRules::EACH {
+            if FixedRules::ALWAYS.has(rule) || !mask.has(rule) {
+                continue;
+            }
+            let without = mask.without(rule);
+            let (s, b) = cv(without);
+            println!("without {name:<25} out of fold: {}", b.as_ref().map_or("no budget meets the target".into(), |(b, t)| format!("budget {b}: {}", describe(t))));
+            round.push((without, name, s, b));
+        }
+        // The best candidate: one that meets a budget, with the fewest word errors.
+        let pick = round.into_iter().filter(|c| c.3.is_some()).min_by(|a, b| wer_of(&a.3).partial_cmp(&wer_of(&b.3)).unwrap_or(std::cmp::Ordering::Equal));
+        let Some((without, name, s, b)) = pick else { break };
+        let better = match (wer_of(&b), wer_of(&best)) {
+            (Some(w), Some(kept)) => w <= kept,
             (Some(_), None) => true,
             _ => false,
         };
-        if better {
-            println!("  dropped: the folds do as well without it");
-            (mask, scores, best) = (without, s, b);
-        } else {
-            println!("  kept: the folds are worse without it");
+        if !better {
+            break;
         }
+        println!("  dropped {name}: the folds do as well without it");
+        (mask, scores, best) = (without, s, b);
     }
+    println!("kept: {}", FixedRules::EACH.iter().filter(|(r, _)| mask.has(*r)).map(|(_, n)| *n).collect::<Vec<_>>().join(", "));
     let Some((budget, oof)) = best else { bail!("no setting keeps the out-of-fold content loss within {}", args.content_target) };
     let members: Vec<usize> = (0..pairs.len()).collect();
     let settings = tune::grid(temperature, mask);
@@ -133,6 +151,9 @@ pub fn run(args: TuneArgs, store: &ModelStore) -> Result<i32> {
     }
     let (o, c) = (tune::pooled(&oof), tune::pooled(&chosen));
     println!("{:<26}{:<7}{:<17.4}{:<14.4}{:<9}| {:<14.4}{:.4}", "all", o.pairs, o.wer(), o.content_lost(), o.inserted, c.wer(), c.content_lost());
+    if let Some(name) = &args.show_rule {
+        show_rule_changes(&pairs, decision, name)?;
+    }
     TaggerHead { decision, ..head }.save(&args.out)?;
     println!("wrote {} in {:.0} s", args.out.display(), started.elapsed().as_secs_f64());
     Ok(0)
@@ -175,4 +196,24 @@ fn read_logits(path: &Path, pairs: usize) -> Result<Vec<Vec<f32>>> {
         bail!("{}: {} lines of logits for {pairs} held-out pairs: remove it to judge them again", path.display(), out.len());
     }
     Ok(out)
+}
+
+/// Prints the held-out pairs whose output the rule named `name` changes under `decision`.
+fn show_rule_changes(pairs: &[Judged], decision: Decision, name: &str) -> Result<()> {
+    let Some((rule, _)) = FixedRules::EACH.into_iter().find(|(_, n)| *n == name) else {
+        let names: Vec<&str> = FixedRules::EACH.iter().map(|(_, n)| *n).collect();
+        bail!("--show-rule: no fixed rule is named {name:?} (the rules: {})", names.join(", "))
+    };
+    let (without, with) = (Decision { rules: decision.rules.without(rule), ..decision }, Decision { rules: FixedRules(decision.rules.0 | rule.0), ..decision });
+    let mut changed = 0;
+    for j in pairs {
+        let (a, b) = (j.output(without), j.output(with));
+        if a != b {
+            changed += 1;
+            let (ta, tb) = (j.tally(without), j.tally(with));
+            println!("\ninput:   {}\nfluent:  {}\nwithout: {a}  ({} errors, {} lost)\nwith:    {b}  ({} errors, {} lost)", j.input, j.fluent, ta.errors, ta.lost, tb.errors, tb.lost);
+        }
+    }
+    println!("\n{name}: {changed} of {} held-out pairs change", pairs.len());
+    Ok(())
 }

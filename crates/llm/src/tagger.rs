@@ -194,7 +194,10 @@ impl FixedRules {
     /// A deleted repair takes the words from the last copy of the repair's first word
     /// ([`delete_repair_onsets`]).
     pub const REPAIR_ONSETS: FixedRules = FixedRules(32);
-    pub const ALL: FixedRules = FixedRules(63);
+    /// A repair that says the sentence's words again from an earlier pair of them takes the
+    /// abandoned phrase from that pair ([`delete_restarts`]).
+    pub const RESTARTS: FixedRules = FixedRules(64);
+    pub const ALL: FixedRules = FixedRules(127);
     /// The rules that existed before [`Self::UNMARKED_RUNS`]: what heads that do not name
     /// their rules decide with.
     pub const FIRST_FOUR: FixedRules = FixedRules(15);
@@ -207,13 +210,14 @@ impl FixedRules {
     pub const ALWAYS: FixedRules = FixedRules(Self::REPLACED_NUMBERS.0 | Self::UNMARKED_RUNS.0);
     pub const NONE: FixedRules = FixedRules(0);
     /// Each rule with its name, in bit order.
-    pub const EACH: [(FixedRules, &'static str); 6] = [
+    pub const EACH: [(FixedRules, &'static str); 7] = [
         (Self::REPETITIONS, "repetitions stay removed"),
         (Self::COPIES, "copies before runs"),
         (Self::FINAL_REPAIR, "final repair kept"),
         (Self::REPLACED_NUMBERS, "replaced numbers"),
         (Self::UNMARKED_RUNS, "unmarked runs kept"),
         (Self::REPAIR_ONSETS, "repair onsets go"),
+        (Self::RESTARTS, "restarted phrases go"),
     ];
 
     pub fn has(self, rule: FixedRules) -> bool {
@@ -332,6 +336,11 @@ fn is_repair_marker(words: &[&str], i: usize) -> bool {
     REPAIR_MARKERS.contains(&w.as_str()) || (w == "that" && i > 0 && ["make", "scratch"].contains(&core_of(words[i - 1]).as_str()))
 }
 
+/// Whether `word` ends a sentence (its punctuation, inside any closing quote or bracket).
+fn ends_sentence(word: &str) -> bool {
+    word.trim_end_matches(['"', '\'', ')']).ends_with(['.', '?', '!'])
+}
+
 /// How far before a deleted repair [`delete_repair_onsets`] looks for the repair's first word.
 const ONSET_REACH: usize = 3;
 
@@ -343,14 +352,52 @@ const ONSET_REACH: usize = 3;
 pub fn delete_repair_onsets(words: &[&str], deleted: &mut [bool], bits: &[[bool; RULE_FEATURES]]) {
     let key: Vec<String> = words.iter().map(|w| core_of(w)).collect();
     let n = deleted.len().min(key.len()).min(bits.len());
-    let ends_sentence = |i: usize| words[i].trim_end_matches(['"', '\'', ')']).ends_with(['.', '?', '!']);
     for std::ops::Range { start, end } in true_runs(&deleted[..n]) {
         if end >= n || key[end].is_empty() || !(start..end).any(|i| is_repair_marker(words, i)) {
             continue;
         }
         let Some(j) = (start.saturating_sub(ONSET_REACH)..start).rev().find(|&j| key[j] == key[end]) else { continue };
-        if (j..start).all(|i| !bits[i][2] && !ends_sentence(i)) {
+        if (j..start).all(|i| !bits[i][2] && !ends_sentence(words[i])) {
             deleted[j..start].fill(true);
+        }
+    }
+}
+
+/// A deleted run holding a repair marker, where the words after it say again two words said
+/// earlier in the sentence, restarts the phrase that began there ("Put it in the shared drive,
+/// [no,] actually, put it in my folder"; "Go to the store and get, [no wait,] go to the
+/// pharmacy"): the words from the earlier pair up to the run go, and so do repair markers kept
+/// right after the run ("actually,"), which would otherwise be left alone in the text. The
+/// latest earlier pair is taken (the shortest abandoned phrase). Never across a sentence end,
+/// nor over a protected word (a number, a negation, a listed term).
+/// The fewest words a repair must say again, in order, from the earlier phrase to restart it
+/// ([`delete_restarts`]).
+const RESTART_WORDS: usize = 3;
+
+pub fn delete_restarts(words: &[&str], deleted: &mut [bool], bits: &[[bool; RULE_FEATURES]]) {
+    let key: Vec<String> = words.iter().map(|w| core_of(w)).collect();
+    let n = deleted.len().min(key.len()).min(bits.len());
+    for std::ops::Range { start, end } in true_runs(&deleted[..n]) {
+        if !(start..end).any(|i| is_repair_marker(words, i)) {
+            continue;
+        }
+        // Markers kept right after the run belong to it ("no, actually, ...").
+        let mut after = end;
+        while after < n && !deleted[after] && is_repair_marker(words, after) && !bits[after][2] {
+            after += 1;
+        }
+        if after + 1 >= n || deleted[after + 1] || key[after].is_empty() || key[after + 1].is_empty() {
+            continue;
+        }
+        let Some(j) = (0..start.saturating_sub(1)).rev().find(|&j| key[j] == key[after] && key[j + 1] == key[after + 1]) else { continue };
+        // The repair must say something new after the words it repeats: "the Peterloo
+        // massacre what poet wrote ..., [no] the Peterloo massacre?" repeats a phrase, it
+        // does not restart one.
+        let same = (0..).take_while(|&k| j + k < start && after + k < n && key[j + k] == key[after + k]).count();
+        let says_more = (after + same..n).any(|i| !deleted[i] && !key[i].is_empty());
+        if same >= RESTART_WORDS && says_more && (j..start).all(|i| !bits[i][2] && !ends_sentence(words[i])) {
+            deleted[j..start].fill(true);
+            deleted[end..after].fill(true);
         }
     }
 }
@@ -786,6 +833,9 @@ pub fn keep_words(words: &[&str], bits: &[[bool; RULE_FEATURES]], logits: &[Opti
     for range in chunks(&words[..n]) {
         let Some(probs) = logits[range.clone()].iter().map(|l| l.map(|l| d.probability(l))).collect::<Option<Vec<f32>>>() else { continue };
         let mut deleted = decide(&probs, &bits[range.clone()], d);
+        if d.rules.has(FixedRules::RESTARTS) {
+            delete_restarts(&words[range.clone()], &mut deleted, &bits[range.clone()]);
+        }
         if d.rules.has(FixedRules::REPAIR_ONSETS) {
             delete_repair_onsets(&words[range.clone()], &mut deleted, &bits[range.clone()]);
         }
@@ -1004,17 +1054,20 @@ mod tests {
         assert_eq!(run("so I think um we go", &[3]), "so I think we go");
     }
 
+    /// What `rule` keeps of `text` (words split at spaces) when the words at `gone` were
+    /// deleted; a word with a digit is protected.
+    fn after_rule(rule: fn(&[&str], &mut [bool], &[[bool; RULE_FEATURES]]), text: &str, gone: &[usize]) -> String {
+        let words: Vec<&str> = text.split(' ').collect();
+        let mut deleted = vec![false; words.len()];
+        gone.iter().for_each(|&i| deleted[i] = true);
+        let bits: Vec<[bool; RULE_FEATURES]> = words.iter().map(|w| [false, false, w.chars().any(|c| c.is_ascii_digit())]).collect();
+        rule(&words, &mut deleted, &bits);
+        words.iter().zip(&deleted).filter(|(_, d)| !**d).map(|(w, _)| *w).collect::<Vec<_>>().join(" ")
+    }
+
     #[test]
     fn a_deleted_repair_takes_the_phrase_from_the_copy_of_its_first_word() {
-        let check = |text: &str, gone: &[usize], want: &str| {
-            let words: Vec<&str> = text.split(' ').collect();
-            let mut deleted = vec![false; words.len()];
-            gone.iter().for_each(|&i| deleted[i] = true);
-            let bits: Vec<[bool; RULE_FEATURES]> = words.iter().map(|w| [false, false, w.chars().any(|c| c.is_ascii_digit())]).collect();
-            delete_repair_onsets(&words, &mut deleted, &bits);
-            let kept: Vec<&str> = words.iter().zip(&deleted).filter(|(_, d)| !**d).map(|(w, _)| *w).collect();
-            assert_eq!(kept.join(" "), want);
-        };
+        let check = |text: &str, gone: &[usize], want: &str| assert_eq!(after_rule(delete_repair_onsets, text, gone), want);
         check("it is in the downloads folder, no wait, the desktop", &[6, 7], "it is in the desktop");
         // Words of the phrase already deleted count: "I want [the] blue [one, I mean] the red one".
         check("I want the blue one, I mean the red one", &[2, 4, 5, 6], "I want the red one");
@@ -1024,6 +1077,25 @@ mod tests {
         check("in a big old Warsaw no in the Cold War", &[5], "in a big old Warsaw in the Cold War");
         check("Go in. Then Warsaw no in the war", &[3, 4], "Go in. Then in the war");
         check("the 1989 Warsaw no the Cold War", &[2, 3], "the 1989 the Cold War");
+    }
+
+    #[test]
+    fn a_repair_that_restarts_the_phrase_takes_it_from_its_first_pair() {
+        let check = |text: &str, gone: &[usize], want: &str| assert_eq!(after_rule(delete_restarts, text, gone), want);
+        check("Go to the store and get, no wait, go to the pharmacy.", &[0, 5, 6, 7], "go to the pharmacy.");
+        // A marker kept right after the run goes with it.
+        check("Put it in the shared drive, no, actually, put it in my folder.", &[5, 6], "put it in my folder.");
+        // The latest pair: only the phrase that was abandoned.
+        check("We need to ship it, we need to, no, we need to test it.", &[8], "We need to ship it, we need to test it.");
+        // One word again is not a restart; no marker, a sentence end or a protected word in
+        // the way: nothing more goes.
+        check("Put it in the drive, no, in my folder.", &[5], "Put it in the drive, in my folder.");
+        check("Put it in the drive, um, put it in my folder.", &[5], "Put it in the drive, put it in my folder.");
+        check("Put it here. Then the drive, no, put it in my folder.", &[6], "Put it here. Then the drive, put it in my folder.");
+        check("Set it to 7, no wait, set it to 8.", &[4, 5], "Set it to 7, set it to 8.");
+        // Two words again are too few; a repair that only says the phrase again adds nothing.
+        check("Send the report, no, send Maria the report.", &[3], "Send the report, send Maria the report.");
+        check("After the Peterloo massacre what poet wrote it, no, the Peterloo massacre?", &[8], "After the Peterloo massacre what poet wrote it, the Peterloo massacre?");
     }
 
     #[test]
