@@ -425,7 +425,9 @@ impl History {
         let status = Status::parse(&row.status).ok_or_else(|| corrupt(format!("unknown status {:?}", row.status)))?;
         let bias_lists = serde_json::from_str(&row.bias_lists)
             .map_err(|e| corrupt(format!("bias_lists {:?}: {e}", row.bias_lists)))?;
-        let unsure = serde_json::from_str(&row.unsure).map_err(|e| corrupt(format!("unsure {:?}: {e}", row.unsure)))?;
+        // The marks are hints for the eye, not what was said: unreadable ones are dropped, and
+        // the entry (its text and audio) still lists.
+        let unsure = serde_json::from_str(&row.unsure).unwrap_or_default();
         Ok(Entry { status, bias_lists, unsure, ..row.entry })
     }
 
@@ -711,6 +713,10 @@ mod tests {
         assert_eq!((old.text.as_deref(), old.unsure.len()), (Some("Hello."), 0));
         history.set_result(entry.id, "um hello no hi", "Hi.", &[1, 2], None, None).unwrap();
         assert_eq!(history.get(entry.id).unwrap().unsure, [1, 2]);
+        // Marks that cannot be read are dropped; the entry still lists with its text.
+        history.lock().execute("UPDATE entries SET unsure = 'not json' WHERE id = ?1", [entry.id]).unwrap();
+        let listed = history.list(10).unwrap();
+        assert_eq!((listed[0].text.as_deref(), listed[0].unsure.len()), (Some("Hi."), 0));
         let version: i64 = history.lock().pragma_query_value(None, "user_version", |r| r.get(0)).unwrap();
         assert_eq!(version, SCHEMA_VERSION);
     }
