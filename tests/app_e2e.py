@@ -322,6 +322,23 @@ def check_history(app):
     app.shot("history-changes")
     print(f"app-e2e: PASS the history shows the changes, marked: {note!r}, {unsure[0].text!r} struck through and outlined")
 
+    # Put the unsure removal back: the text is saved, and is still there after a refresh.
+    restored = unsure[0].text
+    undo = shown.find_element(By.CSS_SELECTOR, '.change[data-unsure="true"] [data-testid="change-undo"]')
+    undo.click()
+    app.wait("the change to be undone", lambda: app.d.find_elements(By.CSS_SELECTOR, f'[data-testid="history-row"][data-id="{row_id}"] .change[data-undone="true"]'), 10)
+    app.one("history-refresh").click()
+    def saved_text():
+        row = app.d.find_element(By.CSS_SELECTOR, f'[data-testid="history-row"][data-id="{row_id}"]')
+        toggle = app.all("history-changes-toggle", row)
+        if toggle and toggle[0].get_attribute("aria-pressed") == "true":
+            toggle[0].click()
+            return None
+        text = row.find_element(By.CSS_SELECTOR, ".history-text").text
+        return text if norm(restored) in norm(text) else None
+    text = app.wait("the restored words in the saved text", saved_text, 10)
+    print(f"app-e2e: PASS a removal undone in the history is saved: {text!r}")
+
 
 def check_settings(app, settings_file):
     app.view("settings")

@@ -1,4 +1,5 @@
-//! Past dictations: list, play, re-run, delete ([`scrivo_history`]).
+//! Past dictations: list, play, re-run, put back what polishing removed, delete
+//! ([`scrivo_history`]).
 
 use tauri::ipc::Response;
 use tauri::{AppHandle, State};
@@ -38,6 +39,14 @@ pub async fn history_rerun(app: AppHandle, id: i64) -> CommandResult<HistoryEntr
         Ok(HistoryEntry::from(&result?))
     })
     .await
+}
+
+/// Saves the text of a dictation after the user undid some of polishing's changes in the
+/// History view.
+#[tauri::command]
+pub fn history_set_text(state: State<'_, AppState>, id: i64, text: String) -> CommandResult<HistoryEntry> {
+    state.history.set_text(id, &text)?;
+    Ok(HistoryEntry::from(&state.history.get(id)?))
 }
 
 #[tauri::command]

@@ -88,6 +88,7 @@ pub fn run() {
             history::history_list,
             history::history_audio,
             history::history_rerun,
+            history::history_set_text,
             history::history_delete,
             settings::settings_get,
             settings::settings_set,

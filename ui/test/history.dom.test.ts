@@ -29,6 +29,7 @@ function setup() {
   const services = fakeServices({
     historyList: async () => structuredClone(entries),
     historyRerun: async (id: number) => ({ ...entries[1], id, status: "transcribed", text: "Second try.", raw: "second try", error: null }),
+    historySetText: async (id: number, text: string) => ({ ...entries[0], id, text }),
     historyDelete: async () => {},
     historyAudio: async () => new Uint8Array([82, 73, 70, 70]).buffer,
     copyText: async () => {},
@@ -92,8 +93,7 @@ describe("History view", () => {
     expect(Array.from(shown.querySelectorAll("del")).map((d) => d.textContent)).toEqual(["um", "hello there no", "hello", "world"]);
     const marked = shown.querySelectorAll('.change[data-unsure="true"]');
     expect(Array.from(marked).map((m) => m.querySelector("del")?.textContent)).toEqual(["hello there no"]);
-    // Read-only here: no undo buttons; the button keeps the focus and says what it does now.
-    expect(shown.querySelector('[data-testid="change-undo"]')).toBeNull();
+    // The button keeps the focus and says what it does now.
     expect(toggle().textContent).toBe("Hide changes");
     expect(toggle().getAttribute("aria-controls")).toBe(shown.id);
     expect(document.activeElement).toBe(toggle());
@@ -102,6 +102,38 @@ describe("History view", () => {
     expect(row().textContent).toContain("Hello world.");
     // A failed entry, or one polishing did not change, offers no changes.
     expect(allByTestId(root, "history-row")[0].querySelector('[data-testid="history-changes-toggle"]')).toBeNull();
+  });
+
+  it("saves the text when a change is undone in the history, and puts it back when the save fails", async () => {
+    const { view, root, services } = setup();
+    view.activate!();
+    await settle();
+    const row = () => allByTestId(root, "history-row")[1];
+    row().querySelector<HTMLButtonElement>('[data-testid="history-changes-toggle"]')!.click();
+    const undoOf = (raw: string) =>
+      Array.from(row().querySelectorAll<HTMLButtonElement>('[data-testid="change-undo"]')).find((b) => b.parentElement?.querySelector("del")?.textContent === raw)!;
+    undoOf("hello there no").click();
+    await settle();
+    expect(services.api.historySetText).toHaveBeenCalledWith(1, "hello there no Hello world.");
+    // What was unsure is now back in the text: nothing left to check; the focus stays on the button.
+    expect(row().querySelector('[data-testid="history-unsure"]')).toBeNull();
+    expect(document.activeElement?.getAttribute("data-testid")).toBe("change-undo");
+    row().querySelector<HTMLButtonElement>('[data-testid="history-changes-toggle"]')!.click();
+    expect(row().querySelector(".history-text")?.textContent).toBe("hello there no Hello world.");
+    row().querySelector<HTMLButtonElement>('[data-testid="history-copy"]')!.click();
+    await settle();
+    expect(services.api.copyText).toHaveBeenCalledWith("hello there no Hello world.");
+
+    // A save that fails puts the change back and says why.
+    services.api.historySetText.mockImplementationOnce(() => Promise.reject({ message: "history.sqlite3: disk full" }));
+    row().querySelector<HTMLButtonElement>('[data-testid="history-changes-toggle"]')!.click();
+    Array.from(row().querySelectorAll<HTMLButtonElement>('[data-testid="change-undo"]'))
+      .find((b) => b.parentElement?.querySelector("del")?.textContent === "um")!
+      .click();
+    await settle();
+    expect(row().textContent).toContain("disk full");
+    row().querySelector<HTMLButtonElement>('[data-testid="history-changes-toggle"]')!.click();
+    expect(row().querySelector(".history-text")?.textContent).toBe("hello there no Hello world.");
   });
 
   it("delete asks inline first", async () => {

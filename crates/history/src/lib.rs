@@ -65,6 +65,8 @@ pub enum HistoryError {
     WavFormat { path: PathBuf, channels: u16, sample_rate: u32 },
     #[error("no dictation with id {id} in {}", path.display())]
     NotFound { id: i64, path: PathBuf },
+    #[error("{}: dictation {id} has not been transcribed, so it has no text to change", path.display())]
+    NotTranscribed { id: i64, path: PathBuf },
 }
 
 pub type Result<T, E = HistoryError> = std::result::Result<T, E>;
@@ -305,6 +307,15 @@ impl History {
              polisher = COALESCE(?6, polisher), error = NULL, status = 'transcribed' WHERE id = ?1",
             params![id, raw_text, text, unsure, asr_model, polisher],
         )
+    }
+
+    /// Replaces the polished text of a transcribed dictation (the user put back a word polishing
+    /// removed); the raw text, the marks and the status stay.
+    pub fn set_text(&self, id: i64, text: &str) -> Result<()> {
+        if self.get(id)?.raw_text.is_none() {
+            return Err(HistoryError::NotTranscribed { id, path: self.database.clone() });
+        }
+        self.update(id, "UPDATE entries SET text = ?2 WHERE id = ?1", params![id, text])
     }
 
     /// Marks a dictation `Failed` with the reason; its audio and any text stay.
@@ -713,10 +724,19 @@ mod tests {
         assert_eq!((old.text.as_deref(), old.unsure.len()), (Some("Hello."), 0));
         history.set_result(entry.id, "um hello no hi", "Hi.", &[1, 2], None, None).unwrap();
         assert_eq!(history.get(entry.id).unwrap().unsure, [1, 2]);
+        // The user puts a removed word back: the text changes, the raw text and marks stay.
+        history.set_text(entry.id, "No hi.").unwrap();
+        let edited = history.get(entry.id).unwrap();
+        assert_eq!((edited.raw_text.as_deref(), edited.text.as_deref(), edited.unsure.as_slice()), (Some("um hello no hi"), Some("No hi."), &[1, 2][..]));
+        let untranscribed = history.record(&sine(100), meta()).unwrap();
+        let error = history.set_text(untranscribed.id, "x").unwrap_err();
+        assert!(matches!(error, HistoryError::NotTranscribed { .. }) && error.to_string().contains("has not been transcribed"), "{error}");
+        assert!(matches!(history.set_text(999, "x"), Err(HistoryError::NotFound { id: 999, .. })));
         // Marks that cannot be read are dropped; the entry still lists with its text.
         history.lock().execute("UPDATE entries SET unsure = 'not json' WHERE id = ?1", [entry.id]).unwrap();
-        let listed = history.list(10).unwrap();
-        assert_eq!((listed[0].text.as_deref(), listed[0].unsure.len()), (Some("Hi."), 0));
+        let listed = history.get(entry.id).unwrap();
+        assert_eq!((listed.text.as_deref(), listed.unsure.len()), (Some("No hi."), 0));
+        assert_eq!(history.list(10).unwrap().len(), 2);
         let version: i64 = history.lock().pragma_query_value(None, "user_version", |r| r.get(0)).unwrap();
         assert_eq!(version, SCHEMA_VERSION);
     }

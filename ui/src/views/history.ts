@@ -1,5 +1,6 @@
 // History: every past dictation with its text (or why it failed); play, copy, re-run, delete,
-// and what polishing changed, with the removals it was not sure of marked.
+// and what polishing changed, with the removals it was not sure of marked; a change undone there
+// is saved as the entry's text.
 
 import type { HistoryEntry } from "../api";
 import { h, icon, replaceChildren, type Child } from "../lib/dom";
@@ -41,6 +42,20 @@ export function createHistoryView(services: Services): HistoryView {
   const rowMessages = new Map<number, string>();
   /** The entries whose changes are shown instead of their text. */
   const showingChanges = new Set<number>();
+  /** Each transcribed entry's changes, with what the user undid in this view. */
+  const models = new Map<number, ChangeModel>();
+  /** The entries whose edited text is being saved: one save at a time each. */
+  const saving = new Set<number>();
+
+  /** The entry's change model: the one already in use while it still describes the entry. */
+  function modelOf(e: HistoryEntry): ChangeModel | null {
+    if (e.status !== "transcribed" || e.raw == null || e.text == null) return null;
+    const known = models.get(e.id);
+    if (known && known.raw === e.raw && known.currentText() === e.text) return known;
+    const fresh = new ChangeModel(e.raw, e.text, e.changes ?? []);
+    models.set(e.id, fresh);
+    return fresh;
+  }
 
   const message = messageArea("history-message");
   const refreshButton = h(
@@ -62,7 +77,7 @@ export function createHistoryView(services: Services): HistoryView {
     const isPlaying = playing?.id === e.id;
     const text = textOf(e);
     // What polishing changed, for a transcribed entry: shown on request, struck through.
-    const model = e.status === "transcribed" && e.raw != null && e.text != null ? new ChangeModel(e.raw, e.text, e.changes ?? []) : null;
+    const model = modelOf(e);
     const hasChanges = model?.hasChanges() ?? false;
     const toCheck = model?.unsureIndices().length ?? 0;
     const showing = hasChanges && showingChanges.has(e.id);
@@ -71,7 +86,7 @@ export function createHistoryView(services: Services): HistoryView {
     if (e.status === "failed") body = h("p", { class: "history-text is-error", text: e.error || "Transcription failed." });
     else if (showing && model) {
       body = h("p", { class: "history-text is-changes", testid: "history-changes", attrs: { id: bodyId, "aria-label": "What polishing changed" } });
-      renderChanges(body, model);
+      renderChanges(body, model, { onToggle: (index) => void toggleChange(e.id, model, index) });
     } else if (text) body = h("p", { class: "history-text", text, attrs: { id: bodyId } });
     else body = h("p", { class: "history-text muted", text: e.status === "recorded" ? "Not transcribed yet." : "(nothing was heard)" });
     const models = [e.asrModel, e.polisher].filter(Boolean).join(" + ");
@@ -282,11 +297,13 @@ export function createHistoryView(services: Services): HistoryView {
   }
 
   async function rerun(id: number): Promise<void> {
+    if (saving.has(id)) return;
     busy.add(id);
     rowMessages.delete(id);
     render();
     try {
       const fresh = await api.historyRerun(id);
+      models.delete(id);
       entries = entries.map((e) => (e.id === id ? fresh : e));
     } catch (e) {
       rowMessages.set(id, errorMessage(e));
@@ -297,6 +314,30 @@ export function createHistoryView(services: Services): HistoryView {
     }
   }
 
+  /** Undoes (or redoes) one change and saves the text that gives; put back as it was if the save fails. */
+  async function toggleChange(id: number, model: ChangeModel, index: number): Promise<void> {
+    if (saving.has(id) || busy.has(id)) return;
+    const before = entries.find((e) => e.id === id)?.text ?? null;
+    model.toggle(index);
+    const text = model.currentText();
+    const setText = (t: string | null) => (entries = entries.map((e) => (e.id === id ? { ...e, text: t } : e)));
+    setText(text);
+    rowMessages.delete(id);
+    saving.add(id);
+    render();
+    try {
+      await api.historySetText(id, text);
+    } catch (err) {
+      model.toggle(index);
+      setText(before);
+      rowMessages.set(id, errorMessage(err));
+    } finally {
+      saving.delete(id);
+      render();
+      list.querySelector<HTMLElement>(`[data-id="${id}"] [data-testid="change-undo"][data-index="${index}"]`)?.focus();
+    }
+  }
+
   async function remove(id: number): Promise<void> {
     confirming = null;
     try {
@@ -304,6 +345,8 @@ export function createHistoryView(services: Services): HistoryView {
       await api.historyDelete(id);
       entries = entries.filter((e) => e.id !== id);
       rowMessages.delete(id);
+      models.delete(id);
+      showingChanges.delete(id);
     } catch (e) {
       rowMessages.set(id, errorMessage(e));
     }
