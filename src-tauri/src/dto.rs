@@ -257,15 +257,7 @@ impl From<&scrivo_history::Entry> for HistoryEntry {
             scrivo_history::Status::Failed => HistoryStatus::Failed,
         };
         let changes = match (&e.raw_text, &e.text) {
-            (Some(raw), Some(text)) => {
-                let mut marked = vec![false; raw.split_whitespace().count()];
-                for &i in &e.unsure {
-                    if let Some(m) = marked.get_mut(i) {
-                        *m = true;
-                    }
-                }
-                changes(raw, text, &marked)
-            }
+            (Some(raw), Some(text)) => changes(raw, text, &e.unsure_marks()),
             _ => Vec::new(),
         };
         HistoryEntry {

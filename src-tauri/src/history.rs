@@ -42,10 +42,10 @@ pub async fn history_rerun(app: AppHandle, id: i64) -> CommandResult<HistoryEntr
 }
 
 /// Saves the text of a dictation after the user undid some of polishing's changes in the
-/// History view.
+/// History view (`raw`: the recogniser's text the changes were shown for).
 #[tauri::command]
-pub fn history_set_text(state: State<'_, AppState>, id: i64, text: String) -> CommandResult<HistoryEntry> {
-    state.history.set_text(id, &text)?;
+pub fn history_set_text(state: State<'_, AppState>, id: i64, raw: String, text: String) -> CommandResult<HistoryEntry> {
+    state.history.set_text(id, &raw, &text)?;
     Ok(HistoryEntry::from(&state.history.get(id)?))
 }
 

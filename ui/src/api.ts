@@ -114,7 +114,7 @@ export const api = {
   /** The recording as WAV bytes (play it through a Blob URL). */
   historyAudio: (id: number) => invoke<ArrayBuffer>("history_audio", { id }),
   historyRerun: (id: number) => invoke<HistoryEntry>("history_rerun", { id }),
-  historySetText: (id: number, text: string) => invoke<HistoryEntry>("history_set_text", { id, text }),
+  historySetText: (id: number, raw: string, text: string) => invoke<HistoryEntry>("history_set_text", { id, raw, text }),
   historyDelete: (id: number) => invoke<void>("history_delete", { id }),
 
   settingsGet: () => invoke<Settings>("settings_get"),

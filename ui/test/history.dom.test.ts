@@ -29,7 +29,7 @@ function setup() {
   const services = fakeServices({
     historyList: async () => structuredClone(entries),
     historyRerun: async (id: number) => ({ ...entries[1], id, status: "transcribed", text: "Second try.", raw: "second try", error: null }),
-    historySetText: async (id: number, text: string) => ({ ...entries[0], id, text }),
+    historySetText: async (id: number, _raw: string, text: string) => ({ ...entries[0], id, text }),
     historyDelete: async () => {},
     historyAudio: async () => new Uint8Array([82, 73, 70, 70]).buffer,
     copyText: async () => {},
@@ -100,7 +100,7 @@ describe("History view", () => {
     toggle().click();
     expect(row().querySelector('[data-testid="history-changes"]')).toBeNull();
     expect(row().textContent).toContain("Hello world.");
-    // A failed entry, or one polishing did not change, offers no changes.
+    // A failed entry offers no changes.
     expect(allByTestId(root, "history-row")[0].querySelector('[data-testid="history-changes-toggle"]')).toBeNull();
   });
 
@@ -114,7 +114,7 @@ describe("History view", () => {
       Array.from(row().querySelectorAll<HTMLButtonElement>('[data-testid="change-undo"]')).find((b) => b.parentElement?.querySelector("del")?.textContent === raw)!;
     undoOf("hello there no").click();
     await settle();
-    expect(services.api.historySetText).toHaveBeenCalledWith(1, "hello there no Hello world.");
+    expect(services.api.historySetText).toHaveBeenCalledWith(1, "um hello there no hello world", "hello there no Hello world.");
     // What was unsure is now back in the text: nothing left to check; the focus stays on the button.
     expect(row().querySelector('[data-testid="history-unsure"]')).toBeNull();
     expect(document.activeElement?.getAttribute("data-testid")).toBe("change-undo");
@@ -134,6 +134,30 @@ describe("History view", () => {
     expect(row().textContent).toContain("disk full");
     row().querySelector<HTMLButtonElement>('[data-testid="history-changes-toggle"]')!.click();
     expect(row().querySelector(".history-text")?.textContent).toBe("hello there no Hello world.");
+  });
+
+  it("a refresh while an edit is saved keeps the edit", async () => {
+    const { view, root, services } = setup();
+    view.activate!();
+    await settle();
+    let release: () => void = () => {};
+    services.api.historySetText.mockImplementationOnce(
+      (id: number, _raw: string, text: string) => new Promise((r) => (release = () => r({ ...entries[0], id, text }))),
+    );
+    const row = () => allByTestId(root, "history-row")[1];
+    row().querySelector<HTMLButtonElement>('[data-testid="history-changes-toggle"]')!.click();
+    Array.from(row().querySelectorAll<HTMLButtonElement>('[data-testid="change-undo"]'))
+      .find((b) => b.parentElement?.querySelector("del")?.textContent === "hello there no")!
+      .click();
+    // Re-run and delete wait for the save.
+    expect(row().querySelector<HTMLButtonElement>('[data-testid="history-rerun"]')!.disabled).toBe(true);
+    byTestId<HTMLButtonElement>(root, "history-refresh").click();
+    await settle();
+    release();
+    await settle();
+    row().querySelector<HTMLButtonElement>('[data-testid="history-changes-toggle"]')!.click();
+    expect(row().querySelector(".history-text")?.textContent).toBe("hello there no Hello world.");
+    expect(row().querySelector<HTMLButtonElement>('[data-testid="history-rerun"]')!.disabled).toBe(false);
   });
 
   it("delete asks inline first", async () => {

@@ -87,10 +87,12 @@ pub fn run(args: HistoryArgs, models: &ModelStore) -> Result<i32> {
             }
             println!("raw:       {}", e.raw_text.as_deref().unwrap_or(""));
             println!("polished:  {}", e.text.as_deref().unwrap_or(""));
-            if !e.unsure.is_empty() {
-                let raw: Vec<&str> = e.raw_text.as_deref().unwrap_or("").split_whitespace().collect();
-                let words: Vec<&str> = e.unsure.iter().filter_map(|&i| raw.get(i).copied()).collect();
-                println!("to check:  removed without certainty: {}", words.join(", "));
+            if let (Some(raw), Some(text)) = (&e.raw_text, &e.text) {
+                // The marked removals the text still makes (one the user put back is not listed).
+                let unsure: Vec<String> = scrivo_transcript::changes_marked(raw, text, &e.unsure_marks()).into_iter().filter(|c| c.unsure).map(|c| format!("\"{}\"", c.raw)).collect();
+                if !unsure.is_empty() {
+                    println!("to check:  removed without certainty: {}", unsure.join(", "));
+                }
             }
         }
         HistoryCommand::Rerun(r) => {

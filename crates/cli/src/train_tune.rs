@@ -50,6 +50,7 @@ const BUDGETS: [f64; 9] = [0.002, 0.003, 0.004, 0.005, 0.006, 0.007, 0.008, 0.00
 
 pub fn run(args: TuneArgs, store: &ModelStore) -> Result<i32> {
     let started = Instant::now();
+    let shown_rule = args.show_rule.as_deref().map(rule_named).transpose()?;
     let head = TaggerHead::load(&args.head)?;
     let names: Vec<String> = args.data.iter().map(|p| p.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default()).collect();
     let holdout = args.holdout.max(2);
@@ -151,11 +152,11 @@ pub fn run(args: TuneArgs, store: &ModelStore) -> Result<i32> {
     }
     let (o, c) = (tune::pooled(&oof), tune::pooled(&chosen));
     println!("{:<26}{:<7}{:<17.4}{:<14.4}{:<9}| {:<14.4}{:.4}", "all", o.pairs, o.wer(), o.content_lost(), o.inserted, c.wer(), c.content_lost());
-    if let Some(name) = &args.show_rule {
-        show_rule_changes(&pairs, decision, name)?;
-    }
     TaggerHead { decision, ..head }.save(&args.out)?;
     println!("wrote {} in {:.0} s", args.out.display(), started.elapsed().as_secs_f64());
+    if let Some((rule, name)) = shown_rule {
+        show_rule_changes(&pairs, decision, rule, name);
+    }
     Ok(0)
 }
 
@@ -198,12 +199,19 @@ fn read_logits(path: &Path, pairs: usize) -> Result<Vec<Vec<f32>>> {
     Ok(out)
 }
 
-/// Prints the held-out pairs whose output the rule named `name` changes under `decision`.
-fn show_rule_changes(pairs: &[Judged], decision: Decision, name: &str) -> Result<()> {
-    let Some((rule, _)) = FixedRules::EACH.into_iter().find(|(_, n)| *n == name) else {
-        let names: Vec<&str> = FixedRules::EACH.iter().map(|(_, n)| *n).collect();
-        bail!("--show-rule: no fixed rule is named {name:?} (the rules: {})", names.join(", "))
-    };
+/// The fixed rule printed under `name` (`--show-rule`).
+fn rule_named(name: &str) -> Result<(FixedRules, &'static str)> {
+    match FixedRules::EACH.into_iter().find(|(_, n)| *n == name) {
+        Some(found) => Ok(found),
+        None => {
+            let names: Vec<&str> = FixedRules::EACH.iter().map(|(_, n)| *n).collect();
+            bail!("--show-rule: no fixed rule is named {name:?} (the rules: {})", names.join(", "))
+        }
+    }
+}
+
+/// Prints the held-out pairs whose output `rule` changes under `decision`.
+fn show_rule_changes(pairs: &[Judged], decision: Decision, rule: FixedRules, name: &str) {
     let (without, with) = (Decision { rules: decision.rules.without(rule), ..decision }, Decision { rules: FixedRules(decision.rules.0 | rule.0), ..decision });
     let mut changed = 0;
     for j in pairs {
@@ -215,5 +223,4 @@ fn show_rule_changes(pairs: &[Judged], decision: Decision, name: &str) -> Result
         }
     }
     println!("\n{name}: {changed} of {} held-out pairs change", pairs.len());
-    Ok(())
 }

@@ -274,6 +274,18 @@ fn train_data_makes_identity_and_rule_target_pairs_from_chosen_groups() {
 }
 
 #[test]
+fn tune_names_a_misspelt_rule_before_any_work() {
+    let dir = tempfile::tempdir().expect("dir");
+    let missing = dir.path().join("missing.safetensors");
+    let out = scrivo(&[
+        "train", "tune", "--head", missing.to_str().expect("utf8"), "--data", "no.tsv", "--out", "out.safetensors", "--show-rule", "restarts",
+    ]);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("no fixed rule is named \"restarts\"") && err.contains("restarted phrases go"), "{err}");
+}
+
+#[test]
 fn train_data_makes_seeded_synthetic_pairs_whose_fluent_side_is_the_input() {
     let dir = tempfile::tempdir().expect("dir");
     let text = dir.path().join("corpus.txt");

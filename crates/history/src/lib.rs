@@ -67,6 +67,8 @@ pub enum HistoryError {
     NotFound { id: i64, path: PathBuf },
     #[error("{}: dictation {id} has not been transcribed, so it has no text to change", path.display())]
     NotTranscribed { id: i64, path: PathBuf },
+    #[error("{}: dictation {id} was transcribed again since its text was shown; the edit was not saved (reload it)", path.display())]
+    TranscribedAgain { id: i64, path: PathBuf },
 }
 
 pub type Result<T, E = HistoryError> = std::result::Result<T, E>;
@@ -123,6 +125,20 @@ pub struct Entry {
     /// Why transcription did not finish (for example, the device was lost).
     pub error: Option<String>,
     pub status: Status,
+}
+
+impl Entry {
+    /// One flag per word of the raw text (split at whitespace), set on the words of
+    /// [`Entry::unsure`]; positions past the end are ignored.
+    pub fn unsure_marks(&self) -> Vec<bool> {
+        let mut marks = vec![false; self.raw_text.as_deref().map_or(0, |raw| raw.split_whitespace().count())];
+        for &i in &self.unsure {
+            if let Some(mark) = marks.get_mut(i) {
+                *mark = true;
+            }
+        }
+        marks
+    }
 }
 
 /// What is known about a dictation when its audio is saved.
@@ -310,12 +326,21 @@ impl History {
     }
 
     /// Replaces the polished text of a transcribed dictation (the user put back a word polishing
-    /// removed); the raw text, the marks and the status stay.
-    pub fn set_text(&self, id: i64, text: &str) -> Result<()> {
-        if self.get(id)?.raw_text.is_none() {
-            return Err(HistoryError::NotTranscribed { id, path: self.database.clone() });
+    /// removed from `raw_text`, the recogniser's text the edit was made on); the raw text, the
+    /// marks and the status stay. Refused when the dictation was transcribed again meanwhile.
+    pub fn set_text(&self, id: i64, raw_text: &str, text: &str) -> Result<()> {
+        let changed = self
+            .lock()
+            .execute("UPDATE entries SET text = ?2 WHERE id = ?1 AND raw_text = ?3", params![id, text, raw_text])
+            .map_err(|e| self.db_error(e))?;
+        if changed == 1 {
+            return Ok(());
         }
-        self.update(id, "UPDATE entries SET text = ?2 WHERE id = ?1", params![id, text])
+        let path = self.database.clone();
+        Err(match self.get(id)?.raw_text {
+            None => HistoryError::NotTranscribed { id, path },
+            Some(_) => HistoryError::TranscribedAgain { id, path },
+        })
     }
 
     /// Marks a dictation `Failed` with the reason; its audio and any text stay.
@@ -483,7 +508,11 @@ fn read_row(row: &Row) -> rusqlite::Result<RawRow> {
         },
         bias_lists: row.get(7)?,
         status: row.get(11)?,
-        unsure: row.get(12)?,
+        // Read whatever is stored there: marks that are not text are dropped in `check_row`.
+        unsure: match row.get::<_, rusqlite::types::Value>(12)? {
+            rusqlite::types::Value::Text(text) => text,
+            _ => String::new(),
+        },
     })
 }
 
@@ -672,6 +701,8 @@ mod tests {
         let done = history.get(entry.id).unwrap();
         assert_eq!(done.status, Status::Transcribed);
         assert_eq!(done.unsure, [0]);
+        assert_eq!(done.unsure_marks(), [true, false]);
+        assert_eq!(Entry { unsure: vec![1, 5], ..done.clone() }.unsure_marks(), [false, true], "a position past the end is ignored");
         assert_eq!((done.raw_text.as_deref(), done.text.as_deref()), (Some("um hello"), Some("Hello.")));
         assert_eq!((done.asr_model.as_deref(), done.polisher, done.error), (Some("base.en"), None, None));
         assert_eq!(done.bias_lists, ["work", "names"]);
@@ -725,17 +756,24 @@ mod tests {
         history.set_result(entry.id, "um hello no hi", "Hi.", &[1, 2], None, None).unwrap();
         assert_eq!(history.get(entry.id).unwrap().unsure, [1, 2]);
         // The user puts a removed word back: the text changes, the raw text and marks stay.
-        history.set_text(entry.id, "No hi.").unwrap();
+        history.set_text(entry.id, "um hello no hi", "No hi.").unwrap();
         let edited = history.get(entry.id).unwrap();
         assert_eq!((edited.raw_text.as_deref(), edited.text.as_deref(), edited.unsure.as_slice()), (Some("um hello no hi"), Some("No hi."), &[1, 2][..]));
+        // An edit made on a raw text the dictation no longer has (it was re-run) is refused.
+        let error = history.set_text(entry.id, "um hello", "x").unwrap_err();
+        assert!(matches!(error, HistoryError::TranscribedAgain { .. }) && error.to_string().contains("transcribed again"), "{error}");
+        assert_eq!(history.get(entry.id).unwrap().text.as_deref(), Some("No hi."));
         let untranscribed = history.record(&sine(100), meta()).unwrap();
-        let error = history.set_text(untranscribed.id, "x").unwrap_err();
+        let error = history.set_text(untranscribed.id, "", "x").unwrap_err();
         assert!(matches!(error, HistoryError::NotTranscribed { .. }) && error.to_string().contains("has not been transcribed"), "{error}");
-        assert!(matches!(history.set_text(999, "x"), Err(HistoryError::NotFound { id: 999, .. })));
+        assert!(matches!(history.set_text(999, "", "x"), Err(HistoryError::NotFound { id: 999, .. })));
         // Marks that cannot be read are dropped; the entry still lists with its text.
-        history.lock().execute("UPDATE entries SET unsure = 'not json' WHERE id = ?1", [entry.id]).unwrap();
-        let listed = history.get(entry.id).unwrap();
-        assert_eq!((listed.text.as_deref(), listed.unsure.len()), (Some("No hi."), 0));
+        for garbage in ["'not json'", "x'00ff'"] {
+            let sql = format!("UPDATE entries SET unsure = {garbage} WHERE id = ?1");
+            history.lock().execute(&sql, [entry.id]).unwrap();
+            let listed = history.get(entry.id).unwrap();
+            assert_eq!((listed.text.as_deref(), listed.unsure.len()), (Some("No hi."), 0), "{garbage}");
+        }
         assert_eq!(history.list(10).unwrap().len(), 2);
         let version: i64 = history.lock().pragma_query_value(None, "user_version", |r| r.get(0)).unwrap();
         assert_eq!(version, SCHEMA_VERSION);

@@ -363,17 +363,18 @@ pub fn delete_repair_onsets(words: &[&str], deleted: &mut [bool], bits: &[[bool;
     }
 }
 
-/// A deleted run holding a repair marker, where the words after it say again two words said
-/// earlier in the sentence, restarts the phrase that began there ("Put it in the shared drive,
-/// [no,] actually, put it in my folder"; "Go to the store and get, [no wait,] go to the
-/// pharmacy"): the words from the earlier pair up to the run go, and so do repair markers kept
-/// right after the run ("actually,"), which would otherwise be left alone in the text. The
-/// latest earlier pair is taken (the shortest abandoned phrase). Never across a sentence end,
-/// nor over a protected word (a number, a negation, a listed term).
 /// The fewest words a repair must say again, in order, from the earlier phrase to restart it
 /// ([`delete_restarts`]).
 const RESTART_WORDS: usize = 3;
 
+/// A deleted run holding a repair marker, where the words after it say again at least
+/// [`RESTART_WORDS`] words said earlier in the sentence, in order, and then something new,
+/// restarts the phrase that began there ("Put it in the shared drive, [no,] actually, put it in
+/// my folder"; "Go to the store and get, [no wait,] go to the pharmacy"): the words from that
+/// earlier place up to the run go, and so do repair markers kept right after the run
+/// ("actually,"), which would otherwise be left alone in the text. The latest such place is
+/// taken (the shortest abandoned phrase). Never across a sentence end, nor over a protected
+/// word (a number, a negation, a listed term).
 pub fn delete_restarts(words: &[&str], deleted: &mut [bool], bits: &[[bool; RULE_FEATURES]]) {
     let key: Vec<String> = words.iter().map(|w| core_of(w)).collect();
     let n = deleted.len().min(key.len()).min(bits.len());
@@ -386,16 +387,18 @@ pub fn delete_restarts(words: &[&str], deleted: &mut [bool], bits: &[[bool; RULE
         while after < n && !deleted[after] && is_repair_marker(words, after) && !bits[after][2] {
             after += 1;
         }
-        if after + 1 >= n || deleted[after + 1] || key[after].is_empty() || key[after + 1].is_empty() {
+        if after >= n || deleted[after] {
             continue;
         }
-        let Some(j) = (0..start.saturating_sub(1)).rev().find(|&j| key[j] == key[after] && key[j + 1] == key[after + 1]) else { continue };
+        // How many words from `j` on the repair says again, in order.
+        let same = |j: usize| (0..).take_while(|&k| j + k < start && after + k < n && !key[j + k].is_empty() && key[j + k] == key[after + k]).count();
+        let Some((j, same)) = (0..start).rev().map(|j| (j, same(j))).find(|&(_, same)| same >= RESTART_WORDS) else { continue };
         // The repair must say something new after the words it repeats: "the Peterloo
         // massacre what poet wrote ..., [no] the Peterloo massacre?" repeats a phrase, it
         // does not restart one.
-        let same = (0..).take_while(|&k| j + k < start && after + k < n && key[j + k] == key[after + k]).count();
         let says_more = (after + same..n).any(|i| !deleted[i] && !key[i].is_empty());
-        if same >= RESTART_WORDS && says_more && (j..start).all(|i| !bits[i][2] && !ends_sentence(words[i])) {
+        let in_the_way = |i: usize| bits[i][2] || ends_sentence(words[i]);
+        if says_more && !(j..start).any(in_the_way) && !(end..after).any(in_the_way) {
             deleted[j..start].fill(true);
             deleted[end..after].fill(true);
         }
@@ -563,7 +566,7 @@ impl TaggerHead {
             [block, threshold, switch_cost, protected_cost, max_deleted, rule_threshold, temperature, rules] if rules.fract() == 0.0 && (0.0..=f32::from(FixedRules::ALL.0)).contains(&rules) => {
                 (block, Decision { threshold, switch_cost, protected_cost, max_deleted, rule_threshold, temperature, rules: FixedRules(rules as u8) })
             }
-            _ => return Err(bad("`meta` must hold [block, threshold, switch cost] and optionally [protected cost, most deleted[, rule threshold[, temperature, fixed rules (0-63)]]]".into())),
+            _ => return Err(bad("`meta` must hold [block, threshold, switch cost] and optionally [protected cost, most deleted[, rule threshold[, temperature, fixed rules (0-127)]]]".into())),
         };
         let Decision { threshold, switch_cost, protected_cost, max_deleted, rule_threshold, temperature, .. } = decision;
         let features = mean.dims1()?;
@@ -1091,10 +1094,13 @@ mod tests {
         // the way: nothing more goes.
         check("Put it in the drive, no, in my folder.", &[5], "Put it in the drive, in my folder.");
         check("Put it in the drive, um, put it in my folder.", &[5], "Put it in the drive, put it in my folder.");
-        check("Put it here. Then the drive, no, put it in my folder.", &[6], "Put it here. Then the drive, put it in my folder.");
+        check("Put it in. Then the drive, no, put it in my folder.", &[6], "Put it in. Then the drive, put it in my folder.");
         check("Set it to 7, no wait, set it to 8.", &[4, 5], "Set it to 7, set it to 8.");
         // Two words again are too few; a repair that only says the phrase again adds nothing.
-        check("Send the report, no, send Maria the report.", &[3], "Send the report, send Maria the report.");
+        check("Send the report, no, send the memo.", &[3], "Send the report, send the memo.");
+        // An earlier place that repeats enough words is found past a later one that does not
+        // ("put it on" repeats two).
+        check("Put it in the box, put it on, no, put it in my folder.", &[8], "put it in my folder.");
         check("After the Peterloo massacre what poet wrote it, no, the Peterloo massacre?", &[8], "After the Peterloo massacre what poet wrote it, the Peterloo massacre?");
     }
 

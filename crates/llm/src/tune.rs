@@ -14,8 +14,9 @@
 //!   left out, where the settings were not chosen, stays within the target with room for its
 //!   sampling error: the largest budget whose out-of-fold loss has a 90% upper confidence
 //!   bound within the target;
-//! - **the fixed rules**: each rule after the decision is dropped, one at a time, and kept only
-//!   where the out-of-fold figures are worse without it.
+//! - **the fixed rules** (in the caller, `scrivo train tune`): backward elimination, each round
+//!   dropping the rule whose absence the left-out folds like best, while one does as well
+//!   without it; the rules that keep meaning are never dropped.
 
 use std::collections::HashMap;
 use std::ops::Range;

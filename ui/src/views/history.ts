@@ -74,6 +74,7 @@ export function createHistoryView(services: Services): HistoryView {
 
   function renderRow(e: HistoryEntry): HTMLElement {
     const isBusy = busy.has(e.id);
+    const isSaving = saving.has(e.id);
     const isPlaying = playing?.id === e.id;
     const text = textOf(e);
     // What polishing changed, for a transcribed entry: shown on request, struck through.
@@ -82,10 +83,11 @@ export function createHistoryView(services: Services): HistoryView {
     const toCheck = model?.unsureIndices().length ?? 0;
     const showing = hasChanges && showingChanges.has(e.id);
     const bodyId = `history-text-${e.id}`;
+    const countId = `history-unsure-${e.id}`;
     let body: HTMLElement;
     if (e.status === "failed") body = h("p", { class: "history-text is-error", text: e.error || "Transcription failed." });
     else if (showing && model) {
-      body = h("p", { class: "history-text is-changes", testid: "history-changes", attrs: { id: bodyId, "aria-label": "What polishing changed" } });
+      body = h("p", { class: "history-text is-changes", testid: "history-changes", attrs: { id: bodyId, "aria-busy": isSaving ? "true" : null } });
       renderChanges(body, model, { onToggle: (index) => void toggleChange(e.id, model, index) });
     } else if (text) body = h("p", { class: "history-text", text, attrs: { id: bodyId } });
     else body = h("p", { class: "history-text muted", text: e.status === "recorded" ? "Not transcribed yet." : "(nothing was heard)" });
@@ -148,7 +150,7 @@ export function createHistoryView(services: Services): HistoryView {
               testid: "history-changes-toggle",
               disabled: isBusy,
               text: showing ? "Hide changes" : "Show changes",
-              attrs: { "aria-pressed": showing ? "true" : "false", "aria-controls": bodyId },
+              attrs: { "aria-pressed": showing ? "true" : "false", "aria-controls": bodyId, "aria-describedby": toCheck > 0 ? countId : null },
               on: {
                 click: () => {
                   if (showing) showingChanges.delete(e.id);
@@ -165,7 +167,7 @@ export function createHistoryView(services: Services): HistoryView {
             type: "button",
             class: "button small",
             testid: "history-rerun",
-            disabled: isBusy,
+            disabled: isBusy || isSaving,
             attrs: { "aria-label": "Transcribe the recording again", "aria-busy": isBusy ? "true" : null },
             on: { click: () => void rerun(e.id) },
           },
@@ -177,7 +179,7 @@ export function createHistoryView(services: Services): HistoryView {
             type: "button",
             class: "icon-button",
             testid: "history-delete",
-            disabled: isBusy,
+            disabled: isBusy || isSaving,
             title: "Delete",
             attrs: { "aria-label": "Delete this dictation" },
             on: {
@@ -211,6 +213,7 @@ export function createHistoryView(services: Services): HistoryView {
           ? h("span", {
               class: "unsure-count",
               testid: "history-unsure",
+              id: countId,
               title: "Removals polishing was not sure of",
               text: toCheck === 1 ? "1 removal to check" : `${toCheck} removals to check`,
             })
@@ -235,7 +238,9 @@ export function createHistoryView(services: Services): HistoryView {
   async function refresh(): Promise<void> {
     try {
       const fresh = await api.historyList();
-      entries = [...fresh].sort((a, b) => b.created - a.created);
+      // A text being saved is newer than what the list read.
+      const local = new Map(entries.filter((e) => saving.has(e.id)).map((e) => [e.id, e.text]));
+      entries = [...fresh].map((e) => (local.has(e.id) ? { ...e, text: local.get(e.id) ?? null } : e)).sort((a, b) => b.created - a.created);
       loaded = true;
       message.set(null);
     } catch (e) {
@@ -324,9 +329,13 @@ export function createHistoryView(services: Services): HistoryView {
     setText(text);
     rowMessages.delete(id);
     saving.add(id);
+    const refocus = () => list.querySelector<HTMLElement>(`[data-id="${id}"] [data-testid="change-undo"][data-index="${index}"]`)?.focus();
     render();
+    refocus();
     try {
-      await api.historySetText(id, text);
+      const saved = await api.historySetText(id, model.raw, text);
+      // The saved entry (its changes from the raw text again); the model goes on while it matches.
+      entries = entries.map((e) => (e.id === id ? saved : e));
     } catch (err) {
       model.toggle(index);
       setText(before);
@@ -334,7 +343,7 @@ export function createHistoryView(services: Services): HistoryView {
     } finally {
       saving.delete(id);
       render();
-      list.querySelector<HTMLElement>(`[data-id="${id}"] [data-testid="change-undo"][data-index="${index}"]`)?.focus();
+      refocus();
     }
   }
 
