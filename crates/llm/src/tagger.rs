@@ -194,8 +194,8 @@ impl FixedRules {
     /// A deleted repair takes the words from the last copy of the repair's first word
     /// ([`delete_repair_onsets`]).
     pub const REPAIR_ONSETS: FixedRules = FixedRules(32);
-    /// A repair that says the sentence's words again from an earlier pair of them takes the
-    /// abandoned phrase from that pair ([`delete_restarts`]).
+    /// A repair that says three or more of the sentence's words again takes the abandoned
+    /// phrase from where they were first said ([`delete_restarts`]).
     pub const RESTARTS: FixedRules = FixedRules(64);
     pub const ALL: FixedRules = FixedRules(127);
     /// The rules that existed before [`Self::UNMARKED_RUNS`]: what heads that do not name
@@ -341,6 +341,12 @@ fn ends_sentence(word: &str) -> bool {
     word.trim_end_matches(['"', '\'', ')']).ends_with(['.', '?', '!'])
 }
 
+/// Whether word `i` stops a rule from deleting across it: a protected word (a number, a
+/// negation, a listed term) or a sentence end.
+fn in_the_way(words: &[&str], bits: &[[bool; RULE_FEATURES]], i: usize) -> bool {
+    bits[i][2] || ends_sentence(words[i])
+}
+
 /// How far before a deleted repair [`delete_repair_onsets`] looks for the repair's first word.
 const ONSET_REACH: usize = 3;
 
@@ -357,7 +363,7 @@ pub fn delete_repair_onsets(words: &[&str], deleted: &mut [bool], bits: &[[bool;
             continue;
         }
         let Some(j) = (start.saturating_sub(ONSET_REACH)..start).rev().find(|&j| key[j] == key[end]) else { continue };
-        if (j..start).all(|i| !bits[i][2] && !ends_sentence(words[i])) {
+        if !(j..start).any(|i| in_the_way(words, bits, i)) {
             deleted[j..start].fill(true);
         }
     }
@@ -397,8 +403,7 @@ pub fn delete_restarts(words: &[&str], deleted: &mut [bool], bits: &[[bool; RULE
         // massacre what poet wrote ..., [no] the Peterloo massacre?" repeats a phrase, it
         // does not restart one.
         let says_more = (after + same..n).any(|i| !deleted[i] && !key[i].is_empty());
-        let in_the_way = |i: usize| bits[i][2] || ends_sentence(words[i]);
-        if says_more && !(j..start).any(in_the_way) && !(end..after).any(in_the_way) {
+        if says_more && !(j..start).chain(end..after).any(|i| in_the_way(words, bits, i)) {
             deleted[j..start].fill(true);
             deleted[end..after].fill(true);
         }
@@ -1083,12 +1088,12 @@ mod tests {
     }
 
     #[test]
-    fn a_repair_that_restarts_the_phrase_takes_it_from_its_first_pair() {
+    fn a_repair_that_restarts_the_phrase_takes_it_from_where_it_began() {
         let check = |text: &str, gone: &[usize], want: &str| assert_eq!(after_rule(delete_restarts, text, gone), want);
         check("Go to the store and get, no wait, go to the pharmacy.", &[0, 5, 6, 7], "go to the pharmacy.");
         // A marker kept right after the run goes with it.
         check("Put it in the shared drive, no, actually, put it in my folder.", &[5, 6], "put it in my folder.");
-        // The latest pair: only the phrase that was abandoned.
+        // The latest place: only the phrase that was abandoned.
         check("We need to ship it, we need to, no, we need to test it.", &[8], "We need to ship it, we need to test it.");
         // One word again is not a restart; no marker, a sentence end or a protected word in
         // the way: nothing more goes.

@@ -43,17 +43,17 @@ export function createHistoryView(services: Services): HistoryView {
   /** The entries whose changes are shown instead of their text. */
   const showingChanges = new Set<number>();
   /** Each transcribed entry's changes, with what the user undid in this view. */
-  const models = new Map<number, ChangeModel>();
+  const changeModels = new Map<number, ChangeModel>();
   /** The entries whose edited text is being saved: one save at a time each. */
   const saving = new Set<number>();
 
   /** The entry's change model: the one already in use while it still describes the entry. */
   function modelOf(e: HistoryEntry): ChangeModel | null {
     if (e.status !== "transcribed" || e.raw == null || e.text == null) return null;
-    const known = models.get(e.id);
+    const known = changeModels.get(e.id);
     if (known && known.raw === e.raw && known.currentText() === e.text) return known;
     const fresh = new ChangeModel(e.raw, e.text, e.changes ?? []);
-    models.set(e.id, fresh);
+    changeModels.set(e.id, fresh);
     return fresh;
   }
 
@@ -231,8 +231,10 @@ export function createHistoryView(services: Services): HistoryView {
     replaceChildren(list, nodes);
   }
 
-  function focusIn(id: number, testid: string): void {
-    list.querySelector<HTMLElement>(`[data-id="${id}"] [data-testid="${testid}"]`)?.focus();
+  /** Focuses the row's element with `testid` (the one for change `index`, when given). */
+  function focusIn(id: number, testid: string, index?: number): void {
+    const which = index === undefined ? "" : `[data-index="${index}"]`;
+    list.querySelector<HTMLElement>(`[data-id="${id}"] [data-testid="${testid}"]${which}`)?.focus();
   }
 
   async function refresh(): Promise<void> {
@@ -308,7 +310,7 @@ export function createHistoryView(services: Services): HistoryView {
     render();
     try {
       const fresh = await api.historyRerun(id);
-      models.delete(id);
+      changeModels.delete(id);
       entries = entries.map((e) => (e.id === id ? fresh : e));
     } catch (e) {
       rowMessages.set(id, errorMessage(e));
@@ -329,9 +331,8 @@ export function createHistoryView(services: Services): HistoryView {
     setText(text);
     rowMessages.delete(id);
     saving.add(id);
-    const refocus = () => list.querySelector<HTMLElement>(`[data-id="${id}"] [data-testid="change-undo"][data-index="${index}"]`)?.focus();
     render();
-    refocus();
+    focusIn(id, "change-undo", index);
     try {
       const saved = await api.historySetText(id, model.raw, text);
       // The saved entry (its changes from the raw text again); the model goes on while it matches.
@@ -343,7 +344,7 @@ export function createHistoryView(services: Services): HistoryView {
     } finally {
       saving.delete(id);
       render();
-      refocus();
+      focusIn(id, "change-undo", index);
     }
   }
 
@@ -354,7 +355,7 @@ export function createHistoryView(services: Services): HistoryView {
       await api.historyDelete(id);
       entries = entries.filter((e) => e.id !== id);
       rowMessages.delete(id);
-      models.delete(id);
+      changeModels.delete(id);
       showingChanges.delete(id);
     } catch (e) {
       rowMessages.set(id, errorMessage(e));
