@@ -21,7 +21,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use candle_core::{DType, Device, Tensor};
-use scrivo_polish::{core_of, removed_runs, removed_words, render_kept, true_runs, EditKind, Polished, PolishError, Polisher, RulePolisher, QUESTION_WORDS};
+use scrivo_polish::{core_of, is_repair_marker, removed_runs, removed_words, render_kept, true_runs, EditKind, Polished, PolishError, Polisher, RulePolisher, QUESTION_WORDS, REPAIR_MARKERS};
 
 use crate::lora::Adapter;
 use crate::model::{BaseRun, Cache, Model};
@@ -303,8 +303,6 @@ pub fn decide(probs: &[f32], bits: &[[bool; RULE_FEATURES]], d: Decision) -> Vec
     deleted
 }
 
-/// Words that introduce a repair ("Harvard, no, Radcliffe"; "I meant son"; "make that").
-const REPAIR_MARKERS: &[&str] = &["no", "sorry", "mean", "meant", "rather", "wait", "actually", "instead"];
 
 /// A deleted run that ends the sentence and holds a repair marker followed by other words has
 /// taken the repair with it ("admitted to Harvard [no Radcliffe]?"): the words after its last
@@ -329,12 +327,6 @@ pub fn keep_the_final_repair(words: &[&str], deleted: &mut [bool], bits: &[[bool
     }
 }
 
-/// Whether `words[i]` introduces a repair: one of [`REPAIR_MARKERS`], or the "that" of "make
-/// that" / "scratch that".
-fn is_repair_marker(words: &[&str], i: usize) -> bool {
-    let w = core_of(words[i]);
-    REPAIR_MARKERS.contains(&w.as_str()) || (w == "that" && i > 0 && ["make", "scratch"].contains(&core_of(words[i - 1]).as_str()))
-}
 
 /// Whether `word` ends a sentence (its punctuation, inside any closing quote or bracket).
 fn ends_sentence(word: &str) -> bool {

@@ -108,6 +108,30 @@ pub struct WordDecision {
     /// interjection ("um", or a phrase the rules removed as one), which goes by rule whatever
     /// the model thinks of it.
     pub uncertain: bool,
+    /// The word is an interjection (see `uncertain`).
+    pub interjection: bool,
+}
+
+/// Words that introduce a repair ("Harvard, no, Radcliffe"; "I meant son"; "actually").
+pub const REPAIR_MARKERS: &[&str] = &["no", "sorry", "mean", "meant", "rather", "wait", "actually", "instead"];
+
+/// Whether `words[i]` introduces a repair: one of [`REPAIR_MARKERS`], or the "that" of "make
+/// that" / "scratch that".
+pub fn is_repair_marker(words: &[&str], i: usize) -> bool {
+    let w = core_of(words[i]);
+    REPAIR_MARKERS.contains(&w.as_str()) || (w == "that" && i > 0 && ["make", "scratch"].contains(&core_of(words[i - 1]).as_str()))
+}
+
+/// Whether `words[i]` belongs to a repair marker: one itself, or the first word of "I mean",
+/// "I meant", "make that", "scratch that".
+fn in_repair_marker(words: &[&str], i: usize) -> bool {
+    let next = words.get(i + 1).map(|w| core_of(w));
+    let first_of = match core_of(words[i]).as_str() {
+        "i" => next.is_some_and(|n| n == "mean" || n == "meant"),
+        "make" | "scratch" => next.is_some_and(|n| n == "that"),
+        _ => false,
+    };
+    first_of || is_repair_marker(words, i)
 }
 
 /// The decision on each word of `out`'s input (`words`, split at whitespace); `rules` says
@@ -123,16 +147,21 @@ pub fn word_decisions(out: &Polished, words: &[&str], rules: &RulePolisher) -> V
         .map(|i| {
             let p_delete = out.confidence.get(i).copied().flatten();
             let sure = p_delete.filter(|_| !by_rule[i]).map(|p| if removed[i] { p } else { 1.0 - p });
-            WordDecision { removed: removed[i], p_delete, uncertain: sure.is_some_and(|s| s < UNCERTAIN_BELOW) }
+            WordDecision { removed: removed[i], p_delete, uncertain: sure.is_some_and(|s| s < UNCERTAIN_BELOW), interjection: by_rule[i] }
         })
         .collect()
 }
 
-/// Per word, whether it is a removal worth a second look: one the engine was not sure of, or
-/// one beside a kept word the engine leaned to remove (`p_delete` of 0.5 or more). The second
-/// kind is a correction half made: "on Tuesday, [I mean] Wednesday" removed the marker for sure
-/// but kept "Tuesday," at 0.79, and reads "on Tuesday Wednesday".
-pub fn removals_to_check(decisions: &[WordDecision]) -> Vec<bool> {
+/// Per word of `words` (the input `decisions` describe), whether it is a removal worth a
+/// second look. Three kinds of correction half made are:
+/// - a removal the engine was not sure of;
+/// - one beside a kept word the engine leaned to remove (`p_delete` of 0.5 or more): "on
+///   Tuesday, [I mean] Wednesday" removed the marker for sure but kept "Tuesday," at 0.79, and
+///   reads "on Tuesday Wednesday";
+/// - a removed repair marker that took nothing of what it corrects with it: a run of markers
+///   and interjections between kept words ("Add a bullet point, [no,] a numbered list"), or a
+///   run followed by a marker that stayed ("the shared [drive, no,] actually, put it ...").
+pub fn removals_to_check(decisions: &[WordDecision], words: &[&str]) -> Vec<bool> {
     let mut check: Vec<bool> = decisions.iter().map(|d| d.removed && d.uncertain).collect();
     for (i, d) in decisions.iter().enumerate() {
         if d.removed || d.p_delete.is_none_or(|p| p < 0.5) {
@@ -142,6 +171,21 @@ pub fn removals_to_check(decisions: &[WordDecision]) -> Vec<bool> {
             if decisions.get(j).is_some_and(|n| n.removed) {
                 check[j] = true;
             }
+        }
+    }
+    let n = decisions.len().min(words.len());
+    let removed: Vec<bool> = decisions[..n].iter().map(|d| d.removed).collect();
+    for run in true_runs(&removed) {
+        let markers: Vec<usize> = run.clone().filter(|&i| !decisions[i].interjection && in_repair_marker(words, i)).collect();
+        // A marker that starts a sentence or ends the text corrects nothing left in it.
+        let starts_sentence = run.start == 0 || words[run.start - 1].trim_end_matches(['"', '\'', ')']).ends_with(['.', '?', '!']);
+        if markers.is_empty() || starts_sentence || run.end >= n {
+            continue;
+        }
+        let only_markers = run.clone().all(|i| decisions[i].interjection || in_repair_marker(words, i));
+        let marker_left_after = in_repair_marker(words, run.end);
+        if only_markers || marker_left_after {
+            markers.iter().for_each(|&i| check[i] = true);
         }
     }
     check
@@ -235,9 +279,35 @@ mod tests {
         let words = ["on", "Tuesday,", "I", "mean", "Wednesday."];
         let d = word_decisions(&half_made, &words, &RulePolisher::english());
         assert!(d.iter().all(|d| !d.uncertain || !d.removed), "the removal itself was sure");
-        assert_eq!(removals_to_check(&d), [false, false, true, false, false]);
+        // ... and the marker it removed alone, between kept words, too.
+        assert_eq!(removals_to_check(&d, &words), [false, false, true, true, false]);
         // The rules alone judge no word: nothing is uncertain.
         let rules_only = Polished { confidence: Vec::new(), ..out };
         assert!(word_decisions(&rules_only, &words, &RulePolisher::english()).iter().all(|d| !d.uncertain));
+    }
+
+    #[test]
+    fn a_marker_removed_without_what_it_corrects_is_worth_a_look() {
+        // Sure decisions throughout (p 0.0 kept, 1.0 removed): only the shape marks them.
+        let check = |text: &str, gone: &[usize], fillers: &[usize]| {
+            let words: Vec<&str> = text.split(' ').collect();
+            let d: Vec<WordDecision> = (0..words.len())
+                .map(|i| {
+                    let removed = gone.contains(&i);
+                    WordDecision { removed, p_delete: Some(if removed { 1.0 } else { 0.0 }), uncertain: false, interjection: fillers.contains(&i) }
+                })
+                .collect();
+            let marks = removals_to_check(&d, &words);
+            words.iter().zip(marks).filter(|(_, m)| *m).map(|(w, _)| *w).collect::<Vec<_>>().join(" ")
+        };
+        assert_eq!(check("Add a bullet point, no, a numbered list.", &[4], &[]), "no,");
+        assert_eq!(check("Add a bullet point, um, no, a numbered list.", &[4, 5], &[4]), "no,");
+        assert_eq!(check("Put it in the shared drive, no, actually, put it in my folder.", &[5, 6], &[]), "no,");
+        // The correction made whole, a marker that starts a sentence or ends the text, and a
+        // plain interjection: nothing to look at.
+        assert_eq!(check("Send it on Tuesday, I mean Wednesday.", &[3, 4, 5], &[]), "");
+        assert_eq!(check("Is it ready? No, it is not.", &[3], &[]), "");
+        assert_eq!(check("It is ready, no", &[3], &[]), "");
+        assert_eq!(check("so um we go", &[1], &[1]), "");
     }
 }

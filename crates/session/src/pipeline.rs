@@ -573,7 +573,7 @@ impl Pipeline {
         let polished = maker.make_reusing(lm.as_ref().map(|l| (Arc::clone(&l.model), Arc::clone(&l.tokenizer))), &mut self.prefix)?.polish(&biased)?;
         let words: Vec<&str> = biased.split_whitespace().collect();
         let decisions = scrivo_polish::word_decisions(&polished, &words, &scrivo_polish::RulePolisher::english());
-        let unsure = scrivo_polish::removals_to_check(&decisions);
+        let unsure = scrivo_polish::removals_to_check(&decisions, &words);
         let unsure = if unsure.contains(&true) { scrivo_transcript::marks_back(&raw, &biased, &unsure) } else { Vec::new() };
         Ok(Finished { unsure, raw, text: polished.text })
     }

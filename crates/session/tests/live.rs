@@ -103,6 +103,11 @@ fn finish_marks_the_words_polishing_removed_unsure() {
     let half = pipeline.finish("I want the blue one, I mean the red one.".to_string()).expect("finish");
     let marked: Vec<&str> = half.raw.split_whitespace().zip(&half.unsure).filter(|(_, u)| **u).map(|(w, _)| w).collect();
     assert!(half.text.contains("blue") && !marked.is_empty(), "{half:?}");
+    // A marker removed alone, what it corrects kept (the shipped head does this here): "Add a
+    // bullet point a numbered list" is marked at the marker.
+    let alone = pipeline.finish("Add a bullet point, no, a numbered list.".to_string()).expect("finish");
+    let marked: Vec<&str> = alone.raw.split_whitespace().zip(&alone.unsure).filter(|(_, u)| **u).map(|(w, _)| w).collect();
+    assert!(alone.text.contains("bullet point a numbered") && marked.contains(&"no,"), "{alone:?}");
     // A fluent sentence has nothing to check.
     let fluent = pipeline.finish("We are happy to sign for three years.".to_string()).expect("finish");
     assert!(fluent.unsure.iter().all(|u| !u), "{fluent:?}");
