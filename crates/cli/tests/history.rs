@@ -57,6 +57,24 @@ fn a_recorded_dictation_is_listed_rerun_and_deleted() {
 }
 
 #[test]
+fn show_lists_the_unsure_removals_the_text_still_makes() {
+    let dir = tempfile::tempdir().expect("dir");
+    let history = scrivo_history::History::open(dir.path()).expect("open");
+    let entry = history.record(&[0.0; 1_600], scrivo_history::NewEntry::default()).expect("record");
+    // "three no sorry at" (raw words 4-7) went without certainty.
+    history.set_result(entry.id, "meet at the office at three no sorry at four", "Meet at the office at four.", &[4, 5, 6, 7], None, None).expect("text");
+    drop(history);
+    let id = entry.id.to_string();
+    let shown = scrivo(dir.path(), &["history", "show", &id]);
+    assert!(shown.contains("to check:  removed without certainty: \"three no sorry at\""), "{shown}");
+    // Put back by the user: nothing is left to check.
+    let history = scrivo_history::History::open(dir.path()).expect("open");
+    history.set_text(entry.id, "meet at the office at three no sorry at four", "Meet at the office at three no sorry at four.").expect("edit");
+    drop(history);
+    assert!(!scrivo(dir.path(), &["history", "show", &id]).contains("to check"));
+}
+
+#[test]
 fn voice_activity_is_found_in_speech_and_not_in_silence() {
     let Some(wav) = jfk() else { return };
     let audio = scrivo_audio::read_wav(&wav).expect("jfk");
