@@ -21,7 +21,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use candle_core::{DType, Device, Tensor};
-use scrivo_polish::{core_of, is_repair_marker, removed_runs, removed_words, render_kept, true_runs, EditKind, Polished, PolishError, Polisher, RulePolisher, QUESTION_WORDS, REPAIR_MARKERS};
+use scrivo_polish::{core_of, ends_sentence, is_repair_marker, removed_runs, starts_two_word_marker, removed_words, render_kept, true_runs, EditKind, Polished, PolishError, Polisher, RulePolisher, QUESTION_WORDS, REPAIR_MARKERS};
 
 use crate::lora::Adapter;
 use crate::model::{BaseRun, Cache, Model};
@@ -327,11 +327,6 @@ pub fn keep_the_final_repair(words: &[&str], deleted: &mut [bool], bits: &[[bool
     }
 }
 
-
-/// Whether `word` ends a sentence (its punctuation, inside any closing quote or bracket).
-fn ends_sentence(word: &str) -> bool {
-    word.trim_end_matches(['"', '\'', ')']).ends_with(['.', '?', '!'])
-}
 
 /// Whether word `i` stops a rule from deleting across it: a protected word (a number, a
 /// negation, a listed term) or a sentence end.
@@ -873,9 +868,7 @@ pub fn keep_words(words: &[&str], bits: &[[bool; RULE_FEATURES]], logits: &[Opti
 /// [`keep_alternatives`]: half a marker is never what the speaker said.
 pub fn join_marker_words(words: &[&str], keep: &mut [bool]) {
     for i in 1..words.len().min(keep.len()) {
-        let (before, word) = (core_of(words[i - 1]), core_of(words[i]));
-        let pair = (before == "i" && ["mean", "meant"].contains(&word.as_str())) || (word == "that" && ["make", "scratch"].contains(&before.as_str()));
-        if pair && !keep[i] && keep[i - 1] {
+        if starts_two_word_marker(words, i - 1) && !keep[i] && keep[i - 1] {
             keep[i - 1] = false;
         }
     }

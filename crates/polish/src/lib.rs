@@ -122,16 +122,25 @@ pub fn is_repair_marker(words: &[&str], i: usize) -> bool {
     REPAIR_MARKERS.contains(&w.as_str()) || (w == "that" && i > 0 && ["make", "scratch"].contains(&core_of(words[i - 1]).as_str()))
 }
 
-/// Whether `words[i]` belongs to a repair marker: one itself, or the first word of "I mean",
-/// "I meant", "make that", "scratch that".
-fn in_repair_marker(words: &[&str], i: usize) -> bool {
+/// Whether `words[i]` is the first word of a two-word repair marker: "I mean", "I meant",
+/// "make that", "scratch that".
+pub fn starts_two_word_marker(words: &[&str], i: usize) -> bool {
     let next = words.get(i + 1).map(|w| core_of(w));
-    let first_of = match core_of(words[i]).as_str() {
+    match core_of(words[i]).as_str() {
         "i" => next.is_some_and(|n| n == "mean" || n == "meant"),
         "make" | "scratch" => next.is_some_and(|n| n == "that"),
         _ => false,
-    };
-    first_of || is_repair_marker(words, i)
+    }
+}
+
+/// Whether `words[i]` belongs to a repair marker: one itself, or the first word of a two-word one.
+fn in_repair_marker(words: &[&str], i: usize) -> bool {
+    starts_two_word_marker(words, i) || is_repair_marker(words, i)
+}
+
+/// Whether `word` ends a sentence (its punctuation, inside any closing quote or bracket).
+pub fn ends_sentence(word: &str) -> bool {
+    word.trim_end_matches(['"', '\'', ')']).ends_with(['.', '?', '!'])
 }
 
 /// The decision on each word of `out`'s input (`words`, split at whitespace); `rules` says
@@ -178,7 +187,7 @@ pub fn removals_to_check(decisions: &[WordDecision], words: &[&str]) -> Vec<bool
     for run in true_runs(&removed) {
         let markers: Vec<usize> = run.clone().filter(|&i| !decisions[i].interjection && in_repair_marker(words, i)).collect();
         // A marker that starts a sentence or ends the text corrects nothing left in it.
-        let starts_sentence = run.start == 0 || words[run.start - 1].trim_end_matches(['"', '\'', ')']).ends_with(['.', '?', '!']);
+        let starts_sentence = run.start == 0 || ends_sentence(words[run.start - 1]);
         if markers.is_empty() || starts_sentence || run.end >= n {
             continue;
         }
