@@ -100,8 +100,9 @@ pub fn run(args: TuneArgs, store: &ModelStore) -> Result<i32> {
         let p = tune::pooled(t);
         format!("wer {:.4}, content lost {:.4} (worst source {:.4}, 90% bound {:.4}), inserted {}", p.wer(), p.content_lost(), tune::worst_loss(t), tune::worst_loss_bound(t), p.inserted)
     };
-    // Backward elimination: each round drops the rule whose absence the left-out folds like
-    // best, while one does as well without (or makes a set that meets no budget meet one).
+    // Stepwise selection: each round drops the rule whose absence the left-out folds like best,
+    // while one does as well without (or makes a set that meets no budget meet one); then the
+    // dropped rules are tried back (below).
     let (mut mask, (mut scores, mut best)) = (FixedRules::ALL, cv(FixedRules::ALL));
     println!("all fixed rules, out of fold: {}", best.as_ref().map_or("no budget meets the target".into(), |(b, t)| format!("budget {b}: {}", describe(t))));
     for (rule, name) in FixedRules::EACH {
@@ -110,30 +111,56 @@ pub fn run(args: TuneArgs, store: &ModelStore) -> Result<i32> {
         }
     }
     let wer_of = |b: &Option<(f64, Vec<Tally>)>| b.as_ref().map(|(_, t)| tune::pooled(t).wer());
+    // Whether `candidate` is chosen over `current`: it meets a budget, with no more word errors
+    // (`ties`) or strictly fewer.
+    let beats = |candidate: &Option<(f64, Vec<Tally>)>, current: &Option<(f64, Vec<Tally>)>, ties: bool| match (wer_of(candidate), wer_of(current)) {
+        (Some(w), Some(kept)) => w < kept || (ties && w <= kept),
+        (Some(_), None) => true,
+        _ => false,
+    };
+    // Stepwise: rules are dropped one at a time while the folds do as well without one, then
+    // each dropped rule is tried back, since a rule may only help once another is gone; one
+    // that the folds like better back is added, and dropping starts again.
+    let mut dropped: Vec<FixedRules> = Vec::new();
     loop {
-        let mut round = Vec::new();
+        loop {
+            let mut round = Vec::new();
+            for (rule, name) in FixedRules::EACH {
+                if FixedRules::ALWAYS.has(rule) || !mask.has(rule) {
+                    continue;
+                }
+                let without = mask.without(rule);
+                let (s, b) = cv(without);
+                println!("without {name:<25} out of fold: {}", b.as_ref().map_or("no budget meets the target".into(), |(b, t)| format!("budget {b}: {}", describe(t))));
+                round.push((without, rule, name, s, b));
+            }
+            // The best candidate: one that meets a budget, with the fewest word errors.
+            let pick = round.into_iter().filter(|c| c.4.is_some()).min_by(|a, b| wer_of(&a.4).partial_cmp(&wer_of(&b.4)).unwrap_or(std::cmp::Ordering::Equal));
+            let Some((without, rule, name, s, b)) = pick else { break };
+            if !beats(&b, &best, true) {
+                break;
+            }
+            println!("  dropped {name}: the folds do as well without it");
+            dropped.push(rule);
+            (mask, scores, best) = (without, s, b);
+        }
+        let mut back = Vec::new();
         for (rule, name) in FixedRules::EACH {
-            if FixedRules::ALWAYS.has(rule) || !mask.has(rule) {
+            if !dropped.contains(&rule) || mask.has(rule) {
                 continue;
             }
-            let without = mask.without(rule);
-            let (s, b) = cv(without);
-            println!("without {name:<25} out of fold: {}", b.as_ref().map_or("no budget meets the target".into(), |(b, t)| format!("budget {b}: {}", describe(t))));
-            round.push((without, name, s, b));
+            let with = FixedRules(mask.0 | rule.0);
+            let (s, b) = cv(with);
+            println!("with {name:<28} out of fold: {}", b.as_ref().map_or("no budget meets the target".into(), |(b, t)| format!("budget {b}: {}", describe(t))));
+            back.push((with, name, s, b));
         }
-        // The best candidate: one that meets a budget, with the fewest word errors.
-        let pick = round.into_iter().filter(|c| c.3.is_some()).min_by(|a, b| wer_of(&a.3).partial_cmp(&wer_of(&b.3)).unwrap_or(std::cmp::Ordering::Equal));
-        let Some((without, name, s, b)) = pick else { break };
-        let better = match (wer_of(&b), wer_of(&best)) {
-            (Some(w), Some(kept)) => w <= kept,
-            (Some(_), None) => true,
-            _ => false,
-        };
-        if !better {
+        let pick = back.into_iter().filter(|c| c.3.is_some()).min_by(|a, b| wer_of(&a.3).partial_cmp(&wer_of(&b.3)).unwrap_or(std::cmp::Ordering::Equal));
+        let Some((with, name, s, b)) = pick else { break };
+        if !beats(&b, &best, false) {
             break;
         }
-        println!("  dropped {name}: the folds do as well without it");
-        (mask, scores, best) = (without, s, b);
+        println!("  added back {name}: the folds do better with it");
+        (mask, scores, best) = (with, s, b);
     }
     println!("kept: {}", FixedRules::EACH.iter().filter(|(r, _)| mask.has(*r)).map(|(_, n)| *n).collect::<Vec<_>>().join(", "));
     let Some((budget, oof)) = best else { bail!("no setting keeps the out-of-fold content loss within {}", args.content_target) };

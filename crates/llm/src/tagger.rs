@@ -197,7 +197,10 @@ impl FixedRules {
     /// A repair that says three or more of the sentence's words again takes the abandoned
     /// phrase from where they were first said ([`delete_restarts`]).
     pub const RESTARTS: FixedRules = FixedRules(64);
-    pub const ALL: FixedRules = FixedRules(127);
+    /// A single kept word between two deleted runs, the second holding a repair marker, goes
+    /// too ([`delete_islands`]).
+    pub const ISLANDS: FixedRules = FixedRules(128);
+    pub const ALL: FixedRules = FixedRules(255);
     /// The rules that existed before [`Self::UNMARKED_RUNS`]: what heads that do not name
     /// their rules decide with.
     pub const FIRST_FOUR: FixedRules = FixedRules(15);
@@ -210,7 +213,7 @@ impl FixedRules {
     pub const ALWAYS: FixedRules = FixedRules(Self::REPLACED_NUMBERS.0 | Self::UNMARKED_RUNS.0);
     pub const NONE: FixedRules = FixedRules(0);
     /// Each rule with its name, in bit order.
-    pub const EACH: [(FixedRules, &'static str); 7] = [
+    pub const EACH: [(FixedRules, &'static str); 8] = [
         (Self::REPETITIONS, "repetitions stay removed"),
         (Self::COPIES, "copies before runs"),
         (Self::FINAL_REPAIR, "final repair kept"),
@@ -218,6 +221,7 @@ impl FixedRules {
         (Self::UNMARKED_RUNS, "unmarked runs kept"),
         (Self::REPAIR_ONSETS, "repair onsets go"),
         (Self::RESTARTS, "restarted phrases go"),
+        (Self::ISLANDS, "islands go"),
     ];
 
     pub fn has(self, rule: FixedRules) -> bool {
@@ -356,6 +360,40 @@ pub fn delete_repair_onsets(words: &[&str], deleted: &mut [bool], bits: &[[bool;
     }
 }
 
+/// A single kept word between two deleted runs is the last of an abandoned phrase, left behind
+/// by a head that took the words around it, when the first run is the phrase's start and the
+/// second its end with the repair marker ("I want [the] blue [one, I mean] the red one" would
+/// read "I want blue the red one"; "to [higher income] inequality [or rather] lower income
+/// inequality"): it goes too, and the runs become one. Not where the first run holds a repair
+/// marker (the word after a correction is the repair: "Asia, [no,] Africa, [rather]"), holds
+/// only interjections or cut-off words ("the, [uh,] tentacles, [I
+/// mean,]"), or holds the word itself (a restart: "[We need] we [every, wait,] need"). Never a
+/// protected word (a number, a negation, a listed term) nor a sentence end.
+pub fn delete_islands(words: &[&str], deleted: &mut [bool], bits: &[[bool; RULE_FEATURES]]) {
+    let key: Vec<String> = words.iter().map(|w| core_of(w)).collect();
+    let n = deleted.len().min(key.len()).min(bits.len());
+    let runs = true_runs(&deleted[..n]);
+    for pair in runs.windows(2) {
+        let (first, second) = (pair[0].clone(), pair[1].clone());
+        let island = first.end;
+        // The repair follows the second run: a marker that ends the sentence ("the West coast
+        // [rather?]") trails a repair already made.
+        if second.start != island + 1 || second.end >= n || in_the_way(words, bits, island) || !second.clone().any(|i| is_repair_marker(words, i)) {
+            continue;
+        }
+        let said = |i: usize| !(bits[i][0] || bits[i][1] || is_cut_off(words[i]) || key[i].is_empty());
+        let starts_phrase = first.clone().any(said) && !first.clone().any(|i| is_repair_marker(words, i) || starts_two_word_marker(words, i));
+        if starts_phrase && !first.clone().any(|i| key[i] == key[island]) {
+            deleted[island] = true;
+        }
+    }
+}
+
+/// A word the speaker broke off ("w-", "t-"), as the recogniser writes it.
+fn is_cut_off(word: &str) -> bool {
+    word.trim_end_matches([',', '.', '?', '!', ';', ':']).ends_with('-')
+}
+
 /// The fewest words a repair must say again, in order, from the earlier phrase to restart it
 /// ([`delete_restarts`]).
 const RESTART_WORDS: usize = 3;
@@ -418,8 +456,7 @@ pub fn keep_unmarked_runs(words: &[&str], deleted: &mut [bool], bits: &[[bool; R
     let n = deleted.len().min(key.len()).min(bits.len());
     let marks = |i: usize| {
         let [by_rules, filler, _] = bits[i];
-        let cut_off = words[i].trim_end_matches([',', '.', '?', '!', ';', ':']).ends_with('-');
-        by_rules || filler || cut_off || REPAIR_MARKERS.contains(&key[i].as_str()) || MORE_MARKERS.contains(&key[i].as_str())
+        by_rules || filler || is_cut_off(words[i]) || REPAIR_MARKERS.contains(&key[i].as_str()) || MORE_MARKERS.contains(&key[i].as_str())
     };
     for std::ops::Range { start, end } in true_runs(&deleted[..n]) {
         let marked = (start.saturating_sub(1)..(end + 1).min(n)).any(marks);
@@ -558,7 +595,7 @@ impl TaggerHead {
             [block, threshold, switch_cost, protected_cost, max_deleted, rule_threshold, temperature, rules] if rules.fract() == 0.0 && (0.0..=f32::from(FixedRules::ALL.0)).contains(&rules) => {
                 (block, Decision { threshold, switch_cost, protected_cost, max_deleted, rule_threshold, temperature, rules: FixedRules(rules as u8) })
             }
-            _ => return Err(bad("`meta` must hold [block, threshold, switch cost] and optionally [protected cost, most deleted[, rule threshold[, temperature, fixed rules (0-127)]]]".into())),
+            _ => return Err(bad("`meta` must hold [block, threshold, switch cost] and optionally [protected cost, most deleted[, rule threshold[, temperature, fixed rules (0-255)]]]".into())),
         };
         let Decision { threshold, switch_cost, protected_cost, max_deleted, rule_threshold, temperature, .. } = decision;
         let features = mean.dims1()?;
@@ -828,6 +865,9 @@ pub fn keep_words(words: &[&str], bits: &[[bool; RULE_FEATURES]], logits: &[Opti
     for range in chunks(&words[..n]) {
         let Some(probs) = logits[range.clone()].iter().map(|l| l.map(|l| d.probability(l))).collect::<Option<Vec<f32>>>() else { continue };
         let mut deleted = decide(&probs, &bits[range.clone()], d);
+        if d.rules.has(FixedRules::ISLANDS) {
+            delete_islands(&words[range.clone()], &mut deleted, &bits[range.clone()]);
+        }
         if d.rules.has(FixedRules::RESTARTS) {
             delete_restarts(&words[range.clone()], &mut deleted, &bits[range.clone()]);
         }
@@ -1053,7 +1093,7 @@ mod tests {
         let words: Vec<&str> = text.split(' ').collect();
         let mut deleted = vec![false; words.len()];
         gone.iter().for_each(|&i| deleted[i] = true);
-        let bits: Vec<[bool; RULE_FEATURES]> = words.iter().map(|w| [false, false, w.chars().any(|c| c.is_ascii_digit())]).collect();
+        let bits: Vec<[bool; RULE_FEATURES]> = words.iter().map(|w| [false, ["um", "uh"].contains(&core_of(w).as_str()), w.chars().any(|c| c.is_ascii_digit())]).collect();
         rule(&words, &mut deleted, &bits);
         words.iter().zip(&deleted).filter(|(_, d)| !**d).map(|(w, _)| *w).collect::<Vec<_>>().join(" ")
     }
@@ -1070,6 +1110,26 @@ mod tests {
         check("in a big old Warsaw no in the Cold War", &[5], "in a big old Warsaw in the Cold War");
         check("Go in. Then Warsaw no in the war", &[3, 4], "Go in. Then in the war");
         check("the 1989 Warsaw no the Cold War", &[2, 3], "the 1989 the Cold War");
+    }
+
+    #[test]
+    fn a_word_left_between_an_abandoned_phrase_and_its_marker_goes() {
+        let check = |text: &str, gone: &[usize], want: &str| assert_eq!(after_rule(delete_islands, text, gone), want);
+        check("I want the blue one, I mean the red one.", &[2, 4, 5, 6], "I want the red one.");
+        check("What leads to higher income inequality or rather lower income inequality?", &[3, 4, 6, 7], "What leads to lower income inequality?");
+        // The first run holds a marker: the word after it is the repair.
+        check("Meet on Tuesday, no, Wednesday, I mean, at noon.", &[2, 3, 5, 6], "Meet on Wednesday, at noon.");
+        // The first run holds interjections or cut-off words only.
+        check("the, uh, tentacles, I mean, are on", &[1, 3, 4], "the, tentacles, are on");
+        check("Which t- two, I mean, groups", &[1, 3, 4], "Which two, groups");
+        // A restart: the word was said in the first run.
+        check("We need we every, wait, need to go.", &[0, 1, 3, 4], "we need to go.");
+        // Two words between the runs, no marker in the second, a protected word or a sentence
+        // end: nothing more goes.
+        check("I want the blue big one, I mean the red one.", &[2, 5, 6, 7], "I want blue big the red one.");
+        check("I want the blue one, um, the red one.", &[2, 4, 5], "I want blue the red one.");
+        check("Set the 7 one, I mean the 8 one.", &[1, 3, 4, 5], "Set 7 the 8 one.");
+        check("It was the end. No, go on.", &[1, 2, 4], "It end. go on.");
     }
 
     #[test]
