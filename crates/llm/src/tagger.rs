@@ -177,7 +177,7 @@ pub struct Decision {
 
 /// The fixed rules that follow the head's decision, as a set of bits (see [`keep_words`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct FixedRules(pub u8);
+pub struct FixedRules(pub u16);
 
 impl FixedRules {
     /// A repetition the rule pass removed stays removed.
@@ -200,7 +200,10 @@ impl FixedRules {
     /// A single kept word between two deleted runs, the second holding a repair marker, goes
     /// too ([`delete_islands`]).
     pub const ISLANDS: FixedRules = FixedRules(128);
-    pub const ALL: FixedRules = FixedRules(255);
+    /// The words a question starts with before a deleted run and a new question go
+    /// ([`delete_false_start_remnants`]).
+    pub const REMNANTS: FixedRules = FixedRules(256);
+    pub const ALL: FixedRules = FixedRules(511);
     /// The rules that existed before [`Self::UNMARKED_RUNS`]: what heads that do not name
     /// their rules decide with.
     pub const FIRST_FOUR: FixedRules = FixedRules(15);
@@ -213,7 +216,7 @@ impl FixedRules {
     pub const ALWAYS: FixedRules = FixedRules(Self::REPLACED_NUMBERS.0 | Self::UNMARKED_RUNS.0);
     pub const NONE: FixedRules = FixedRules(0);
     /// Each rule with its name, in bit order.
-    pub const EACH: [(FixedRules, &'static str); 8] = [
+    pub const EACH: [(FixedRules, &'static str); 9] = [
         (Self::REPETITIONS, "repetitions stay removed"),
         (Self::COPIES, "copies before runs"),
         (Self::FINAL_REPAIR, "final repair kept"),
@@ -222,6 +225,7 @@ impl FixedRules {
         (Self::REPAIR_ONSETS, "repair onsets go"),
         (Self::RESTARTS, "restarted phrases go"),
         (Self::ISLANDS, "islands go"),
+        (Self::REMNANTS, "false-start remnants go"),
     ];
 
     pub fn has(self, rule: FixedRules) -> bool {
@@ -386,6 +390,35 @@ pub fn delete_islands(words: &[&str], deleted: &mut [bool], bits: &[[bool; RULE_
         if starts_phrase && !first.clone().any(|i| key[i] == key[island]) {
             deleted[island] = true;
         }
+    }
+}
+
+/// The most kept words a question may start with before a deleted run for
+/// [`delete_false_start_remnants`] to take them.
+const REMNANT_WORDS: usize = 3;
+
+/// A question whose first kept words (three at most) are followed by a deleted run of words
+/// the speaker said and then by a question word that starts the question again: those first
+/// words are what the head left of the abandoned start ("The budget [report, sorry,] when is it
+/// due?" would read "The budget when is it due?"; "Stephen Eildmann [cites or uh] what book of
+/// the Bible discusses civil disobedience?"), and they go too. Only in a sentence that ends with a question mark; not where the
+/// deleted run starts with a question word itself (the first words are shared: "In [which, or
+/// no, make that] what century?"), nor over a question word, a protected word (a number, a
+/// negation, a listed term) or a sentence end.
+pub fn delete_false_start_remnants(words: &[&str], deleted: &mut [bool], bits: &[[bool; RULE_FEATURES]]) {
+    let key: Vec<String> = words.iter().map(|w| core_of(w)).collect();
+    let n = deleted.len().min(key.len()).min(bits.len());
+    if n == 0 || !words[n - 1].trim_end_matches(['"', '\'', ')']).ends_with('?') {
+        return;
+    }
+    let is_question = |i: usize| QUESTION_WORDS.contains(&key[i].as_str());
+    let Some(first) = (0..n).find(|&i| !deleted[i]) else { return };
+    let Some(run) = (first..n).find(|&i| deleted[i]) else { return };
+    let Some(after) = (run..n).find(|&i| !deleted[i]) else { return };
+    let remnant = first..run;
+    let said = (run..after).any(|i| !(bits[i][0] || bits[i][1] || is_cut_off(words[i]) || key[i].is_empty()));
+    if remnant.len() <= REMNANT_WORDS && said && is_question(after) && !is_question(run) && !remnant.clone().any(|i| is_question(i) || in_the_way(words, bits, i)) {
+        deleted[remnant].fill(true);
     }
 }
 
@@ -593,9 +626,9 @@ impl TaggerHead {
             [block, threshold, switch_cost, protected_cost, max_deleted] => (block, Decision { threshold, switch_cost, protected_cost, max_deleted, rule_threshold: threshold, ..Decision::CLASSIC }),
             [block, threshold, switch_cost, protected_cost, max_deleted, rule_threshold] => (block, Decision { threshold, switch_cost, protected_cost, max_deleted, rule_threshold, ..Decision::CLASSIC }),
             [block, threshold, switch_cost, protected_cost, max_deleted, rule_threshold, temperature, rules] if rules.fract() == 0.0 && (0.0..=f32::from(FixedRules::ALL.0)).contains(&rules) => {
-                (block, Decision { threshold, switch_cost, protected_cost, max_deleted, rule_threshold, temperature, rules: FixedRules(rules as u8) })
+                (block, Decision { threshold, switch_cost, protected_cost, max_deleted, rule_threshold, temperature, rules: FixedRules(rules as u16) })
             }
-            _ => return Err(bad("`meta` must hold [block, threshold, switch cost] and optionally [protected cost, most deleted[, rule threshold[, temperature, fixed rules (0-255)]]]".into())),
+            _ => return Err(bad("`meta` must hold [block, threshold, switch cost] and optionally [protected cost, most deleted[, rule threshold[, temperature, fixed rules (0-511)]]]".into())),
         };
         let Decision { threshold, switch_cost, protected_cost, max_deleted, rule_threshold, temperature, .. } = decision;
         let features = mean.dims1()?;
@@ -868,6 +901,9 @@ pub fn keep_words(words: &[&str], bits: &[[bool; RULE_FEATURES]], logits: &[Opti
         if d.rules.has(FixedRules::ISLANDS) {
             delete_islands(&words[range.clone()], &mut deleted, &bits[range.clone()]);
         }
+        if d.rules.has(FixedRules::REMNANTS) {
+            delete_false_start_remnants(&words[range.clone()], &mut deleted, &bits[range.clone()]);
+        }
         if d.rules.has(FixedRules::RESTARTS) {
             delete_restarts(&words[range.clone()], &mut deleted, &bits[range.clone()]);
         }
@@ -1130,6 +1166,22 @@ mod tests {
         check("I want the blue one, um, the red one.", &[2, 4, 5], "I want blue the red one.");
         check("Set the 7 one, I mean the 8 one.", &[1, 3, 4, 5], "Set 7 the 8 one.");
         check("It was the end. No, go on.", &[1, 2, 4], "It end. go on.");
+    }
+
+    #[test]
+    fn what_a_question_kept_of_its_abandoned_start_goes() {
+        let check = |text: &str, gone: &[usize], want: &str| assert_eq!(after_rule(delete_false_start_remnants, text, gone), want);
+        check("The budget report, sorry, when is it due?", &[2, 3], "when is it due?");
+        check("Stephen Eildmann cites or uh what book discusses it?", &[2, 3, 4], "what book discusses it?");
+        // The deleted run starts with a question word: the first words are the question's own.
+        check("In which, or no make that, what century was it made?", &[1, 2, 3, 4, 5], "In what century was it made?");
+        // Interjections alone, no question word after the run, not a question, more than
+        // three words first, a protected word or a question word among them: they stay.
+        check("Tell me, um, who is coming?", &[2], "Tell me, who is coming?");
+        check("Ask Sarah, no wait, Tom is coming?", &[2, 3], "Ask Sarah, Tom is coming?");
+        check("Ask Sarah, no wait, who is coming.", &[2, 3], "Ask Sarah, who is coming.");
+        check("Can you ask Sarah, no wait, who is coming?", &[4, 5], "Can you ask Sarah, who is coming?");
+        check("In 2019, no wait, who won?", &[2, 3], "In 2019, who won?");
     }
 
     #[test]
