@@ -203,7 +203,10 @@ impl FixedRules {
     /// The words a question starts with before a deleted run and a new question go
     /// ([`delete_false_start_remnants`]).
     pub const REMNANTS: FixedRules = FixedRules(256);
-    pub const ALL: FixedRules = FixedRules(511);
+    /// An article left before another determiner across a deletion goes
+    /// ([`delete_doubled_determiners`]).
+    pub const DETERMINERS: FixedRules = FixedRules(512);
+    pub const ALL: FixedRules = FixedRules(1023);
     /// The rules that existed before [`Self::UNMARKED_RUNS`]: what heads that do not name
     /// their rules decide with.
     pub const FIRST_FOUR: FixedRules = FixedRules(15);
@@ -216,7 +219,7 @@ impl FixedRules {
     pub const ALWAYS: FixedRules = FixedRules(Self::REPLACED_NUMBERS.0 | Self::UNMARKED_RUNS.0);
     pub const NONE: FixedRules = FixedRules(0);
     /// Each rule with its name, in bit order.
-    pub const EACH: [(FixedRules, &'static str); 9] = [
+    pub const EACH: [(FixedRules, &'static str); 10] = [
         (Self::REPETITIONS, "repetitions stay removed"),
         (Self::COPIES, "copies before runs"),
         (Self::FINAL_REPAIR, "final repair kept"),
@@ -226,6 +229,7 @@ impl FixedRules {
         (Self::RESTARTS, "restarted phrases go"),
         (Self::ISLANDS, "islands go"),
         (Self::REMNANTS, "false-start remnants go"),
+        (Self::DETERMINERS, "doubled determiners go"),
     ];
 
     pub fn has(self, rule: FixedRules) -> bool {
@@ -628,7 +632,7 @@ impl TaggerHead {
             [block, threshold, switch_cost, protected_cost, max_deleted, rule_threshold, temperature, rules] if rules.fract() == 0.0 && (0.0..=f32::from(FixedRules::ALL.0)).contains(&rules) => {
                 (block, Decision { threshold, switch_cost, protected_cost, max_deleted, rule_threshold, temperature, rules: FixedRules(rules as u16) })
             }
-            _ => return Err(bad("`meta` must hold [block, threshold, switch cost] and optionally [protected cost, most deleted[, rule threshold[, temperature, fixed rules (0-511)]]]".into())),
+            _ => return Err(bad("`meta` must hold [block, threshold, switch cost] and optionally [protected cost, most deleted[, rule threshold[, temperature, fixed rules (0-1023)]]]".into())),
         };
         let Decision { threshold, switch_cost, protected_cost, max_deleted, rule_threshold, temperature, .. } = decision;
         let features = mean.dims1()?;
@@ -934,6 +938,9 @@ pub fn keep_words(words: &[&str], bits: &[[bool; RULE_FEATURES]], logits: &[Opti
     if d.rules.has(FixedRules::REPLACED_NUMBERS) {
         delete_replaced_numbers(&words[..n], &mut keep, is_number);
     }
+    if d.rules.has(FixedRules::DETERMINERS) {
+        delete_doubled_determiners(&words[..n], &mut keep);
+    }
     keep_alternatives(&words[..n], &mut keep);
     join_marker_words(&words[..n], &mut keep);
     keep
@@ -959,6 +966,25 @@ pub fn keep_alternatives(words: &[&str], keep: &mut [bool]) {
         if QUESTION_WORDS.contains(&w.as_str()) && core_of(words[i + 1]) == "or" && core_of(words[i + 2]) == w && keep[i + 2] {
             keep[i] = true;
             keep[i + 1] = true;
+        }
+    }
+}
+
+/// Determiners a kept article may not stand before ([`delete_doubled_determiners`]).
+const DETERMINERS: &[&str] = &["a", "an", "the", "this", "that", "these", "those", "my", "your", "his", "her", "its", "our", "their"];
+
+/// A kept article whose next kept word is another determiner, with words deleted between them,
+/// is what is left of the abandoned phrase: "a [junior minister, no,] the second minister" would
+/// read "a the second minister", "an [invertebrate, sorry,] a lysosome" "an a lysosome". It goes;
+/// the determiner of the repair stays. English never puts an article before another determiner.
+pub fn delete_doubled_determiners(words: &[&str], keep: &mut [bool]) {
+    let n = words.len().min(keep.len());
+    let kept: Vec<usize> = (0..n).filter(|&i| keep[i]).collect();
+    for pair in kept.windows(2) {
+        let (i, j) = (pair[0], pair[1]);
+        let article = ["a", "an", "the"].contains(&core_of(words[i]).as_str()) && !ends_sentence(words[i]);
+        if j > i + 1 && article && DETERMINERS.contains(&core_of(words[j]).as_str()) {
+            keep[i] = false;
         }
     }
 }
@@ -1182,6 +1208,23 @@ mod tests {
         check("Ask Sarah, no wait, who is coming.", &[2, 3], "Ask Sarah, who is coming.");
         check("Can you ask Sarah, no wait, who is coming?", &[4, 5], "Can you ask Sarah, who is coming?");
         check("In 2019, no wait, who won?", &[2, 3], "In 2019, who won?");
+    }
+
+    #[test]
+    fn an_article_left_before_the_repairs_determiner_goes() {
+        let check = |text: &str, gone: &[usize], want: &str| {
+            let words: Vec<&str> = text.split(' ').collect();
+            let mut keep = vec![true; words.len()];
+            gone.iter().for_each(|&i| keep[i] = false);
+            delete_doubled_determiners(&words, &mut keep);
+            assert_eq!(words.iter().zip(&keep).filter(|(_, k)| **k).map(|(w, _)| *w).collect::<Vec<_>>().join(" "), want);
+        };
+        check("Parliament elects a junior minister, no, the second minister.", &[3, 4, 5], "Parliament elects the second minister.");
+        check("It fuses with an invertebrate, sorry, a lysosome.", &[4, 5], "It fuses with a lysosome.");
+        // Side by side as said, or not an article first: they stay.
+        check("Is this, um, the one?", &[2], "Is this, the one?");
+        check("Pick the, uh, a blue one.", &[2], "Pick a blue one.");
+        check("the this", &[], "the this");
     }
 
     #[test]
