@@ -389,8 +389,7 @@ pub fn delete_islands(words: &[&str], deleted: &mut [bool], bits: &[[bool; RULE_
         if second.start != island + 1 || second.end >= n || in_the_way(words, bits, island) || !second.clone().any(|i| is_repair_marker(words, i)) {
             continue;
         }
-        let said = |i: usize| !(bits[i][0] || bits[i][1] || is_cut_off(words[i]) || key[i].is_empty());
-        let starts_phrase = first.clone().any(said) && !first.clone().any(|i| is_repair_marker(words, i) || starts_two_word_marker(words, i));
+        let starts_phrase = first.clone().any(|i| is_said(words, &key, bits, i)) && !first.clone().any(|i| is_repair_marker(words, i) || starts_two_word_marker(words, i));
         if starts_phrase && !first.clone().any(|i| key[i] == key[island]) {
             deleted[island] = true;
         }
@@ -420,10 +419,16 @@ pub fn delete_false_start_remnants(words: &[&str], deleted: &mut [bool], bits: &
     let Some(run) = (first..n).find(|&i| deleted[i]) else { return };
     let Some(after) = (run..n).find(|&i| !deleted[i]) else { return };
     let remnant = first..run;
-    let said = (run..after).any(|i| !(bits[i][0] || bits[i][1] || is_cut_off(words[i]) || key[i].is_empty()));
+    let said = (run..after).any(|i| is_said(words, &key, bits, i));
     if remnant.len() <= REMNANT_WORDS && said && is_question(after) && !is_question(run) && !remnant.clone().any(|i| is_question(i) || in_the_way(words, bits, i)) {
         deleted[remnant].fill(true);
     }
+}
+
+/// Whether word `i` (`key`: the words' cores) is one the speaker said as part of a phrase: not an
+/// interjection, a word the rule pass removed, a cut-off word or a mark alone.
+fn is_said(words: &[&str], key: &[String], bits: &[[bool; RULE_FEATURES]], i: usize) -> bool {
+    !(bits[i][0] || bits[i][1] || is_cut_off(words[i]) || key[i].is_empty())
 }
 
 /// A word the speaker broke off ("w-", "t-"), as the recogniser writes it.
