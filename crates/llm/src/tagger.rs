@@ -374,9 +374,10 @@ pub fn delete_repair_onsets(words: &[&str], deleted: &mut [bool], bits: &[[bool;
 /// read "I want blue the red one"; "to [higher income] inequality [or rather] lower income
 /// inequality"): it goes too, and the runs become one. Not where the first run holds a repair
 /// marker (the word after a correction is the repair: "Asia, [no,] Africa, [rather]"), holds
-/// only interjections or cut-off words ("the, [uh,] tentacles, [I
-/// mean,]"), or holds the word itself (a restart: "[We need] we [every, wait,] need"). Never a
-/// protected word (a number, a negation, a listed term) nor a sentence end.
+/// only interjections, words the rule pass removed or cut-off words ("the, [uh,] tentacles, [I
+/// mean,]"), or holds the word itself (a restart: "[We need] we [every, wait,] need"); nor
+/// where the second run ends the sentence (a trailing marker follows a repair already made).
+/// Never a protected word (a number, a negation, a listed term) nor a sentence end.
 pub fn delete_islands(words: &[&str], deleted: &mut [bool], bits: &[[bool; RULE_FEATURES]]) {
     let key: Vec<String> = words.iter().map(|w| core_of(w)).collect();
     let n = deleted.len().min(key.len()).min(bits.len());
@@ -404,10 +405,10 @@ const REMNANT_WORDS: usize = 3;
 /// the speaker said and then by a question word that starts the question again: those first
 /// words are what the head left of the abandoned start ("The budget [report, sorry,] when is it
 /// due?" would read "The budget when is it due?"; "Stephen Eildmann [cites or uh] what book of
-/// the Bible discusses civil disobedience?"), and they go too. Only in a sentence that ends with a question mark; not where the
-/// deleted run starts with a question word itself (the first words are shared: "In [which, or
-/// no, make that] what century?"), nor over a question word, a protected word (a number, a
-/// negation, a listed term) or a sentence end.
+/// the Bible discusses civil disobedience?"), and they go too. Only in a sentence that ends
+/// with a question mark; not where the deleted run starts with a question word itself (the
+/// first words are shared: "In [which, or no, make that] what century?"), nor over a question
+/// word, a protected word (a number, a negation, a listed term) or a sentence end.
 pub fn delete_false_start_remnants(words: &[&str], deleted: &mut [bool], bits: &[[bool; RULE_FEATURES]]) {
     let key: Vec<String> = words.iter().map(|w| core_of(w)).collect();
     let n = deleted.len().min(key.len()).min(bits.len());
